@@ -1,0 +1,76 @@
+/// Where the engine reports what it does. The engine says *what* happened;
+/// how it looks (colour, layout) is the implementation's business.
+public protocol Log: Sendable {
+    /// One line a person or the journal should see.
+    func info(_ message: String)
+    /// Detail shown only with DEBUG=1.
+    func debug(_ message: String)
+    /// Something went wrong but the operation continues.
+    func warning(_ message: String)
+    /// True when progress output makes sense (stdout is a terminal).
+    var showsProgress: Bool { get }
+}
+
+/// Text styles used by the CLI; rendered only when colour is on.
+public enum Style: Sendable {
+    case bold, red, green, blue
+
+    var code: String {
+        switch self {
+        case .bold: return "\u{1B}[01m"
+        case .red: return "\u{1B}[01;31m"
+        case .green: return "\u{1B}[01;32m"
+        case .blue: return "\u{1B}[01;34m"
+        }
+    }
+}
+
+/// Console output: stdout for information, stderr for errors and warnings.
+/// No colour unless stdout is a terminal and NO_COLOR is unset.
+public struct Console: Log {
+    public let colour: Bool
+    public let debugEnabled: Bool
+    public let showsProgress: Bool
+
+    public init(colour: Bool, debugEnabled: Bool, showsProgress: Bool) {
+        self.colour = colour
+        self.debugEnabled = debugEnabled
+        self.showsProgress = showsProgress
+    }
+
+    /// Decides colour and progress from the terminal and the environment.
+    public static func forCurrentProcess(environment: [String: String]) -> Console {
+        let tty = StandardStream.output.isTerminal
+        let noColour = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let dumb = environment["TERM"] == "dumb"
+        return Console(
+            colour: tty && !noColour && !dumb,
+            debugEnabled: environment["DEBUG"] == "1",
+            showsProgress: tty
+        )
+    }
+
+    public func styled(_ text: String, _ style: Style) -> String {
+        colour ? style.code + text + "\u{1B}[00m" : text
+    }
+
+    public func info(_ message: String) { writeOut(message + "\n") }
+
+    public func debug(_ message: String) {
+        if debugEnabled { writeOut(message + "\n") }
+    }
+
+    public func warning(_ message: String) {
+        writeErr((colour ? styled("Warning:", .red) : "Warning:") + " " + message + "\n")
+    }
+
+    public func error(_ message: String) {
+        writeErr((colour ? styled("Error:", .red) : "Error:") + " " + message + "\n")
+    }
+
+    /// Writes without a newline (progress lines use "\r").
+    public func raw(_ text: String) { writeOut(text) }
+}
+
+func writeOut(_ text: String) { StandardStream.output.write(text) }
+func writeErr(_ text: String) { StandardStream.error.write(text) }

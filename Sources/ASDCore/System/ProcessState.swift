@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The process environment as a dictionary (from environ(7)).
+public enum ProcessEnvironment {
+    public static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+/// Facts about the running process.
+public enum ProcessIdentity {
+    /// geteuid(2) == 0.
+    public static var isRoot: Bool { geteuid() == 0 }
+}
+
+/// realpath(3) semantics of GNU `realpath` (default -E): every component
+/// but the last must exist. Returns nil when that fails.
+public func resolvedPath(_ path: String) -> String? {
+    if let full = realpath(path, nil) {
+        defer { free(full) }
+        return String(cString: full)
+    }
+    // Last component may be missing: resolve the parent and append it.
+    let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    guard let slash = trimmed.lastIndex(of: "/") else {
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        let base = String(cString: cwd)
+        return (base == "/" ? "" : base) + "/" + trimmed
+    }
+    let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    let name = String(trimmed[trimmed.index(after: slash)...])
+    guard let full = realpath(parent, nil) else { return nil }
+    defer { free(full) }
+    let base = String(cString: full)
+    return (base == "/" ? "" : base) + "/" + name
+}
