@@ -105,6 +105,12 @@ struct SettingsTests {
         #expect(Settings.isAffirmative(word) == expected)
     }
 
+    @Test func fromValuesBuiltInCode() throws {
+        let values = ConfigValues(["WHATTOSYNC": .array(["/a/", "/b"]), "BACKUP_LIMIT": .scalar("2")])
+        #expect(values.order == ["WHATTOSYNC", "BACKUP_LIMIT"])
+        #expect(try Settings.from(values, file: file) == Settings(whatToSync: ["/a", "/b"], backupLimit: 2, sourceFile: file))
+    }
+
     @Test func emptyIsOnlyAffirmativeWhenAsked() {
         #expect(Settings.isAffirmative("", whenEmpty: true))
         #expect(!Settings.isAffirmative("nope", whenEmpty: true))
