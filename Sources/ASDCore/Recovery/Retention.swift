@@ -14,7 +14,7 @@
 /// no finished archive depends on them.
 public enum Retention {
     /// Marker inside the name of an unfinished archive.
-    static let partialMarker = ".partial-"
+    static let partialMarker = "." + CrashArchive.partialTag + "-"
 
     /// Crash archives of the target, newest first.
     public static func archives(for paths: TargetPaths) -> [String] {

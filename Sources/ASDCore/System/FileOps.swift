@@ -133,6 +133,12 @@ public enum FileOps {
         _ = try retryingEINTR { Glibc.unlink(path) }
     }
 
+    /// `path` + ".<tag>-<getpid()>": a temp name next to `path`, on the same
+    /// file system (so rename(2) can move it into place) and unique per process.
+    public static func temporarySibling(of path: String, tag: String) -> String {
+        path + ".\(tag)-\(getpid())"
+    }
+
     // MARK: Durability
 
     /// open(2) + fsync(2) + close(2): flushes a file's data and metadata.
