@@ -238,3 +238,68 @@ struct FileOpsTests {
         #expect(dir.read("outside") == "keep")
     }
 }
+
+/// removeTree must never delete through a mount inside the tree. Mounting
+/// needs root and a private mount namespace, and a multi-threaded test
+/// process cannot unshare itself, so the outer test re-runs this test
+/// binary under `unshare -m --propagation private` with only the inner test
+/// selected; the inner test is enabled only there.
+@Suite("FileOps mounts")
+struct FileOpsMountTests {
+    static let insideFlag = "ASD_RECOVERY_IN_NAMESPACE"
+    static let inside = ProcessEnvironment.current()[insideFlag] == "1"
+    static let canUnshare = geteuid() == 0 && !inside && Subprocess.which("unshare") != nil
+
+    @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
+    func removeTreeNeverCrossesMounts() throws {
+        let binary = try FileOps.readSymlink("/proc/self/exe")
+        var environment = ProcessEnvironment.current()
+        environment[Self.insideFlag] = "1"
+        let result = try Subprocess.run(
+            [
+                "unshare", "-m", "--propagation", "private", "--", binary,
+                "--testing-library", "swift-testing", "--filter", "FileOpsMountTests/insideNamespace",
+            ], captureOutput: true, environment: environment)
+        let output = result.outputText + result.standardError
+        #expect(result.status == .exited(0), "\(output)")
+        #expect(output.contains("insideNamespace()") && output.contains("passed"), "\(output)")
+    }
+
+    @Test(.enabled(if: inside, "runs only inside the private mount namespace"))
+    func insideNamespace() throws {
+        let dir = try RecoveryScratch()
+        defer {
+            _ = try? Subprocess.run(["umount", "-R", dir["tree/sub/bound"]])
+            _ = try? Subprocess.run(["umount", dir["tree/tmpfs"]])
+            dir.cleanup()
+        }
+        try dir.mkdir("keep")
+        try dir.write("keep/precious", "p")
+        try FileOps.makeDirectories(dir["tree/sub/bound"])
+        try FileOps.makeDirectories(dir["tree/tmpfs"])
+        try dir.write("tree/sub/plain", "")
+        try dir.write("tree/top", "")
+        try Subprocess.checked(["mount", "--bind", dir["keep"], dir["tree/sub/bound"]])
+        try Subprocess.checked(["mount", "-t", "tmpfs", "none", dir["tree/tmpfs"]])
+        try dir.write("tree/tmpfs/inside", "t")
+        #expect(try FileOps.isMountRoot(dir["tree/sub/bound"]))
+        #expect(try !FileOps.isMountRoot(dir["tree/sub"]))
+
+        #expect(throws: Errno.busy) { try FileOps.removeTree(dir["tree/sub/bound"]) }
+        #expect(throws: Errno.busy) { try FileOps.removeTree(dir["tree"]) }
+        #expect(dir.read("keep/precious") == "p")
+        #expect(dir.read("tree/sub/bound/precious") == "p")
+        #expect(dir.read("tree/tmpfs/inside") == "t")
+        #expect(try FileOps.statusIfExists(dir["tree/sub/plain"]) == nil)
+        #expect(try FileOps.statusIfExists(dir["tree/top"]) == nil)
+
+        var visited: [String: Bool] = [:]
+        try FileTreeWalker(root: dir["tree"]).walk { visited[$0.relativePath] = $0.isMountPoint }
+        #expect(visited == ["sub": false, "sub/bound": true, "tmpfs": true])
+        #expect(try FileOps.directorySize(dir["tree"]) == 0)
+        // Snapshot: mount points become empty directories.
+        try Snapshot.create(of: dir["tree"], at: dir["snap"])
+        #expect(try FileOps.listDirectory(dir["snap/sub/bound"]).isEmpty)
+        #expect(try FileOps.listDirectory(dir["snap/tmpfs"]).isEmpty)
+    }
+}
