@@ -139,15 +139,23 @@ extension Mount {
 
     /// What `mount --rbind --make-private -o noatime source target` does:
     /// a recursive bind, made private recursively, then remounted noatime.
-    public static func bindPrivateNoatime(source: String, target: String) throws(ASDError) {
+    /// noatime only spares writes: when the kernel refuses it with EPERM
+    /// (the atime mode is locked, as for mounts inherited into a user
+    /// namespace) the bind stays as it is and this returns false.
+    @discardableResult
+    public static func bindPrivateNoatime(source: String, target: String) throws(ASDError) -> Bool {
         try attempt("bind-mount \(source) onto", target) { () throws(Errno) in
             try bind(source: source, target: target, recursive: true)
         }
         try attempt("make private the mount", target) { () throws(Errno) in
             try makePrivate(target, recursive: true)
         }
-        try attempt("remount with noatime", target) { () throws(Errno) in
+        do {
             try remountBindNoatime(target)
+            return true
+        } catch {
+            if error == .permission { return false }
+            throw ASDError.system(operation: "remount with noatime", path: target, errno: error)
         }
     }
 
