@@ -111,8 +111,13 @@ struct SubprocessTests {
 
     @Test("descriptors other than 0-2 do not leak into the child")
     func noLeakedDescriptors() throws {
-        let fd = open("/proc/self/status", O_RDONLY)  // deliberately without O_CLOEXEC
+        // Deliberately without O_CLOEXEC, and numbered >= 100 so it cannot be
+        // confused with the descriptor ls opens for the listing itself.
+        let low = open("/proc/self/status", O_RDONLY)
+        let fd = fcntl(low, F_DUPFD, 100)
+        close(low)
         defer { close(fd) }
+        #expect(fd >= 100)
         let result = try Subprocess.run(["ls", "/proc/self/fd"], captureOutput: true)
         let fds = result.outputText.split(separator: "\n").compactMap { Int32($0) }
         #expect(!fds.contains(fd))

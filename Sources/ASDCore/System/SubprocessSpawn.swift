@@ -185,20 +185,3 @@ func withCStrings<R>(_ words: [String], _ body: ([UnsafeMutablePointer<CChar>?])
     defer { for pointer in pointers { free(pointer) } }
     return body(pointers)
 }
-
-/// glibc functions declared only under _GNU_SOURCE, which Swift's Glibc
-/// module does not see; looked up once with dlsym(3).
-enum GNUFunctions {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
-    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-
-    /// pipe2(2), glibc 2.9+.
-    static let pipe2: Pipe2? = lookup("pipe2")
-    /// posix_spawn_file_actions_addclosefrom_np(3), glibc 2.34+.
-    static let addCloseFrom: AddCloseFrom? = lookup("posix_spawn_file_actions_addclosefrom_np")
-
-    private static func lookup<F>(_ name: String) -> F? {
-        guard let symbol = dlsym(nil, name) else { return nil }
-        return unsafeBitCast(symbol, to: F.self)
-    }
-}
