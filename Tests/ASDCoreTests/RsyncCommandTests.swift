@@ -10,24 +10,24 @@ import Synchronization
 struct RsyncCommandTests {
     static let cases: [(RsyncCommand, [String])] = [
         (RsyncCommand(.fillTmpfs(from: "/srv/.http-backup_asd", to: "/tmp/asd-root/srv/http")),
-         ["rsync", "-aX", "--numeric-ids", "--modify-window=-1", "--exclude=/.asd-resync-tmp",
+         ["rsync", "-aAX", "--numeric-ids", "--modify-window=-1",
           "--", "/srv/.http-backup_asd/", "/tmp/asd-root/srv/http/"]),
-        (RsyncCommand(.fillTmpfs(from: "/srv/.http-backup_asd/", to: "/tmp/x//"), acls: true, progress: true),
-         ["rsync", "-aAX", "--numeric-ids", "--modify-window=-1", "--exclude=/.asd-resync-tmp",
+        (RsyncCommand(.fillTmpfs(from: "/srv/.http-backup_asd/", to: "/tmp/x//"), acls: false, progress: true),
+         ["rsync", "-aX", "--numeric-ids", "--modify-window=-1",
           "--info=progress2", "--no-inc-recursive", "--", "/srv/.http-backup_asd/", "/tmp/x/"]),
-        (RsyncCommand(.writeBack(from: "/tmp/asd-root/srv/http", to: "/srv/.http-backup_asd",
-                                 tempDir: "/srv/.http-backup_asd/.asd-resync-tmp")),
-         ["rsync", "-aX", "--numeric-ids", "--modify-window=-1", "--delete-after", "--exclude=/.flagged",
-          "--exclude=/.asd-resync-tmp", "--temp-dir=/srv/.http-backup_asd/.asd-resync-tmp",
-          "--", "/tmp/asd-root/srv/http/", "/srv/.http-backup_asd/"]),
-        (RsyncCommand(.writeBack(from: "/tmp/a", to: "/srv/b", tempDir: "/srv/.tmp"), acls: true, progress: true),
+        (RsyncCommand(.writeBack(from: "/tmp/asd-root/srv/http", to: "/run/asd.stage/http",
+                                 tempDir: "/run/asd.stage/.http-backup_asd-tmp")),
          ["rsync", "-aAX", "--numeric-ids", "--modify-window=-1", "--delete-after", "--exclude=/.flagged",
-          "--temp-dir=/srv/.tmp", "--info=progress2", "--no-inc-recursive", "--", "/tmp/a/", "/srv/b/"]),
-        (RsyncCommand(.writeBack(from: "/tmp/-a", to: "/-b", tempDir: "/-b/t/x"), executable: "/usr/bin/rsync"),
+          "--temp-dir=/run/asd.stage/.http-backup_asd-tmp",
+          "--", "/tmp/asd-root/srv/http/", "/run/asd.stage/http/"]),
+        (RsyncCommand(.writeBack(from: "/tmp/a", to: "/srv/b", tempDir: nil), progress: true),
+         ["rsync", "-aAX", "--numeric-ids", "--modify-window=-1", "--delete-after", "--exclude=/.flagged",
+          "--info=progress2", "--no-inc-recursive", "--", "/tmp/a/", "/srv/b/"]),
+        (RsyncCommand(.writeBack(from: "/tmp/-a", to: "/-b", tempDir: "/-b/t/x"), acls: false, executable: "/usr/bin/rsync"),
          ["/usr/bin/rsync", "-aX", "--numeric-ids", "--modify-window=-1", "--delete-after", "--exclude=/.flagged",
           "--exclude=/t/x", "--temp-dir=/-b/t/x", "--", "/tmp/-a/", "/-b/"]),
         (RsyncCommand(.fillTmpfs(from: "/", to: "/tmp/root")),
-         ["rsync", "-aX", "--numeric-ids", "--modify-window=-1", "--exclude=/.asd-resync-tmp",
+         ["rsync", "-aAX", "--numeric-ids", "--modify-window=-1",
           "--", "/", "/tmp/root/"]),
     ]
 
@@ -45,10 +45,6 @@ struct RsyncCommandTests {
         }
     }
 
-    @Test("default temp dir lives inside the disk copy")
-    func tempDir() {
-        #expect(RsyncCommand.defaultTempDir(in: "/srv/.http-backup_asd/") == "/srv/.http-backup_asd/.asd-resync-tmp")
-    }
 }
 
 /// A `Log` that remembers what it was told.
@@ -77,20 +73,20 @@ struct RsyncRunTests {
         let dir = try makeRsyncTempDirectory()
         defer { _ = try? Subprocess.run(["rm", "-rf", "--", dir]) }
         try shell("""
-            mkdir -p tmpfs/sub disk/sub disk/.asd-resync-tmp
+            mkdir -p tmpfs/sub disk/sub tmp
             printf new > tmpfs/sub/file; printf old > disk/sub/file
             touch -d '2020-01-01 00:00:00.700000000' tmpfs/sub/file
             touch -d '2020-01-01 00:00:00.100000000' disk/sub/file
             echo 1 > tmpfs/.flagged; echo gone > disk/removed
             """, in: dir)
         let command = RsyncCommand(.writeBack(
-            from: dir + "/tmpfs", to: dir + "/disk", tempDir: RsyncCommand.defaultTempDir(in: dir + "/disk")))
+            from: dir + "/tmpfs", to: dir + "/disk", tempDir: dir + "/tmp")))
         let log = RecordingLog()
         let outcome = try Rsync.run(command, log: log)
         #expect(outcome == RsyncOutcome(vanishedFiles: false))
         #expect(try read(dir + "/disk/sub/file") == "new")
         let listing = try Subprocess.run(["find", dir + "/disk", "-mindepth", "1"], captureOutput: true).outputText
-        let expected = ["\(dir)/disk/.asd-resync-tmp", "\(dir)/disk/sub", "\(dir)/disk/sub/file"]
+        let expected = ["\(dir)/disk/sub", "\(dir)/disk/sub/file"]
         #expect(listing.split(separator: "\n").map(String.init).sorted() == expected)
         #expect(log.lines.withLock { $0.contains { $0.hasPrefix("debug: Running: rsync") } })
     }

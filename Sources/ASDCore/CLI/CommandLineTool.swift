@@ -34,8 +34,12 @@ public enum Command: String, CaseIterable, Sendable {
 
     func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
         switch self {
-        case .sync, .resync, .unsync, .parse, .clean:
-            throw ASDError.usage("asd \(rawValue) is not implemented yet.")
+        case .sync, .resync, .unsync:
+            try LifecycleCommand.run(self, invocation: invocation, console: console, environment: environment)
+        case .parse:
+            try ParseCommand.run(invocation: invocation, console: console, environment: environment)
+        case .clean:
+            try CleanCommand.run(invocation: invocation, console: console, environment: environment)
         }
     }
 }

@@ -20,14 +20,13 @@
 ///   rsync skips them after an I/O error. Chosen over `--delete-delay`
 ///   (same order, one scan less) because delete-delay keeps its list in a
 ///   temp file of its own; delete-after needs none and is upstream's choice.
-/// - `--temp-dir=<tempDir>`: temp files go to one known directory instead
-///   of `.name.XXXXXX` next to each file, so what a power cut leaves is one
-///   directory the next start removes. rename(2) only works within one
-///   mount (EXDEV otherwise, and rsync then *copies* into place, which is
-///   not atomic), so the temp dir must be on the disk copy's own mount,
-///   i.e. inside the disk copy; it is then excluded (anchored) so
-///   `--delete-after` leaves it alone. The caller creates it (mode 0700)
-///   before the run and removes it after.
+/// - `--temp-dir=<tempDir>`: temp files go to one directory of asd's outside
+///   the target instead of `.name.XXXXXX` next to each file, so a power cut
+///   never leaves debris inside the target. rename(2) only works within one
+///   mount (EXDEV otherwise, and rsync then *copies* into place, which is not
+///   atomic), so the engine passes a destination and temp dir that share a
+///   mount (see `StagingMount`). With no temp dir (a target that is a
+///   filesystem of its own) rsync keeps temp files beside each file.
 /// - No `--delay-updates`: it would keep per-directory `.~tmp~` holding
 ///   dirs inside the target, and per-file atomicity is all that is needed.
 /// - `--exclude=/.flagged`: the running marker stays in tmpfs only.
@@ -41,12 +40,9 @@ public struct RsyncCommand: Equatable, Sendable {
         /// Initial copy of the disk copy into the (empty) tmpfs copy.
         case fillTmpfs(from: String, to: String)
         /// Resync: tmpfs copy back onto the disk copy, with deletions.
-        case writeBack(from: String, to: String, tempDir: String)
+        case writeBack(from: String, to: String, tempDir: String?)
     }
 
-    /// Name of the write-back temp dir that `defaultTempDir(in:)` puts
-    /// inside the disk copy. Never copied into tmpfs.
-    public static let tempDirName = ".asd-resync-tmp"
     /// The running marker, never written back.
     public static let flagName = ".flagged"
 
@@ -58,16 +54,11 @@ public struct RsyncCommand: Equatable, Sendable {
     /// Program to run; looked up on PATH.
     public var executable: String
 
-    public init(_ mode: Mode, acls: Bool = false, progress: Bool = false, executable: String = "rsync") {
+    public init(_ mode: Mode, acls: Bool = true, progress: Bool = false, executable: String = "rsync") {
         self.mode = mode
         self.acls = acls
         self.progress = progress
         self.executable = executable
-    }
-
-    /// `diskCopy/.asd-resync-tmp`: on the disk copy's mount, see above.
-    public static func defaultTempDir(in diskCopy: String) -> String {
-        trimmed(diskCopy) + "/" + tempDirName
     }
 
     public var source: String {
@@ -87,14 +78,15 @@ public struct RsyncCommand: Equatable, Sendable {
         var args = [executable, acls ? "-aAX" : "-aX", "--numeric-ids", "--modify-window=-1"]
         switch mode {
         case .fillTmpfs:
-            // A temp dir left inside the disk copy by a crash is not data.
-            args.append("--exclude=/" + Self.tempDirName)
+            break
         case .writeBack(_, let to, let tempDir):
             args += ["--delete-after", "--exclude=/" + Self.flagName]
-            if let inside = Self.relative(tempDir, to: to) {
-                args.append("--exclude=/" + inside)
+            if let tempDir {
+                if let inside = Self.relative(tempDir, to: to) {
+                    args.append("--exclude=/" + inside)
+                }
+                args.append("--temp-dir=" + tempDir)
             }
-            args.append("--temp-dir=" + tempDir)
         }
         if progress {
             args += ["--info=progress2", "--no-inc-recursive"]

@@ -195,3 +195,15 @@ extension Errno {
     /// EMLINK: the inode has the maximum number of links.
     public static let tooManyLinks = Errno(rawValue: EMLINK)
 }
+
+extension FileOps {
+    /// lstat(2) succeeds: something (even a dangling symlink) is at `path`.
+    public static func exists(_ path: String) -> Bool {
+        (try? status(path)) != nil
+    }
+
+    /// lstat(2) shows a directory (a symlink to one does not count).
+    public static func isDirectory(_ path: String) -> Bool {
+        (try? status(path))?.isDirectory ?? false
+    }
+}

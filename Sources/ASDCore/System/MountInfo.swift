@@ -154,3 +154,37 @@ public enum MountInfo {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+extension MountInfo {
+    /// The lower directory of the overlay mounted at `path`, or nil when
+    /// `path` is not an overlay mount point (with several lower dirs, the first).
+    public static func overlayLowerDir(at path: String) -> String? {
+        guard let real = resolvedPath(path), let table = try? current() else { return nil }
+        guard let entry = table.last(where: { $0.mountPoint == real }), entry.fsType == "overlay",
+              let lower = entry.superOption("lowerdir") else { return nil }
+        return unescapeOverlayPath(firstLayer(of: lower))
+    }
+
+    /// The text before the first unescaped ':'.
+    static func firstLayer(of lowers: String) -> String {
+        var result = ""
+        var escaped = false
+        for ch in lowers {
+            if escaped { result.append("\\"); result.append(ch); escaped = false; continue }
+            if ch == "\\" { escaped = true; continue }
+            if ch == ":" { break }
+            result.append(ch)
+        }
+        return result
+    }
+
+    /// Undoes the backslash escapes of `,` `:` `\` in overlay layer paths.
+    static func unescapeOverlayPath(_ text: String) -> String {
+        var result = ""
+        var escaped = false
+        for ch in text {
+            if escaped { result.append(ch); escaped = false } else if ch == "\\" { escaped = true } else { result.append(ch) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,1 @@
+// Integration tests live here (see Harness.swift once merged).
