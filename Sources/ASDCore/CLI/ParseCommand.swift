@@ -3,7 +3,17 @@
 enum ParseCommand {
     static func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
         let configPath = ConfigLoader.pathInForce(invocation)
-        let settings = try Settings.load(path: configPath, environment: environment)
+        let settings: Settings
+        do throws(ASDError) {
+            settings = try Settings.load(path: configPath, environment: environment)
+        } catch {
+            // A fresh install has an empty list: a preview says what to do, not "error".
+            guard case .noTargets = error else { throw error }
+            console.info(Header.text(console: console))
+            console.info(" No directories are configured yet: list them in WHATTOSYNC in \(configPath),")
+            console.info(" then start asd with 'systemctl enable --now asd' (or 'asd sync').")
+            return
+        }
         let engine = Engine(settings: settings, invocation: invocation, log: console)
         try engine.checkTargets()
 
