@@ -14,6 +14,9 @@ struct TreeComparison: Sendable {
     /// Directory mtimes of the root only: they change when asd adds or removes its own
     /// entries (e.g. `.flagged`), so lifecycle tests usually leave them out.
     var ignoreRootMtime = false
+    /// Directory mtimes everywhere (e.g. for upstream, whose `rsync --delete-after` sets
+    /// a directory's time before deleting inside it).
+    var ignoreDirectoryMtimes = false
 
     static let strict = TreeComparison()
 
@@ -70,7 +73,7 @@ extension TreeEntry {
             check(.size, size, other.size) { "\($0) bytes" }
             check(.content, sha256, other.sha256) { "sha256 " + String(($0 ?? "-").prefix(12)) }
         }
-        if !(path == "." && comparison.ignoreRootMtime) {
+        if !(path == "." && comparison.ignoreRootMtime) && !(kind == .directory && comparison.ignoreDirectoryMtimes) {
             check(.mtime, mtime, other.mtime) { $0.description }
         }
         check(.links, links, other.links) { "\($0)" }
@@ -90,5 +93,20 @@ extension String {
     /// The path as is, or quoted with escapes when it holds spaces or control characters.
     var debugQuoted: String {
         contains(where: { $0 == " " || $0.asciiValue.map { $0 < 0x20 } ?? false }) ? debugDescription : self
+    }
+}
+
+import Testing
+
+/// Records one issue listing every difference between `expected` and `actual`.
+func expectSameTree(
+    _ expected: TreeManifest, _ actual: TreeManifest, _ comparison: TreeComparison = .strict, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let lines = expected.differences(from: actual, comparison)
+    if !lines.isEmpty {
+        let shown = lines.prefix(40).joined(separator: "\n  ") + (lines.count > 40 ? "\n  …" : "")
+        Issue.record("\(what): \(lines.count) difference(s) (left = expected, right = actual):\n  \(shown)",
+                     sourceLocation: sourceLocation)
     }
 }

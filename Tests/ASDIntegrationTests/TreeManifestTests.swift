@@ -103,7 +103,11 @@ import Testing
         #expect(left.differences(from: right, .lifecycle).isEmpty)
         #expect(left.differences(from: right, TreeComparison(ignoring: [])).contains("link count of a/f: 1 vs 2"))
         #expect(left.differences(from: right, TreeComparison(excluding: ["a", "."])).isEmpty)
+        #expect(left.differences(from: right, TreeComparison(excluding: [".flagged"], ignoreDirectoryMtimes: true)).isEmpty)
         #expect(right.removing([".flagged"]).paths == [".", "a/f"])
+        let names = [".hidden", ".config/.x", "a/.hello.txt.AbC123", ".f.Xy12Z9", "a/.f.toolong1", "a/f.AbC123"]
+        let temporary = TreeManifest(entries: names.map { TreeEntry(path: $0, kind: .file, mode: 0o600) })
+        #expect(temporary.temporaryFiles == [".f.Xy12Z9", "a/.hello.txt.AbC123"])
         let spaced = TreeManifest(entries: [TreeEntry(path: "x y\n", kind: .fifo, mode: 0o644)])
         #expect(spaced.differences(from: TreeManifest(entries: [])) == ["\"x y\\n\": only in left (fifo)"])
     }
