@@ -1,1 +1,0 @@
-// Integration tests live here (see Harness.swift once merged).
