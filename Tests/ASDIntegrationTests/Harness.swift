@@ -15,8 +15,14 @@
 ///             .run()
 ///         result.expectNoFailures()                          // script errors + expect* steps
 ///         #expect(try result.command("sync").status == 0)
-///         let before = try result.tree("before")
+///         try expectSameTree(result.tree("before"), result.tree("after"), .lifecycle, "after sync")
+///     }
+/// }
 /// ```
+/// (with a `.snapshotTree("$DATA/t", as: "after")` step after the sync). Tests in a suite
+/// run in parallel: each has its own sandbox, config (so its own instance name and lock)
+/// and namespace. `Sandbox.paths(_:user:)` gives upstream's names (disk copy, tmpfs copy,
+/// `.flagged`) for a target.
 /// Path arguments of steps are bash double-quoted words: `$SANDBOX`, `$DATA`, `$VOLATILE`,
 /// `$OUT`, `$ASDCONF`, `$DAEMON_FILE` expand inside the script. Every state check that
 /// needs the mounts must be a step (the namespace ends with the script); everything else
