@@ -80,7 +80,7 @@ struct RsyncRunTests {
             echo 1 > tmpfs/.flagged; echo gone > disk/removed
             """, in: dir)
         let command = RsyncCommand(.writeBack(
-            from: dir + "/tmpfs", to: dir + "/disk", tempDir: dir + "/tmp")))
+            from: dir + "/tmpfs", to: dir + "/disk", tempDir: dir + "/tmp"))
         let log = RecordingLog()
         let outcome = try Rsync.run(command, log: log)
         #expect(outcome == RsyncOutcome(vanishedFiles: false))
