@@ -11,7 +11,8 @@
 ///   does the same with --specials/--devices), so tar sees them as they were;
 /// - a mount point inside the source is re-created as an empty directory and
 ///   not entered (its files could not be hard-linked: EXDEV);
-/// - a file with too many links for one more (EMLINK) is copied instead.
+/// - a file with too many links for one more (EMLINK), or on another filesystem
+///   than the snapshot (EXDEV: the target is a mount point), is copied instead.
 public enum Snapshot {
     /// Builds the snapshot of directory `source` at `destination`, which
     /// must not exist (remove a stale one first) and must be on the same
@@ -113,7 +114,9 @@ public enum Snapshot {
             do {
                 try source.hardLink(name, to: destination, as: name)
             } catch {
-                guard error == Errno.tooManyLinks else {
+                // EMLINK: no room for another link; EXDEV: the target is a filesystem
+                // of its own (a mount point), so its files cannot be linked from the parent.
+                guard error == Errno.tooManyLinks || error == Errno.crossDevice else {
                     throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
                 }
                 try RecoveryOps.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
