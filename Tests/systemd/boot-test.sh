@@ -135,7 +135,9 @@ clean_poweroff() {
 }
 
 # Power loss: SIGKILL the container's init (the kernel then kills every process of its
-# PID namespace) and nspawn itself, and wait until none of them is left.
+# PID namespace) and nspawn itself, and wait until none of them is left. The container's
+# mounts (tmpfs copies) vanish with it; the host's page cache does not, so this cannot
+# show a missing fsync (that needs a VM or a dm-flakey device).
 power_loss() {
     local pidns i
     pidns=$(readlink "/proc/$INIT_PID/ns/pid")
@@ -174,8 +176,8 @@ unit_is() { [ "$(inside systemctl is-active "$1" 2>/dev/null)" = "$2" ]; }
 target_on_tmpfs() { [ "$(inside findmnt -n -o FSTYPE -M "$TARGET" 2>/dev/null)" = tmpfs ]; }
 no_backup_dirs() { ! compgen -G "$ROOT$PARENT/.$BASE-backup_asd" >/dev/null && ! compgen -G "$ROOT$PARENT/.$BASE-backup_asd-old" >/dev/null; }
 archives() { compgen -G "$ROOT$PARENT/.$BASE-backup_asd-crashrecovery-*.tar.zstd"; }
-journal_of() { journalctl -D "$ROOT/var/log/journal" -o cat --no-pager -u "$1" 2>/dev/null; }
-no_colour_in_journal() { ! journal_of asd.service | grep -q $'\e\\['; }
+journal_of() { journalctl -D "$ROOT/var/log/journal" -o cat --no-pager "${@/#/--unit=}" 2>/dev/null; }
+no_colour_in_journal() { ! journal_of asd.service asd-resync.service | grep -q $'\e\\['; }
 state_is() { [ "$BOOT_STATE" = "$1" ]; }
 # Names are matched as path suffixes: the archive's top directory is asd's business.
 archive_listing() {
