@@ -195,6 +195,15 @@ archive_lacks() {
     listing=$(archive_listing) || return 1
     ! grep -qE "(^|/)$1\$" <<<"$listing"
 }
+# wait_for_file PATH CONTENT SECONDS
+wait_for_file() {
+    local i
+    for ((i = 0; i < $3 * 2; i++)); do
+        file_is "$1" "$2" && return 0
+        sleep 0.5
+    done
+    return 1
+}
 asd_parse_runs() { inside /usr/bin/asd parse >/dev/null 2>&1; }
 asd_runs_in_container() { inside /usr/bin/asd >/dev/null 2>&1; }
 no_swift_runtime_needed() {
@@ -205,6 +214,11 @@ timer_scheduled() {
     local next
     next=$(inside systemctl show asd-resync.timer -p NextElapseUSecMonotonic --value 2>/dev/null)
     [ -n "$next" ] && [ "$next" != infinity ] && [ "$next" != 0 ]
+}
+timer_hourly() {
+    local timers
+    timers=$(inside systemctl show asd-resync.timer -p TimersMonotonic --value 2>/dev/null)
+    grep -q 'OnActiveUSec=1h ' <<<"$timers" && grep -q 'OnUnitActiveUSec=1h ' <<<"$timers"
 }
 show_asd_journal() {
     log "journal of asd.service and asd-resync.service (boot $1):"
@@ -269,6 +283,7 @@ check "boot 1: asd.service is active" unit_is asd.service active
 check "boot 1: $TARGET is a tmpfs mount" target_on_tmpfs
 check "boot 1: asd-resync.timer is active" unit_is asd-resync.timer active
 check "boot 1: asd-resync.timer has a next elapse" timer_scheduled
+check "boot 1: asd-resync.timer fires an hour after start, then hourly" timer_hourly
 check "boot 1: the target's files are visible in the container" \
     test "$(inside cat "$TARGET/seed1" 2>/dev/null)" = seed1
 inside sh -c "echo one >$TARGET/new1"
@@ -303,8 +318,12 @@ check "boot 2: no temp files inside the target" \
 check "boot 2: the disk copy dir is left (ungraceful state)" test -d "$ROOT$PARENT/.$BASE-backup_asd"
 failed_before=$failed
 
-# Boot 3: recovery.
-log "boot 3: recovery after power loss"
+# Boot 3: recovery; the timer runs every few seconds here, to see it drive a resync.
+log "boot 3: recovery after power loss, timer-driven resync"
+mkdir -p "$ROOT/etc/systemd/system/asd-resync.timer.d"
+# One empty assignment resets all of the timer's triggers (a second would drop the first).
+printf '[Timer]\nOnActiveSec=\nOnActiveSec=5s\nOnUnitActiveSec=5s\nAccuracySec=1s\n' \
+    >"$ROOT/etc/systemd/system/asd-resync.timer.d/boot-test.conf"
 boot "$WORK/boot3.log"
 check "boot 3: asd.service is active" unit_is asd.service active
 check "boot 3: $TARGET is a tmpfs mount again" target_on_tmpfs
@@ -313,6 +332,8 @@ check "boot 3: the archive holds the state at boot 2's sync" archive_holds seed1
 check "boot 3: the archive lacks what came after that sync" archive_lacks new3
 check "boot 3: the target holds the last resync" test "$(inside cat "$TARGET/new3" 2>/dev/null)" = three
 check "boot 3: asd parse runs" asd_parse_runs
+inside sh -c "echo five >$TARGET/new5"
+check "boot 3: asd-resync.timer writes back by itself" wait_for_file "$ROOT$TARGET/new5" five 40
 check "boot 3: clean poweroff finishes in time" clean_poweroff
 check "boot 3: no backup dirs left after a clean shutdown" no_backup_dirs
 check "boot 3: the target is a plain directory with the data" file_is "$ROOT$TARGET/new3" three
