@@ -104,8 +104,10 @@ boot() {
     NSPAWN_PID=$!
     INIT_PID=
     for ((i = 0; i < BOOT_TIMEOUT * 5; i++)); do
-        INIT_PID=$(pgrep -P "$NSPAWN_PID" | head -n1)
-        [ -n "$INIT_PID" ] && [ "$(readlink "/proc/$INIT_PID/exe" 2>/dev/null)" != "$(readlink /proc/$NSPAWN_PID/exe)" ] && break
+        # The container's PID 1 is the child of nspawn named exactly "systemd"; nspawn's own
+        # short-lived helper children (named systemd-nspawn) must not be mistaken for it.
+        INIT_PID=$(pgrep -x -P "$NSPAWN_PID" systemd | head -n1)
+        [ -n "$INIT_PID" ] && break
         kill -0 "$NSPAWN_PID" 2>/dev/null || break
         sleep 0.2
     done
@@ -116,6 +118,7 @@ boot() {
     # is-system-running --wait needs the system bus; retry until systemd answers.
     local state=
     for ((i = 0; i < BOOT_TIMEOUT; i++)); do
+        kill -0 "$INIT_PID" 2>/dev/null || INIT_PID=$(pgrep -x -P "$NSPAWN_PID" systemd | head -n1)
         state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$INIT_PID" -a systemctl is-system-running --wait 2>/dev/null)
         case $state in running | degraded | maintenance | stopping) break ;; esac
         sleep 1
