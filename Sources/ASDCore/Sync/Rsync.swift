@@ -21,10 +21,16 @@ public enum Rsync {
     /// a "file has vanished" note or rsync's closing summary: nothing failed but
     /// sources that are gone. Errors on the receiving side never qualify.
     static func onlyVanishedSources(stderr: String) -> Bool {
+        // Only the per-file ACL and xattr readers: a missing source root
+        // ("[sender] change_dir ... failed") is a real failure.
+        let readers = ["rsync: [sender] get_acl: ", "rsync: [sender] rsync_xal_get: ", "rsync: [sender] get_xattr"]
+        func vanishedWhileRead(_ line: Substring) -> Bool {
+            readers.contains { line.hasPrefix($0) } && line.hasSuffix(": No such file or directory (2)")
+        }
         let lines = stderr.split(separator: "\n").filter { !$0.isEmpty }
-        return lines.contains { $0.hasPrefix("rsync: [sender] ") } && lines.allSatisfy { line in
+        return lines.contains(where: vanishedWhileRead) && lines.allSatisfy { line in
             line.hasPrefix("file has vanished: ")
-                || (line.hasPrefix("rsync: [sender] ") && line.hasSuffix(": No such file or directory (2)"))
+                || vanishedWhileRead(line)
                 || line.hasPrefix("rsync error: some files/attrs were not transferred")
                 || line.hasPrefix("rsync warning: some files vanished")
         }
