@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension Scenario {
     /// Writes the script and runs it: `timeout -k 10 N unshare -m --propagation private --
     /// bash -Eeuo pipefail script.sh`. Reads every recorded output before returning.
@@ -31,6 +35,13 @@ extension Scenario {
         process.standardError = stderr
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            // The child inherits this thread's signal mask, and Swift's concurrency
+            // threads block most signals: asd would never see SIGTERM/SIGINT sent by
+            // a scenario. Spawn with an empty mask, as systemd or a login shell would.
+            var empty = sigset_t(), saved = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, &saved)
+            defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
             do { try process.run() } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)

@@ -24,13 +24,26 @@ extension Engine {
         try removeVolatileCopies(paths)
         if hasSnapshot {
             if settings.useBackups {
-                let archive = paths.archive(stamp: CrashArchive.stamp())
+                let archive = freeArchiveName(paths)
                 log.info("Saving the sync-time snapshot of \(paths.target) as \(archive)")
                 try CrashArchive.create(snapshot: paths.snapshot, archivePath: archive, log: log)
             }
         }
         try discardSnapshot(paths)
         try removeDiskCopyDirectory(paths)
+    }
+
+    /// The archive name for now, or for the next second whose name is free: two
+    /// recoveries within one second (a crash right after a recovery) must not
+    /// fail on "a file of that name already exists".
+    private func freeArchiveName(_ paths: TargetPaths) -> String {
+        var time = LocalTime.now()
+        var archive = paths.archive(stamp: CrashArchive.stamp(for: time))
+        while FileOps.exists(archive) {
+            time += 1
+            archive = paths.archive(stamp: CrashArchive.stamp(for: time))
+        }
+        return archive
     }
 
     /// parent/.base-backup_asd-tmp holds only interrupted temp copies of ours.

@@ -64,9 +64,13 @@ public struct Engine: Sendable {
 
     /// Every target must be a directory (a missing one is tolerated when its
     /// snapshot exists, as upstream); hard links are refused unless disabled.
+    /// The check is skipped while a snapshot of ours (whole or `.partial`, left by
+    /// a crash while it was built or deleted) shares the target's inodes: crash
+    /// recovery runs after this check and removes it.
     func checkTargets() throws(ASDError) {
         for paths in allPaths {
             let snapshotExists = FileOps.isDirectory(paths.snapshot)
+            let ourLinks = snapshotExists || FileOps.exists(paths.snapshot + ".partial")
             guard let status = try? FileOps.status(paths.target) else {
                 if snapshotExists { continue }
                 throw .targetMissing(path: paths.target, file: settings.sourceFile)
@@ -74,7 +78,7 @@ public struct Engine: Sendable {
             guard status.isDirectory else {
                 throw .targetNotDirectory(path: paths.target, file: settings.sourceFile)
             }
-            if settings.hardlinkSafetyCheck && !snapshotExists && !isRunning(paths),
+            if settings.hardlinkSafetyCheck && !ourLinks && !isRunning(paths),
                let found = try? FileOps.firstHardLinkedFile(in: paths.target) ?? nil {
                 throw .hardLinks(target: paths.target, example: found.example, count: found.count)
             }

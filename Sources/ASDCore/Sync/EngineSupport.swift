@@ -71,6 +71,15 @@ extension Engine {
         }
     }
 
+    /// The error to report for a failed step: when a termination signal arrived,
+    /// the signal (the failure, e.g. rsync's exit 20 after the forwarded SIGTERM, is
+    /// only its consequence); otherwise `error` itself.
+    func blamingSignal(_ error: ASDError, during: String) -> ASDError {
+        if case .interrupted = error { return error }
+        guard let signal = Signals.pending.map(Signals.name) else { return error }
+        return .interrupted(signal: signal, during: during)
+    }
+
     /// Bytes `tree` will take in tmpfs: every file rounded up to a page, plus
     /// a page per directory and symlink.
     func tmpfsFootprint(of tree: String) -> UInt64 {

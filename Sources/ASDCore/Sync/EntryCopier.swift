@@ -86,6 +86,25 @@ struct EntryCopier {
         }
     }
 
+    /// Runs `copy` (the write-back of one entry, a file or a whole directory); when
+    /// it fails because something was not found and `source` no longer exists, the
+    /// entry vanished while we copied it: that is normal for a directory in use
+    /// (rsync's exit 24) and it is skipped. When `source` exists again (deleted and
+    /// re-created meanwhile) the copy is tried again, up to three times in all.
+    static func toleratingVanishing(_ source: String, _ copy: () throws(ASDError) -> Void) throws(ASDError) {
+        var attempt = 1
+        while true {
+            do throws(ASDError) {
+                try copy()
+                return
+            } catch {
+                guard case .system(_, _, let code) = error, code == .noEntry, attempt < 3 else { throw error }
+                if !FileOps.exists(source) { return }
+                attempt += 1
+            }
+        }
+    }
+
     static func sameMetadata(_ a: FileStatus, _ b: FileStatus) -> Bool {
         a.type == b.type && a.size == b.size && a.modificationTime == b.modificationTime && a.permissions == b.permissions
             && a.uid == b.uid && a.gid == b.gid && a.rdev == b.rdev

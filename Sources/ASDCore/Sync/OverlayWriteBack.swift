@@ -30,10 +30,12 @@ struct OverlayWriteBack {
             let child = relative + "/" + name
             // Vanished between listing and now: like rsync's exit 24, not an error.
             guard let status = try? FileOps.status(merged + child) else { continue }
-            if status.isDirectory {
-                try syncDirectory(child, copier: &copier)
-            } else {
-                try copier.copyIfChanged(from: merged + child, status: status, to: destination + child)
+            try EntryCopier.toleratingVanishing(merged + child) { () throws(ASDError) in
+                if status.isDirectory {
+                    try syncDirectory(child, copier: &copier)
+                } else {
+                    try copier.copyIfChanged(from: merged + child, status: status, to: destination + child)
+                }
             }
         }
         try copier.applyDirectoryMetadata(from: mergedDir, status: mergedStatus, to: destDir)
@@ -73,7 +75,9 @@ enum LinkBreaker {
             guard let destStatus = try? FileOps.status(dest), destStatus.isRegular, destStatus.linkCount > 1,
                   let status = try? FileOps.status(source + "/" + relative), status.isRegular
             else { continue }
-            try copier.replace(from: source + "/" + relative, status: status, to: dest)
+            try EntryCopier.toleratingVanishing(source + "/" + relative) { () throws(ASDError) in
+                try copier.replace(from: source + "/" + relative, status: status, to: dest)
+            }
         }
     }
 }

@@ -16,12 +16,15 @@ extension Engine {
                 try syncTarget(paths, journal: &journal)
                 done.append(paths)
             } catch {
-                let failure = rollBack(failing: paths, journal: journal, completed: done, cause: error)
+                let cause = blamingSignal(error, during: "sync of \(paths.target)")
+                let failure = rollBack(failing: paths, journal: journal, completed: done, cause: cause)
                 removeConfigSnapshot()
                 throw failure
             }
         }
         do throws(ASDError) {
+            // A signal that came after the last target's last step still means "stop".
+            try checkInterrupted("sync")
             try writeAtomically(invocation.daemonFile, contents: "")
         } catch {
             let failure = rollBack(failing: nil, journal: UndoJournal(), completed: done, cause: error)

@@ -49,6 +49,14 @@ extension Engine {
         try removeVolatileCopies(paths)
         try discardSnapshot(paths)
         try removeDiskCopyDirectory(paths)
+        // The write-back was flushed already; this makes the removal of the snapshot
+        // and the disk-copy directory durable too, so a power cut right after unsync
+        // cannot bring them back (and with them a spurious crash recovery).
+        do throws(Errno) {
+            try FileSystemInfo.syncFilesystem(containing: paths.parent.isEmpty ? "/" : paths.parent)
+        } catch {
+            throw .system(operation: "flush (syncfs) the filesystem of", path: paths.parent, errno: error)
+        }
     }
 
     /// tmpfs copy, overlay upper and work dirs, and their empty parents.
