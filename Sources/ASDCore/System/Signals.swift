@@ -34,6 +34,12 @@ public enum Signals {
             sigemptyset(&action.sa_mask)
             _ = sigaction(sig, &action, nil)
         }
+        // A parent may have started us with these blocked (they would then
+        // never arrive): unblock them (sigprocmask(2)).
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in signals { sigaddset(&unblock, sig) }
+        _ = sigprocmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// Puts the default disposition back (sigaction(2) with SIG_DFL).
