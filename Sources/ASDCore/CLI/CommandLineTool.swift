@@ -3,9 +3,13 @@ public enum CommandLineTool {
     public static func run(arguments: [String], environment: [String: String]) -> Int32 {
         let console = Console.forCurrentProcess(environment: environment)
         let invocation = Invocation(environment: environment)
-        guard let verb = arguments.first, let command = Command(verb: verb) else {
+        guard let verb = arguments.first else {
             console.info(Usage.text(invocation: invocation, console: console))
-            return arguments.isEmpty ? 0 : 64
+            return 0
+        }
+        guard let command = Command(verb: verb) else {
+            console.error("Unknown command '\(verb)'.\n" + Usage.text(invocation: invocation, console: console))
+            return ASDError.usage("").exitCode
         }
         do {
             try command.run(invocation: invocation, console: console, environment: environment)
@@ -34,8 +38,12 @@ public enum Command: String, CaseIterable, Sendable {
 
     func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
         switch self {
-        case .sync, .resync, .unsync, .parse, .clean:
-            throw ASDError.usage("asd \(rawValue) is not implemented yet.")
+        case .sync, .resync, .unsync:
+            try LifecycleCommand.run(self, invocation: invocation, console: console, environment: environment)
+        case .parse:
+            try ParseCommand.run(invocation: invocation, console: console, environment: environment)
+        case .clean:
+            try CleanCommand.run(invocation: invocation, console: console, environment: environment)
         }
     }
 }

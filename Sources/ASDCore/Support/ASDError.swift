@@ -44,6 +44,8 @@ public enum ASDError: Error, Equatable, Sendable {
     indirect case rollbackFailed(target: String, cause: ASDError, leftover: String)
     /// A state on disk asd does not understand; refusing to touch it.
     case unexpectedState(path: String, detail: String)
+    /// resync could not write some targets back; they stay in tmpfs.
+    case writeBackFailed(targets: [String])
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -109,6 +111,8 @@ extension ASDError: CustomStringConvertible {
             return "\(cause.message)\nRolling back \(target) failed too: \(leftover). Your data is safe on disk; check 'findmnt' and run 'asd unsync' or reboot."
         case .unexpectedState(let path, let detail):
             return "Refusing to touch \(path): \(detail)."
+        case .writeBackFailed(let targets):
+            return "Could not write \(targets.joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
         }
     }
 }

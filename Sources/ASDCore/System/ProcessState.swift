@@ -22,6 +22,8 @@ public enum ProcessEnvironment {
 public enum ProcessIdentity {
     /// geteuid(2) == 0.
     public static var isRoot: Bool { geteuid() == 0 }
+    /// getpid(2).
+    public static var pid: Int32 { getpid() }
 }
 
 /// realpath(3) semantics of GNU `realpath` (default -E): every component

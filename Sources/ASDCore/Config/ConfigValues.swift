@@ -1,0 +1,52 @@
+/// The value a config file gave one variable: bash has plain strings and
+/// indexed arrays, and asd needs nothing more.
+public enum ConfigValue: Equatable, Hashable, Sendable {
+    case scalar(String)
+    case array([String])
+
+    /// What `$NAME` gives in bash: the string, or an array's first element.
+    public var expanded: String {
+        switch self {
+        case .scalar(let value): return value
+        case .array(let elements): return elements.first ?? ""
+        }
+    }
+
+    /// What `"${NAME[@]}"` gives in bash: a string counts as one element.
+    public var elements: [String] {
+        switch self {
+        case .scalar(let value): return [value]
+        case .array(let elements): return elements
+        }
+    }
+}
+
+/// Every variable a config file assigned, in the order of first assignment.
+/// Produced by `ConfigFile.parse`; holds values only, never code.
+public struct ConfigValues: Equatable, Sendable {
+    /// Variable name to its final value.
+    public private(set) var variables: [String: ConfigValue] = [:]
+    /// Names in the order the file first assigned them.
+    public private(set) var order: [String] = []
+
+    public init() {}
+
+    /// Builds values from literal pairs (for tests and callers that have values already).
+    public init(_ pairs: KeyValuePairs<String, ConfigValue>) {
+        for (name, value) in pairs { self[name] = value }
+    }
+
+    public subscript(name: String) -> ConfigValue? {
+        get { variables[name] }
+        set {
+            if variables[name] == nil, newValue != nil { order.append(name) }
+            if newValue == nil { order.removeAll { $0 == name } }
+            variables[name] = newValue
+        }
+    }
+
+    /// The variable as bash's `$NAME` would give it, or nil when the file never assigned it.
+    public func string(_ name: String) -> String? {
+        variables[name]?.expanded
+    }
+}

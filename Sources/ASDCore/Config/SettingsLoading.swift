@@ -1,0 +1,108 @@
+/// Turning parsed config variables into `Settings`, with upstream's defaults
+/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file.
+extension Settings {
+    /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case).
+    public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
+
+    /// Reads and parses the config at `path` (never executing it) and validates it.
+    public static func load(path: String, environment: [String: String]) throws(ASDError) -> Settings {
+        let text: String
+        do {
+            text = try readTextFile(path)
+        } catch {
+            if error == .noEntry { throw .configMissing(path: path) }
+            throw .configUnreadable(path: path, reason: error)
+        }
+        let values = try ConfigFile.parse(text, file: path, environment: environment)
+        return try from(values, file: path)
+    }
+
+    /// Applies upstream's defaults and checks to the variables of `file`.
+    public static func from(_ values: ConfigValues, file: String) throws(ASDError) -> Settings {
+        Settings(
+            whatToSync: try targets(values["WHATTOSYNC"], file: file),
+            volatile: try volatile(values.string("VOLATILE") ?? "", file: file),
+            useOverlay: isAffirmative(values.string("USE_OVERLAYFS") ?? ""),
+            useBackups: isAffirmative(values.string("USE_BACKUPS") ?? "", whenEmpty: true),
+            backupLimit: try backupLimit(values.string("BACKUP_LIMIT") ?? "", file: file),
+            hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
+            sourceFile: file
+        )
+    }
+
+    /// Upstream's `case "${X,,}" in y|yes|...`; an empty value gives `whenEmpty`.
+    public static func isAffirmative(_ value: String, whenEmpty: Bool = false) -> Bool {
+        if value.isEmpty { return whenEmpty }
+        return affirmativeWords.contains(value.lowercased())
+    }
+
+    /// `"${WHATTOSYNC[@]%%+(/)}"`, checked: absolute, no `.`/`..`/empty components,
+    /// no duplicates, none inside another.
+    static func targets(_ value: ConfigValue?, file: String) throws(ASDError) -> [String] {
+        let entries = value?.elements ?? []
+        if entries.isEmpty || entries == [""] { throw .noTargets(file: file) }
+        var targets: [String] = []
+        for entry in entries {
+            let path = removingTrailingSlashes(entry)
+            if path.isEmpty {
+                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry),
+                                   reason: "an empty path or / cannot be a sync target")
+            }
+            guard path.hasPrefix("/") else { throw .targetNotAbsolute(path: entry, file: file) }
+            let components = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            if components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry),
+                                   reason: "write the path without '.', '..' or '//' components")
+            }
+            if targets.contains(path) { throw .duplicateTarget(path: path, file: file) }
+            for other in targets {
+                if path.hasPrefix(other + "/") { throw .nestedTargets(outer: other, inner: path, file: file) }
+                if other.hasPrefix(path + "/") { throw .nestedTargets(outer: path, inner: other, file: file) }
+            }
+            targets.append(path)
+        }
+        return targets
+    }
+
+    /// `${VOLATILE%%+(/)}`, then /tmp when empty; must be absolute.
+    static func volatile(_ value: String, file: String) throws(ASDError) -> String {
+        let path = removingTrailingSlashes(value)
+        if path.isEmpty { return "/tmp" }
+        guard path.hasPrefix("/") else {
+            throw .configValue(file: file, key: "VOLATILE", value: shellQuoted(value), reason: "it must be an absolute path")
+        }
+        return path
+    }
+
+    /// Empty gives 5; otherwise `^[0-9]+$`.
+    static func backupLimit(_ value: String, file: String) throws(ASDError) -> Int {
+        if value.isEmpty { return 5 }
+        guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            throw .configValue(file: file, key: "BACKUP_LIMIT", value: shellQuoted(value),
+                               reason: "it must be a whole number of archives, 0 or more")
+        }
+        guard let limit = Int(value) else {
+            throw .configValue(file: file, key: "BACKUP_LIMIT", value: value, reason: "the number is too large")
+        }
+        return limit
+    }
+
+    /// Empty gives on; upstream's `-ne 0` test: an integer, 0 means off.
+    static func hardlinkCheck(_ value: String, file: String) throws(ASDError) -> Bool {
+        if value.isEmpty { return true }
+        var digits = Substring(value)
+        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            throw .configValue(file: file, key: "ENABLE_HARDLINK_SAFETY_CHECK", value: shellQuoted(value),
+                               reason: "it must be 0 (off) or 1 (on)")
+        }
+        return digits.contains { $0 != "0" }
+    }
+
+    /// bash `${X%%+(/)}`: drops every trailing slash ("/" becomes "").
+    static func removingTrailingSlashes(_ path: String) -> String {
+        var result = Substring(path)
+        while result.last == "/" { result = result.dropLast() }
+        return String(result)
+    }
+}

@@ -1,0 +1,141 @@
+/// The hardlink snapshot `parent/.base-backup_asd-old` taken at sync (SPEC §3-§4):
+/// a tree that costs no data space because every regular file is a hard link
+/// to the target's own inode, while directories, symlinks and special files
+/// are fresh copies carrying the sync-time metadata. Resyncs replace files in
+/// the disk copy by new inodes (never in place), so the snapshot keeps the
+/// sync-time state that a crash archive is made from.
+///
+/// Same result as upstream's `rsync -aX --no-links --link-dest=DIR DIR/ OLD/`
+/// plus its separate symlink copy, with these choices:
+/// - fifos, sockets and device nodes are re-created with mknod(2) (rsync -a
+///   does the same with --specials/--devices), so tar sees them as they were;
+/// - a mount point inside the source is re-created as an empty directory and
+///   not entered (its files could not be hard-linked: EXDEV);
+/// - a file with too many links for one more (EMLINK), or on another filesystem
+///   than the snapshot (EXDEV: the target is a mount point), is copied instead.
+public enum Snapshot {
+    /// Builds the snapshot of directory `source` at `destination`, which
+    /// must not exist (remove a stale one first) and must be on the same
+    /// mount as `source` (link(2) does not work across mounts, not even
+    /// bind mounts of one file system). On failure nothing is left behind.
+    public static func create(of source: String, at destination: String) throws(ASDError) {
+        let sourceRoot = try RecoveryOps.attempt("open the snapshot source", source) { () throws(Errno) in
+            try DirectoryHandle(path: source)
+        }
+        let rootStatus = try RecoveryOps.attempt("read the snapshot source", source) { () throws(Errno) in
+            try sourceRoot.status()
+        }
+        try RecoveryOps.attempt("create the snapshot directory", destination) { () throws(Errno) in
+            try FileOps.makeDirectories(RecoveryOps.parent(of: destination))
+            try FileOps.makeDirectory(destination, mode: 0o700)
+        }
+        do {
+            let destinationRoot = try RecoveryOps.attempt("open the snapshot directory", destination) { () throws(Errno) in
+                try DirectoryHandle(path: destination)
+            }
+            var builder = Builder(device: rootStatus.device)
+            try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
+            try RecoveryOps.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
+                try FileOps.copyXattrs(from: source, to: destination)
+                try FileOps.changeOwner(destination, uid: rootStatus.uid, gid: rootStatus.gid)
+                try FileOps.changeMode(destination, rootStatus.permissions)
+                try FileOps.setTimes(destination, access: rootStatus.accessTime, modification: rootStatus.modificationTime)
+            }
+        } catch {
+            try? FileOps.removeTree(destination)
+            throw error
+        }
+    }
+
+    /// Deletes a snapshot (never crossing into a mount inside it).
+    /// A missing snapshot is success.
+    public static func remove(_ path: String) throws(ASDError) {
+        try RecoveryOps.attempt("remove the snapshot", path) { () throws(Errno) in try FileOps.removeTree(path) }
+    }
+
+    /// Walks the source tree with directory descriptors, mirroring it.
+    private struct Builder {
+        let device: UInt64
+
+        init(device: UInt64) { self.device = device }
+
+        mutating func fill(
+            from source: DirectoryHandle, sourcePath: String,
+            into destination: DirectoryHandle, destinationPath: String
+        ) throws(ASDError) {
+            let names = try RecoveryOps.attempt("list", sourcePath) { () throws(Errno) in try source.entries() }
+            for name in names {
+                let from = sourcePath + "/" + name
+                let to = destinationPath + "/" + name
+                let status: FileStatus
+                do {
+                    status = try source.status(name)
+                } catch {
+                    if error == .noEntry { continue }  // vanished while we looked
+                    throw ASDError.system(operation: "read", path: from, errno: error)
+                }
+                switch status.type {
+                case .regular:
+                    try link(name, status: status, from: source, fromPath: from, into: destination, toPath: to)
+                case .directory:
+                    try RecoveryOps.attempt("create the snapshot directory", to) { () throws(Errno) in
+                        try destination.makeDirectory(name)
+                    }
+                    var mounted = status.device != device
+                    if !mounted {
+                        mounted = try RecoveryOps.attempt("inspect", from) { () throws(Errno) in try source.isMountRoot(name) }
+                    }
+                    if !mounted {
+                        let (child, childCopy) = try RecoveryOps.attempt("open", from) { () throws(Errno) in
+                            (try source.openDirectory(name), try destination.openDirectory(name))
+                        }
+                        try fill(from: child, sourcePath: from, into: childCopy, destinationPath: to)
+                    }
+                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                case .symlink:
+                    try RecoveryOps.attempt("copy the symlink", from) { () throws(Errno) in
+                        try destination.createSymlink(name, target: try source.readSymlink(name))
+                    }
+                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                case .fifo, .socket, .charDevice, .blockDevice:
+                    try RecoveryOps.attempt("re-create the special file", from) { () throws(Errno) in
+                        try destination.makeNode(name, type: status.type, permissions: 0o600, rdev: status.rdev)
+                    }
+                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                }
+            }
+        }
+
+        /// link(2); a copy when the inode has no room for another link.
+        private func link(
+            _ name: String, status: FileStatus, from source: DirectoryHandle, fromPath: String,
+            into destination: DirectoryHandle, toPath: String
+        ) throws(ASDError) {
+            do {
+                try source.hardLink(name, to: destination, as: name)
+            } catch {
+                // EMLINK: no room for another link; EXDEV: the target is a filesystem
+                // of its own (a mount point), so its files cannot be linked from the parent.
+                guard error == Errno.tooManyLinks || error == Errno.crossDevice else {
+                    throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
+                }
+                try RecoveryOps.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
+                    try FileOps.copyFile(from: fromPath, to: toPath)
+                }
+            }
+        }
+
+        /// xattrs, owner, mode (not for symlinks), then times — in that order
+        /// so the mode's setuid bits survive chown and ACL masks match the mode.
+        private func copyMetadata(
+            _ name: String, status: FileStatus, from: String, in directory: DirectoryHandle, to: String
+        ) throws(ASDError) {
+            try RecoveryOps.attempt("copy metadata onto", to) { () throws(Errno) in
+                try FileOps.copyXattrs(from: from, to: to, tolerant: !status.isDirectory)
+                try directory.changeOwner(name, uid: status.uid, gid: status.gid)
+                if !status.isSymlink { try directory.changeMode(name, status.permissions) }
+                try directory.setTimes(name, access: status.accessTime, modification: status.modificationTime)
+            }
+        }
+    }
+}

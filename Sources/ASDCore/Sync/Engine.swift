@@ -1,0 +1,83 @@
+/// The lifecycle engine: sync, resync and unsync in upstream's order (SPEC §4),
+/// plus rollback and crash recovery. Reports through `Log`; never formats output.
+public struct Engine: Sendable {
+    public let settings: Settings
+    public let invocation: Invocation
+    public let log: Log
+
+    public init(settings: Settings, invocation: Invocation, log: Log) {
+        self.settings = settings
+        self.invocation = invocation
+        self.log = log
+    }
+
+    /// Paths for `target`; the owner comes from the disk copy when it exists
+    /// (the target may be hidden by a dead mount), else from the target.
+    func paths(for target: String) -> TargetPaths {
+        let probe = TargetPaths(target: target, user: "", volatile: settings.volatile, instance: invocation.instanceName)
+        let owner = (try? FileOps.status(probe.diskCopy)).flatMap { $0.isDirectory ? $0 : nil }
+            ?? (try? FileOps.status(target))
+        let user = owner.map { FileOps.userName(uid: $0.uid) } ?? "UNKNOWN"
+        return TargetPaths(target: target, user: user, volatile: settings.volatile, instance: invocation.instanceName)
+    }
+
+    var allPaths: [TargetPaths] { settings.whatToSync.map(paths(for:)) }
+
+    /// Where rsync and our copier keep temporary files for `paths`: beside the
+    /// disk copy, outside the target, reached through the staging mount.
+    static func tempDirName(_ paths: TargetPaths) -> String {
+        String(paths.diskCopy.split(separator: "/").last ?? "") + "-tmp"
+    }
+
+    /// True while `paths` is in the healthy running state: the tmpfs copy carries
+    /// `.flagged` and the target is mounted over.
+    func isRunning(_ paths: TargetPaths) -> Bool {
+        FileOps.exists(paths.flag) && MountInfo.isMountPoint(paths.target)
+    }
+
+    /// The overlay's lower dir, from mountinfo, when the tmpfs copy is an overlay.
+    func overlayLower(_ paths: TargetPaths) -> String? {
+        MountInfo.overlayLowerDir(at: paths.tmpfsCopy)
+    }
+
+    /// Fails unless `name` is on PATH.
+    static func requireTool(_ name: String, package: String) throws(ASDError) {
+        if Subprocess.which(name) == nil { throw .missingTool(name: name, package: package) }
+    }
+
+    /// Tools every state-changing command needs.
+    func checkDependencies() throws(ASDError) {
+        try Self.requireTool("rsync", package: "rsync")
+        if settings.useBackups {
+            try Self.requireTool("tar", package: "tar")
+            try Self.requireTool("zstd", package: "zstd")
+        }
+        if settings.useOverlay && !FileSystemInfo.overlaySupported() {
+            throw .overlayUnsupported
+        }
+    }
+
+    /// VOLATILE must exist and be tmpfs or zram.
+    func checkVolatile() throws(ASDError) {
+        _ = try FileSystemInfo.requireVolatile(settings.volatile)
+    }
+
+    /// Every target must be a directory (a missing one is tolerated when its
+    /// snapshot exists, as upstream); hard links are refused unless disabled.
+    func checkTargets() throws(ASDError) {
+        for paths in allPaths {
+            let snapshotExists = FileOps.isDirectory(paths.snapshot)
+            guard let status = try? FileOps.status(paths.target) else {
+                if snapshotExists { continue }
+                throw .targetMissing(path: paths.target, file: settings.sourceFile)
+            }
+            guard status.isDirectory else {
+                throw .targetNotDirectory(path: paths.target, file: settings.sourceFile)
+            }
+            if settings.hardlinkSafetyCheck && !snapshotExists && !isRunning(paths),
+               let found = try? FileOps.firstHardLinkedFile(in: paths.target) ?? nil {
+                throw .hardLinks(target: paths.target, example: found.example, count: found.count)
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+/// Small steps shared by sync, resync, unsync and recovery, each converting
+/// `Errno` into `ASDError` with the path and what asd was doing.
+extension Engine {
+    func statOrThrow(_ path: String, doing operation: String) throws(ASDError) -> FileStatus {
+        do throws(Errno) {
+            return try FileOps.status(path)
+        } catch {
+            throw .system(operation: operation, path: path, errno: error)
+        }
+    }
+
+    /// Creates `path` with the owner and mode of `model` (upstream: install -dm).
+    /// Parents under VOLATILE are created root-owned 0755. Journals only what it made.
+    func makeOwnedDirectory(_ path: String, like model: FileStatus, journal: inout UndoJournal, underVolatile: Bool) throws(ASDError) {
+        if FileOps.isDirectory(path) { return }
+        if underVolatile {
+            var missing: [String] = []
+            var parent = TargetPaths.split(path).parent
+            while !parent.isEmpty && parent != settings.volatile && !FileOps.exists(parent) {
+                missing.append(parent)
+                parent = TargetPaths.split(parent).parent
+            }
+            for dir in missing.reversed() {
+                do throws(Errno) {
+                    try FileOps.makeDirectory(dir, mode: 0o755, uid: 0, gid: 0)
+                } catch {
+                    if error != .exists { throw .system(operation: "create the directory", path: dir, errno: error) }
+                }
+                journal.record(.removeDirectory(dir))
+            }
+        }
+        do throws(Errno) {
+            try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
+        } catch {
+            throw .system(operation: "create the directory", path: path, errno: error)
+        }
+        journal.record(underVolatile ? .removeTree(path) : .removeDirectory(path))
+    }
+
+    func removeTreeOrThrow(_ path: String) throws(ASDError) {
+        do throws(Errno) {
+            try FileOps.removeTree(path)
+        } catch {
+            if error == .noEntry { return }
+            throw .system(operation: "remove", path: path, errno: error)
+        }
+    }
+
+    /// Removes `path`'s empty parents up to (not including) VOLATILE.
+    func removeEmptyParents(of path: String) {
+        var parent = TargetPaths.split(path).parent
+        while parent.hasPrefix(settings.volatile + "/") {
+            do throws(Errno) { try FileOps.removeDirectory(parent) } catch { return }
+            parent = TargetPaths.split(parent).parent
+        }
+    }
+
+    /// Writes a small file via a temp name, fsync and rename.
+    func writeAtomically(_ path: String, contents: String) throws(ASDError) {
+        do throws(Errno) {
+            try FileOps.writeFileAtomically(path, contents: Array(contents.utf8), mode: 0o644)
+        } catch {
+            throw .system(operation: "write", path: path, errno: error)
+        }
+    }
+
+    /// Throws when SIGTERM/SIGINT/SIGHUP arrived, so sync stops between steps.
+    func checkInterrupted(_ during: String) throws(ASDError) {
+        if let signal = Signals.pending.map(Signals.name) {
+            throw .interrupted(signal: signal, during: during)
+        }
+    }
+
+    /// Bytes `tree` will take in tmpfs: every file rounded up to a page, plus
+    /// a page per directory and symlink.
+    func tmpfsFootprint(of tree: String) -> UInt64 {
+        var total: UInt64 = 0
+        let page: UInt64 = 4096
+        try? FileTreeWalker(root: tree).walk { entry in
+            let status = entry.status
+            if status.isRegular {
+                total += (UInt64(status.size) + page - 1) / page * page
+            } else {
+                total += page
+            }
+        }
+        return total
+    }
+
+    /// `umount -R`, and when that is refused because something is busy, a lazy
+    /// detach (as upstream's `umount -R -l`), saying so.
+    func unmountOrDetach(_ path: String) throws(ASDError) {
+        do throws(ASDError) {
+            try Mount.unmountAll(path, lazy: false)
+        } catch {
+            log.warning("\(path) is busy; detaching it lazily. Programs that still have files open there keep using the old copy until they close them.")
+            try Mount.unmountAll(path, lazy: true)
+        }
+    }
+}

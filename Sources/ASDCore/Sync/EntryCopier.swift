@@ -1,0 +1,115 @@
+/// Copies single entries into a disk tree the safe way: a complete new inode is
+/// built in the temp directory and renamed over the destination, so a crash
+/// leaves the old or the new version, never a torn one, and inodes shared
+/// with the snapshot are never modified.
+struct EntryCopier {
+    let tempDirectory: String?
+    private var counter = 0
+
+    init(tempDirectory: String?) { self.tempDirectory = tempDirectory }
+
+    /// Overlay bookkeeping attributes never leave the overlay.
+    static func isOverlayPrivate(_ name: String) -> Bool {
+        name.hasPrefix("trusted.overlay.") || name.hasPrefix("user.overlay.")
+    }
+
+    mutating func ensureDirectory(_ path: String, like model: FileStatus) throws(ASDError) {
+        if let existing = try? FileOps.status(path) {
+            if existing.isDirectory { return }
+            try remove(path)
+        }
+        try attempt("create the directory", path) { () throws(Errno) in
+            try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
+        }
+    }
+
+    func remove(_ path: String) throws(ASDError) {
+        guard let status = try? FileOps.status(path) else { return }
+        try attempt("remove", path) { () throws(Errno) in
+            if status.isDirectory { try FileOps.removeTree(path) } else { try FileOps.unlink(path) }
+        }
+    }
+
+    /// Replaces `dest` unless it already matches `source` in type, size, mtime
+    /// (nanoseconds), mode, owner and extended attributes.
+    mutating func copyIfChanged(from source: String, status: FileStatus, to dest: String) throws(ASDError) {
+        if let existing = try? FileOps.status(dest), Self.sameMetadata(status, existing),
+           Self.xattrs(source) == Self.xattrs(dest) {
+            return
+        }
+        try replace(from: source, status: status, to: dest)
+    }
+
+    mutating func replace(from source: String, status: FileStatus, to dest: String) throws(ASDError) {
+        let temp = nextTempPath(beside: dest)
+        do throws(Errno) {
+            switch status.type {
+            case .regular:
+                try FileOps.copyFile(from: source, to: temp)
+            case .symlink:
+                try FileOps.createSymlink(temp, target: try FileOps.readSymlink(source))
+                try FileOps.changeOwner(temp, uid: status.uid, gid: status.gid)
+                try FileOps.copyXattrs(from: source, to: temp)
+                try FileOps.setTimes(temp, access: status.accessTime, modification: status.modificationTime)
+            case .directory:
+                return
+            default:
+                try FileOps.makeNode(temp, type: status.type, permissions: status.permissions, rdev: status.rdev)
+                try FileOps.changeOwner(temp, uid: status.uid, gid: status.gid)
+                try FileOps.changeMode(temp, status.permissions)
+                try FileOps.copyXattrs(from: source, to: temp)
+                try FileOps.setTimes(temp, access: status.accessTime, modification: status.modificationTime)
+            }
+            if let existing = try? FileOps.status(dest), existing.isDirectory {
+                try FileOps.removeTree(dest)
+            }
+            try FileOps.rename(temp, to: dest)
+        } catch {
+            try? FileOps.unlink(temp)
+            throw .system(operation: "copy \(source) to", path: dest, errno: error)
+        }
+    }
+
+    func applyDirectoryMetadata(from source: String, status: FileStatus, to dest: String) throws(ASDError) {
+        try attempt("set owner, mode and times of", dest) { () throws(Errno) in
+            try FileOps.changeOwner(dest, uid: status.uid, gid: status.gid)
+            try FileOps.changeMode(dest, status.permissions)
+            let wanted = Self.xattrs(source)
+            let present = Self.xattrs(dest)
+            for (name, value) in wanted where present[name] != value {
+                try FileOps.setXattr(dest, name: name, value: value)
+            }
+            for name in present.keys where wanted[name] == nil {
+                try FileOps.removeXattr(dest, name: name)
+            }
+            try FileOps.setTimes(dest, access: status.accessTime, modification: status.modificationTime)
+        }
+    }
+
+    static func sameMetadata(_ a: FileStatus, _ b: FileStatus) -> Bool {
+        a.type == b.type && a.size == b.size && a.modificationTime == b.modificationTime && a.permissions == b.permissions
+            && a.uid == b.uid && a.gid == b.gid && a.rdev == b.rdev
+    }
+
+    /// Extended attributes of `path` (not following symlinks), overlay ones excluded.
+    static func xattrs(_ path: String) -> [String: [UInt8]] {
+        var result: [String: [UInt8]] = [:]
+        for name in (try? FileOps.listXattrs(path)) ?? [] where !isOverlayPrivate(name) {
+            if let value = try? FileOps.getXattr(path, name: name) { result[name] = value }
+        }
+        return result
+    }
+
+    private mutating func nextTempPath(beside dest: String) -> String {
+        counter += 1
+        let name = ".asd-tmp-\(ProcessIdentity.pid)-\(counter)"
+        if let tempDirectory { return tempDirectory + "/" + name }
+        return TargetPaths.split(dest).parent + "/" + name
+    }
+
+    private func attempt(_ operation: String, _ path: String, _ body: () throws(Errno) -> Void) throws(ASDError) {
+        do throws(Errno) { try body() } catch {
+            throw .system(operation: operation, path: path, errno: error)
+        }
+    }
+}

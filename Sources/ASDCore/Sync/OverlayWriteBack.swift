@@ -1,0 +1,79 @@
+/// Overlay-mode write-back in O(changed entries): only directories present in
+/// the upper layer can differ from the sync-time state, so only those are
+/// visited. The merged view (the mounted overlay) is read as the truth; the
+/// lower layer is never written (it is the read-only snapshot); the disk copy
+/// is updated by new files renamed into place, never in place.
+struct OverlayWriteBack {
+    let upper: String
+    let merged: String
+    let destination: String
+    let tempDirectory: String?
+
+    func run() throws(ASDError) {
+        var copier = EntryCopier(tempDirectory: tempDirectory)
+        try syncDirectory("", copier: &copier)
+    }
+
+    private func syncDirectory(_ relative: String, copier: inout EntryCopier) throws(ASDError) {
+        let mergedDir = merged + relative
+        let destDir = destination + relative
+        guard let mergedStatus = try? FileOps.status(mergedDir), mergedStatus.isDirectory else { return }
+        try copier.ensureDirectory(destDir, like: mergedStatus)
+
+        var mergedNames = Set(try list(mergedDir))
+        if relative.isEmpty { mergedNames.remove(TargetPaths.flagName) }
+        for name in try list(destDir) where !mergedNames.contains(name) {
+            try copier.remove(destDir + "/" + name)
+        }
+        let upperNames = (try? FileOps.listDirectory(upper + relative)) ?? []
+        for name in upperNames where mergedNames.contains(name) {
+            let child = relative + "/" + name
+            // Vanished between listing and now: like rsync's exit 24, not an error.
+            guard let status = try? FileOps.status(merged + child) else { continue }
+            if status.isDirectory {
+                try syncDirectory(child, copier: &copier)
+            } else {
+                try copier.copyIfChanged(from: merged + child, status: status, to: destination + child)
+            }
+        }
+        try copier.applyDirectoryMetadata(from: mergedDir, status: mergedStatus, to: destDir)
+    }
+
+    private func list(_ dir: String) throws(ASDError) -> [String] {
+        do throws(Errno) {
+            return try FileOps.listDirectory(dir)
+        } catch {
+            throw .system(operation: "list the directory", path: dir, errno: error)
+        }
+    }
+}
+
+/// In full mode, rsync updates metadata of an unchanged file in place; if that
+/// inode is shared with the hard-link snapshot, the snapshot would change too.
+/// Files touched since sync (ctime after `.flagged`) whose disk inode is still
+/// shared get a fresh copy renamed into place first.
+enum LinkBreaker {
+    static func replaceSharedChangedFiles(
+        source: String, destination: String, changedAfter: FileTime, tempDirectory: String?
+    ) throws(ASDError) {
+        var candidates: [String] = []
+        do throws(Errno) {
+            try FileTreeWalker(root: source).walk { entry in
+                let status = entry.status
+                if status.isRegular && status.changeTime > changedAfter && entry.relativePath != TargetPaths.flagName {
+                    candidates.append(entry.relativePath)
+                }
+            }
+        } catch {
+            throw .system(operation: "scan for changed files in", path: source, errno: error)
+        }
+        var copier = EntryCopier(tempDirectory: tempDirectory)
+        for relative in candidates {
+            let dest = destination + "/" + relative
+            guard let destStatus = try? FileOps.status(dest), destStatus.isRegular, destStatus.linkCount > 1,
+                  let status = try? FileOps.status(source + "/" + relative), status.isRegular
+            else { continue }
+            try copier.replace(from: source + "/" + relative, status: status, to: dest)
+        }
+    }
+}

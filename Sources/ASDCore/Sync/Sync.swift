@@ -1,0 +1,130 @@
+/// `asd sync`: move every target into tmpfs. Each step is journalled so a
+/// failure (error, full tmpfs, SIGTERM) undoes everything done so far.
+extension Engine {
+    public func sync() throws(ASDError) {
+        Signals.install()
+        try recoverUngracefulState()
+        try writeConfigSnapshot()
+        var done: [TargetPaths] = []
+        for paths in allPaths {
+            guard FileOps.isDirectory(paths.target) else {
+                log.warning("\(paths.target) does not exist; skipping it (its snapshot \(paths.snapshot) is kept).")
+                continue
+            }
+            var journal = UndoJournal()
+            do throws(ASDError) {
+                try syncTarget(paths, journal: &journal)
+                done.append(paths)
+            } catch {
+                let failure = rollBack(failing: paths, journal: journal, completed: done, cause: error)
+                removeConfigSnapshot()
+                throw failure
+            }
+        }
+        do throws(ASDError) {
+            try writeAtomically(invocation.daemonFile, contents: "")
+        } catch {
+            let failure = rollBack(failing: nil, journal: UndoJournal(), completed: done, cause: error)
+            removeConfigSnapshot()
+            throw failure
+        }
+        log.info("Sync successful")
+        enforceBackupLimit()
+    }
+
+    /// One target, upstream's order: dirs, bind target onto the disk copy,
+    /// snapshot, fill tmpfs (copy or overlay), flag, bind tmpfs onto the target.
+    func syncTarget(_ paths: TargetPaths, journal: inout UndoJournal) throws(ASDError) {
+        let owner = try statOrThrow(paths.target, doing: "read the owner and mode of")
+        log.debug("Syncing \(paths.target) -> \(paths.tmpfsCopy)")
+
+        try makeOwnedDirectory(paths.tmpfsCopy, like: owner, journal: &journal, underVolatile: true)
+        try makeOwnedDirectory(paths.diskCopy, like: owner, journal: &journal, underVolatile: false)
+        try checkInterrupted("sync of \(paths.target)")
+
+        try Mount.bindPrivateNoatime(source: paths.target, target: paths.diskCopy)
+        journal.record(.unmount(paths.diskCopy))
+        try checkInterrupted("sync of \(paths.target)")
+
+        if settings.useBackups || settings.useOverlay {
+            try createSnapshot(paths)
+            journal.record(.removeTree(paths.snapshot))
+            try checkInterrupted("sync of \(paths.target)")
+        }
+
+        if settings.useOverlay {
+            try makeOwnedDirectory(paths.overlayUpper, like: owner, journal: &journal, underVolatile: true)
+            try makeOwnedDirectory(paths.overlayWork, like: owner, journal: &journal, underVolatile: true)
+            try Mount.overlay(lower: paths.snapshot, upper: paths.overlayUpper, work: paths.overlayWork, at: paths.tmpfsCopy)
+            journal.record(.unmount(paths.tmpfsCopy))
+        } else {
+            try checkRoom(for: paths)
+            try fillTmpfs(paths)
+        }
+        try checkInterrupted("sync of \(paths.target)")
+
+        // The flag goes in before the target is redirected, so no application
+        // can write into a tmpfs copy that is not marked as live.
+        try writeAtomically(paths.flag, contents: "")
+        try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
+        journal.record(.unmount(paths.target))
+        log.debug("\(paths.target) is now in tmpfs")
+    }
+
+    /// Hard-link snapshot of the sync-time state, built under a temporary name
+    /// and renamed when whole, so a crash never leaves a partial snapshot behind
+    /// under the name recovery archives.
+    func createSnapshot(_ paths: TargetPaths) throws(ASDError) {
+        let partial = paths.snapshot + ".partial"
+        if FileOps.exists(partial) { try removeTreeOrThrow(partial) }
+        if FileOps.exists(paths.snapshot) { try removeTreeOrThrow(paths.snapshot) }
+        log.debug("Creating hard-link snapshot \(paths.snapshot)")
+        try Snapshot.create(of: paths.target, at: partial)
+        do throws(Errno) {
+            try FileOps.rename(partial, to: paths.snapshot)
+        } catch {
+            try? removeTreeOrThrow(partial)
+            throw .system(operation: "rename the snapshot to", path: paths.snapshot, errno: error)
+        }
+    }
+
+    /// Refuses early when VOLATILE cannot hold the target (tmpfs rounds every
+    /// file up to a page).
+    func checkRoom(for paths: TargetPaths) throws(ASDError) {
+        let needed = tmpfsFootprint(of: paths.diskCopy)
+        guard let free = (try? FileSystemInfo.of(settings.volatile))?.availableBytes else { return }
+        if needed > free {
+            throw .noSpace(volatile: settings.volatile, target: paths.target, freeBytes: free, neededBytes: needed)
+        }
+    }
+
+    func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
+        let command = RsyncCommand(.fillTmpfs(from: paths.diskCopy, to: paths.tmpfsCopy), progress: log.showsProgress)
+        do throws(ASDError) {
+            _ = try Rsync.run(command, log: log)
+        } catch {
+            // A full tmpfs shows up as an rsync error; say so with sizes.
+            if let free = (try? FileSystemInfo.of(settings.volatile))?.availableBytes, free < 1 << 20 {
+                throw .noSpace(volatile: settings.volatile, target: paths.target,
+                               freeBytes: free, neededBytes: tmpfsFootprint(of: paths.diskCopy))
+            }
+            throw error
+        }
+    }
+
+    /// `$DAEMON_FILE.conf`: the config in force until unsync.
+    func writeConfigSnapshot() throws(ASDError) {
+        if FileOps.exists(invocation.configSnapshotPath) { return }
+        let text: String
+        do throws(Errno) {
+            text = try readTextFile(invocation.configPath)
+        } catch {
+            throw .configUnreadable(path: invocation.configPath, reason: error)
+        }
+        try writeAtomically(invocation.configSnapshotPath, contents: text)
+    }
+
+    func removeConfigSnapshot() {
+        try? FileOps.unlink(invocation.configSnapshotPath)
+    }
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension FileOps {
+    /// Copies the regular file `source` to the new file `destination`
+    /// (which must not exist: O_EXCL): content via copy_file_range(2), falling
+    /// back to read(2)/write(2) across file systems; then owner (fchown),
+    /// xattrs (fsetxattr, after chown so security.capability survives), mode
+    /// (fchmod, after chown so setuid/setgid bits stay) and times (futimens).
+    /// The data is not fsynced; call `fsyncFile` when it must be durable.
+    /// On failure the partial destination is removed.
+    public static func copyFile(from source: String, to destination: String) throws(Errno) {
+        let input = try retryingEINTR { open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        defer { close(input) }
+        var st = stat()
+        _ = try retryingEINTR { fstat(input, &st) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw Errno.invalid }
+        let output = try retryingEINTR {
+            open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
+        var closed = false
+        defer { if !closed { close(output) } }
+        do {
+            try copyContent(from: input, to: output, size: Int(st.st_size))
+            _ = try retryingEINTR { fchown(output, st.st_uid, st.st_gid) }
+            try copyXattrs(fromFD: input, toFD: output)
+            _ = try retryingEINTR { fchmod(output, st.st_mode & 0o7777) }
+            var times = [st.st_atim, st.st_mtim]
+            _ = try retryingEINTR { futimens(output, &times) }
+            closed = true
+            _ = try retryingEINTR { close(output) }
+        } catch {
+            Glibc.unlink(destination)
+            throw error
+        }
+    }
+
+    /// copy_file_range(2) until EOF; read(2)/write(2) when the kernel or
+    /// file system cannot (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP).
+    static func copyContent(from input: Int32, to output: Int32, size: Int) throws(Errno) {
+        var useRange = LibC.copyFileRange != nil
+        while useRange, let copyFileRange = LibC.copyFileRange {
+            let copied = copyFileRange(input, nil, output, nil, max(size, 1 << 20), 0)
+            if copied == 0 { return }
+            if copied > 0 { continue }
+            let error = Errno.current
+            switch error.rawValue {
+            case EINTR: continue
+            case EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: useRange = false
+            default: throw error
+            }
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 17)
+        while true {
+            let got = try retryingEINTR { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
+            if got == 0 { return }
+            var offset = 0
+            while offset < got {
+                let written = try retryingEINTR {
+                    buffer.withUnsafeBytes { write(output, $0.baseAddress! + offset, got - offset) }
+                }
+                offset += written
+            }
+        }
+    }
+}
+
