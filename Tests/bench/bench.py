@@ -135,7 +135,8 @@ def measure(args):
     the process tree (KiB, from wait4: max over the command and every
     descendant it waited for), peak RSS of the command's own process (KiB,
     VmHWM sampled every 5 ms until it exits), bytes it caused to be written
-    to block devices (write_bytes - cancelled_write_bytes of the whole tree)."""
+    to block devices (write_bytes - cancelled_write_bytes of the whole tree),
+    CPU seconds (user + system) of the command and its waited-for descendants."""
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
     before = read_io()
     log = open(args.log, "ab")
@@ -179,7 +180,8 @@ def measure(args):
         code = 128 + os.WTERMSIG(status)
     written = ((after["write_bytes"] - before["write_bytes"])
                - (after["cancelled_write_bytes"] - before["cancelled_write_bytes"]))
-    print("%d\t%.6f\t%d\t%d\t%d" % (code, elapsed, rusage.ru_maxrss, hwm, written))
+    cpu = rusage.ru_utime + rusage.ru_stime
+    print("%d\t%.6f\t%d\t%d\t%d\t%.6f" % (code, elapsed, rusage.ru_maxrss, hwm, written, cpu))
 
 
 # --------------------------------------------------------------------------- report
@@ -216,7 +218,7 @@ ROWS = [
     ("B-overlay", "resync", "devbytes", "wear B overlay resync (device)", None),
 ]
 
-FIELDS = ["status", "sec", "maxrss", "hwm", "wbytes", "devbytes"]
+FIELDS = ["status", "sec", "maxrss", "hwm", "wbytes", "devbytes", "cpu"]
 
 
 def load(path):
@@ -238,13 +240,17 @@ def med(recs, field):
 
 
 def fails(recs):
-    return sum(1 for r in recs if r.get("status") != "ok")
+    return sum(1 for r in recs if r.get("status") not in ("ok", "skipped"))
+
+
+def skips(recs):
+    return sum(1 for r in recs if r.get("status") == "skipped")
 
 
 def fmt(v, field):
     if v is None:
         return "-"
-    if field == "sec":
+    if field in ("sec", "cpu"):
         return "%.3f s" % v
     if field in ("wbytes", "devbytes"):
         for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
@@ -265,7 +271,20 @@ def cell(data, impl, scen, op, field):
     n_fail = fails(recs)
     if n_fail:
         text += " (%d/%d FAILED)" % (n_fail, len(recs)) if v is not None else " FAILED"
+    n_skip = skips(recs)
+    if n_skip:
+        text += " (%d/%d skipped)" % (n_skip, len(recs)) if v is not None else " skipped"
     return v, text
+
+
+def print_table(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for idx, r in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
+        if idx == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print("\n".join(lines))
 
 
 def report(args):
@@ -326,14 +345,31 @@ def report(args):
         n = fails(recs)
         if n:
             failed.append("%s %s %s: %d of %d runs failed" % (impl, scen, op, n, len(recs)))
+        n = skips(recs)
+        if n:
+            failed.append("%s %s %s: not measured in %d of %d runs (sync failed)"
+                          % (impl, scen, op, n, len(recs)))
 
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for idx, r in enumerate(rows):
-        lines.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
-        if idx == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    print("\n".join(lines))
+    print_table(rows)
+
+    # CPU time of the process tree: less sensitive to a busy machine than wall time.
+    cpu_header = ["CPU time user+sys (median)"] + header[1:len(header) - (2 if have_ours and have_up else 0)]
+    cpu_rows = [cpu_header]
+    for scen, op, field, label, target in ROWS:
+        if field != "sec":
+            continue
+        ov, otext = cell(data, "ours", scen, op, "cpu")
+        uv, utext = cell(data, "upstream", scen, op, "cpu")
+        row = [label]
+        if have_ours:
+            row.append(otext)
+        if have_up:
+            row.append(utext)
+        if have_ours and have_up:
+            row.append("%.2fx" % (uv / ov) if (ov and uv is not None) else "-")
+        cpu_rows.append(row)
+    print()
+    print_table(cpu_rows)
     if failed:
         print("\nFailures:")
         for f in failed:

@@ -74,7 +74,7 @@ dev_bytes_written() {
 
 # timed IMPL SCEN OP RUN WEAR -> appends a TSV line to results; sets LAST_STATUS.
 timed() {
-    local impl=$1 scen=$2 op=$3 run=$4 wear=$5 bin conf line code sec maxrss hwm wb dev0 dev1 devb=-
+    local impl=$1 scen=$2 op=$3 run=$4 wear=$5 bin conf line code sec maxrss hwm wb cpu dev0 dev1 devb=-
     conf="$BENCH/conf/$scen.conf"
     if [[ $impl == ours ]]; then bin=$OURS; else bin=$UPSTREAM; fi
     local log="$BENCH/logs/$impl-$scen-$op-$run.log"
@@ -82,7 +82,7 @@ timed() {
     [[ $wear == 1 ]] && dev0=$(dev_bytes_written)
     line=$(TERM=${TERM:-xterm} "$PY" "$BENCH_PY" measure --timeout "$OP_TIMEOUT" --log "$log" -- \
         env ASDCONF="$conf" DAEMON_FILE="/run/bench-daemon/$scen" "$bin" "$op")
-    IFS=$'\t' read -r code sec maxrss hwm wb <<<"$line"
+    IFS=$'\t' read -r code sec maxrss hwm wb cpu <<<"$line"
     if [[ $wear == 1 ]]; then
         sync
         dev1=$(dev_bytes_written)
@@ -95,8 +95,9 @@ timed() {
         LAST_STATUS=fail
         say "  FAILED: $impl $op ($scen, run $run) exited with status $code; last lines of $log:"
         tail -n 5 "$log" | sed 's/^/    | /' >&2
+        ((KEEP)) || say "    (rerun with --keep to keep the logs)"
     fi
-    LAST_LINE="$impl	$scen	$op	$run	STATUS	$sec	$maxrss	$hwm	$wb	$devb"
+    LAST_LINE="$impl	$scen	$op	$run	STATUS	$sec	$maxrss	$hwm	$wb	$devb	$cpu"
 }
 
 record() { # record STATUS (after optional post-checks)
@@ -131,6 +132,7 @@ cycle() {
     progress+=" sync ${LAST_SEC}s"
     if [[ $LAST_STATUS != ok ]]; then
         say "  $impl $scen: sync failed, skipping resync/unsync of this cycle"
+        printf '%s\t%s\t%s\t%s\tskipped\n' "$impl" "$scen" resync "$run" "$impl" "$scen" unsync "$run" >>"$BENCH/results.tsv"
         say "$progress"
         return
     fi
@@ -279,7 +281,7 @@ done
 : >"$BENCH/results.tsv"
 say "measuring: $IMPLS; $RUNS run(s); disk side on $FSTYPE ${DEVSTAT:+($DEVSTAT)}"
 
-export BENCH RUNS IMPLS OURS UPSTREAM VOLSIZE DEVSTAT PY BENCH_PY OP_TIMEOUT=900
+export KEEP BENCH RUNS IMPLS OURS UPSTREAM VOLSIZE DEVSTAT PY BENCH_PY OP_TIMEOUT=900
 unshare -m --propagation private -- bash "$HERE/run.sh" --inner
 rc=$?
 ((rc == 0)) || say "run.sh: the measuring part stopped early (status $rc); the table shows what was measured"
@@ -316,6 +318,8 @@ Notes:
   machine).
 - upstream does not flush its writes; ours returns only after they are durable,
   so ours' resync/unsync times include the flush and upstream's do not.
+- CPU time: user + system seconds of the command and all its descendants (from
+  wait4); kernel threads (writeback, journal) are not included.
 - Peak RSS: "process tree" is wait4's ru_maxrss (the largest single process among
   the command and its descendants, e.g. rsync for upstream); "asd process only" is
   VmHWM of the asd process itself, sampled every 5 ms (not meaningful for
