@@ -49,7 +49,7 @@ struct EntryCopier {
             case .symlink:
                 try FileOps.createSymlink(temp, target: try FileOps.readSymlink(source))
                 try FileOps.changeOwner(temp, uid: status.uid, gid: status.gid)
-                try FileOps.copyXattrs(from: source, to: temp)
+                try FileOps.copyXattrs(from: source, to: temp, tolerant: true)
                 try FileOps.setTimes(temp, access: status.accessTime, modification: status.modificationTime)
             case .directory:
                 return
@@ -57,7 +57,7 @@ struct EntryCopier {
                 try FileOps.makeNode(temp, type: status.type, permissions: status.permissions, rdev: status.rdev)
                 try FileOps.changeOwner(temp, uid: status.uid, gid: status.gid)
                 try FileOps.changeMode(temp, status.permissions)
-                try FileOps.copyXattrs(from: source, to: temp)
+                try FileOps.copyXattrs(from: source, to: temp, tolerant: true)
                 try FileOps.setTimes(temp, access: status.accessTime, modification: status.modificationTime)
             }
             if let existing = try? FileOps.status(dest), existing.isDirectory {
@@ -93,11 +93,7 @@ struct EntryCopier {
 
     /// Extended attributes of `path` (not following symlinks), overlay ones excluded.
     static func xattrs(_ path: String) -> [String: [UInt8]] {
-        var result: [String: [UInt8]] = [:]
-        for name in (try? FileOps.listXattrs(path)) ?? [] where !isOverlayPrivate(name) {
-            if let value = try? FileOps.getXattr(path, name: name) { result[name] = value }
-        }
-        return result
+        ((try? FileOps.xattrs(path)) ?? [:]).filter { !isOverlayPrivate($0.key) }
     }
 
     private mutating func nextTempPath(beside dest: String) -> String {
