@@ -304,6 +304,8 @@ Notes:
   files of 0-8 KiB in 1,000 dirs. "1% changed": the content of 1% of the non-empty
   small files is rewritten in place (same size, new bytes, new mtime), chosen by a
   fixed seed; unsync follows a second 1% change (disjoint from the first).
+- parse is measured on tree A (full-mode config) before its sync, i.e. while not
+  running; both sides walk the tree to report its size.
 - After each resync the changed files are checked in the disk copy, after each
   unsync in the target; a command that exits 0 but fails these checks counts as failed.
 - Wear (task I/O): write_bytes - cancelled_write_bytes from /proc/<pid>/io of the
