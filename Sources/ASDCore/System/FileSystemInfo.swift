@@ -45,7 +45,7 @@ public struct FileSystemInfo: Equatable, Sendable {
     /// the call goes through dlsym and reads f_type, the first field (a
     /// `long` on 64-bit Linux), from a generously sized buffer.
     static func statfsType(_ path: String) throws(Errno) -> UInt32 {
-        guard let call = GNUFunctions.statfs else { throw Errno(rawValue: ENOSYS) }
+        guard let call = LibC.statfs else { throw Errno(rawValue: ENOSYS) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
@@ -100,7 +100,7 @@ public struct FileSystemInfo: Equatable, Sendable {
     public static func syncFilesystem(containing path: String) throws(Errno) {
         let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
-        if let syncfs = GNUFunctions.syncfs {
+        if let syncfs = LibC.syncfs {
             _ = try retryingEINTR { syncfs(fd) }
         } else {
             sync()

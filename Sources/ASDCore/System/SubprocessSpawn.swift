@@ -69,7 +69,7 @@ struct SpawnedChild {
         case .capture: posix_spawn_file_actions_adddup2(&actions, outPipe!.write, 1)
         }
         posix_spawn_file_actions_adddup2(&actions, errPipe.write, 2)
-        if let closeFrom = GNUFunctions.addCloseFrom { _ = closeFrom(&actions, 3) }
+        if let closeFrom = LibC.addCloseFrom { _ = closeFrom(&actions, 3) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -104,7 +104,7 @@ struct SpawnedChild {
     private static func makePipe() throws(SpawnFailure) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         let rc: Int32
-        if let pipe2 = GNUFunctions.pipe2 {
+        if let pipe2 = LibC.pipe2 {
             rc = pipe2(&fds, O_CLOEXEC)
         } else {
             rc = pipe(&fds)

@@ -3,8 +3,10 @@
 #endif
 
 /// glibc functions that Swift's Glibc module does not import (they sit
-/// behind _GNU_SOURCE or in <sys/xattr.h>), bound once with dlsym(3).
-/// Each is nil only if the C library lacks it; callers then report ENOSYS.
+/// behind _GNU_SOURCE or in headers the module leaves out, such as
+/// <sys/xattr.h> and <sys/vfs.h>), bound once with dlsym(3).
+/// Each is nil only if the C library lacks it; callers then report ENOSYS
+/// or fall back.
 enum LibC {
     typealias ListXattr = @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, Int) -> Int
     typealias GetXattr = @convention(c) (
@@ -21,6 +23,10 @@ enum LibC {
     typealias CopyFileRange = @convention(c) (
         Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32
     ) -> Int
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+    typealias SyncFS = @convention(c) (Int32) -> Int32
+    typealias StatFS = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
 
     /// llistxattr(2), lgetxattr(2), lsetxattr(2), lremovexattr(2).
     static let llistxattr: ListXattr? = bind("llistxattr")
@@ -35,6 +41,14 @@ enum LibC {
     static let statx: Statx? = bind("statx")
     /// copy_file_range(2).
     static let copyFileRange: CopyFileRange? = bind("copy_file_range")
+    /// pipe2(2), glibc 2.9+.
+    static let pipe2: Pipe2? = bind("pipe2")
+    /// posix_spawn_file_actions_addclosefrom_np(3), glibc 2.34+.
+    static let addCloseFrom: AddCloseFrom? = bind("posix_spawn_file_actions_addclosefrom_np")
+    /// syncfs(2), glibc 2.14+.
+    static let syncfs: SyncFS? = bind("syncfs")
+    /// statfs(2); the buffer is read by `FileSystemInfo` at the documented offsets.
+    static let statfs: StatFS? = bind("statfs")
 
     // <linux/stat.h> / <fcntl.h> values not imported either.
     static let atNoAutomount: Int32 = 0x800
