@@ -97,9 +97,17 @@ uninstall-cron:
 
 # Integration tests skip themselves when not root; CI sets ASD_REQUIRE_PRIVILEGED=1
 # so that a skip becomes a failure there.
+# The failures are repeated at the end, where a CI log's tail shows them.
 check:
 	$(SWIFT) build --scratch-path $(BUILDDIR) $(SWIFTFLAGS)
-	$(SWIFT) test --scratch-path $(BUILDDIR) $(SWIFTFLAGS)
+	@( $(SWIFT) test --scratch-path $(BUILDDIR) $(SWIFTFLAGS) 2>&1; echo $$? >$(BUILDDIR)/test-status ) \
+		| tee $(BUILDDIR)/test.log; \
+	status=$$(cat $(BUILDDIR)/test-status); \
+	if [ "$$status" != 0 ]; then \
+		echo "== failures (whole log: $(BUILDDIR)/test.log)"; \
+		grep -A8 -e '✘.*recorded an issue' -e 'error: ' $(BUILDDIR)/test.log | head -n 300; \
+	fi; \
+	exit $$status
 
 boot-test: $(RELEASEBIN)
 	Tests/systemd/boot-test.sh

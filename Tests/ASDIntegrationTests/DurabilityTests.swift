@@ -37,20 +37,28 @@ import Testing
         return result
     }
 
+    /// The syscall a line of `strace -f` shows. strace pads the pid column
+    /// ("123   rename(", "12345 rename("), so the gap has no fixed width.
+    static func syscallName(in line: String) -> String {
+        let call = try! Regex(#"^(?:\d+\s+)?([a-z0-9_]+)\("#)
+        guard let match = line.firstMatch(of: call), let name = match.output[1].substring else { return "" }
+        return String(name)
+    }
+
     /// The last change on the target's file system, and whether a flush of it follows.
     /// Our temp dir (`-tmp`, purged at every start), read-only opens and failed calls
     /// are not changes.
-    static func lastChangeIsFlushed(trace: String, sandbox: Sandbox) -> (lastChange: String?, flushed: Bool) {
-        let stage = sandbox.daemonFile + ".stage/"
+    static func lastChangeIsFlushed(trace: String, data: String, daemonFile: String) -> (lastChange: String?, flushed: Bool) {
+        let stage = daemonFile + ".stage/"
         func onTargetFS(_ path: String) -> Bool {
-            (path == sandbox.data || path.hasPrefix(sandbox.data + "/") || path.hasPrefix(stage))
+            (path == data || path.hasPrefix(data + "/") || path.hasPrefix(stage))
                 && !path.contains("-backup_asd-tmp")
         }
         var lastChange: (index: Int, line: String)?
         var lastFlush: Int?
         for (index, line) in trace.split(separator: "\n").enumerated() {
             let text = String(line)
-            let call = text.split(separator: " ", maxSplits: 1).last.map { String($0.prefix { $0 != "(" }) } ?? ""
+            let call = Self.syscallName(in: text)
             if text.contains(" = -1 ") || text.contains("resumed>") { continue }
             let paths = Self.paths(in: text)
             if flushing.contains(call) {
@@ -88,7 +96,7 @@ import Testing
         let traced = try result.command("traced")
         #expect(traced.status == 0, "\(traced.output)")
         let trace = try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8)
-        let (lastChange, flushed) = Self.lastChangeIsFlushed(trace: trace, sandbox: sandbox)
+        let (lastChange, flushed) = Self.lastChangeIsFlushed(trace: trace, data: sandbox.data, daemonFile: sandbox.daemonFile)
         #expect(lastChange != nil, "no change on the target's file system seen in the trace:\n\(trace.suffix(2000))")
         #expect(flushed, "\(command): no syncfs/fsync after the last change on the target's file system: \(lastChange ?? "-")")
     }
@@ -208,5 +216,24 @@ import Testing
         #expect(try result.command("unsync").status == 0)
         let same = try result.command("same").stdout
         #expect(same == "BBBB 1700000000.200000000\n", "\(same)")
+    }
+}
+
+/// The trace reader itself, on made-up traces: it must see changes and flushes
+/// whatever the width of strace's pid column (short pids on a fresh machine).
+@Suite struct StraceReadingTests {
+    @Test(arguments: ["812   ", "4095  ", "12345 ", ""])
+    func findsChangeAndFlush(pidColumn: String) {
+        let change = pidColumn + #"rename("/d/run/asd.stage/.t-backup_asd-tmp/x", "/d/run/asd.stage/t/x") = 0"#
+        let flush = pidColumn + "syncfs(4</d/data>) = 0"
+        #expect(DurabilityTests.syscallName(in: change) == "rename")
+        let flushed = DurabilityTests.lastChangeIsFlushed(
+            trace: change + "\n" + flush, data: "/d/data", daemonFile: "/d/run/asd")
+        #expect(flushed.lastChange == change)
+        #expect(flushed.flushed)
+        let unflushed = DurabilityTests.lastChangeIsFlushed(
+            trace: flush + "\n" + change, data: "/d/data", daemonFile: "/d/run/asd")
+        #expect(unflushed.lastChange == change)
+        #expect(!unflushed.flushed)
     }
 }
