@@ -120,7 +120,7 @@ public enum Snapshot {
                     throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
                 }
                 try RecoveryOps.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
-                    try FileOps.copyFile(from: fromPath, to: toPath)
+                    _ = try FileOps.copyFile(from: fromPath, to: toPath)
                 }
             }
         }

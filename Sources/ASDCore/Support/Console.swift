@@ -9,6 +9,12 @@ public protocol Log: Sendable {
     func warning(_ message: String)
     /// True when progress output makes sense (stdout is a terminal).
     var showsProgress: Bool { get }
+    /// Replaces the current progress line; "" clears it.
+    func progress(_ line: String)
+}
+
+extension Log {
+    public func progress(_ line: String) {}
 }
 
 /// Text styles used by the CLI; rendered only when colour is on.
@@ -66,6 +72,10 @@ public struct Console: Log {
 
     public func error(_ message: String) {
         writeErr((colour ? styled("Error:", .red) : "Error:") + " " + message + "\n")
+    }
+
+    public func progress(_ line: String) {
+        if showsProgress { writeOut("\r" + line + "\u{1B}[K") }
     }
 
     /// Writes without a newline (progress lines use "\r").

@@ -110,6 +110,13 @@ struct EntryCopier {
             && a.uid == b.uid && a.gid == b.gid && a.rdev == b.rdev
     }
 
+    /// Same xattrs on both paths (overlay ones aside); one llistxattr(2) per
+    /// side settles the common case of none at all.
+    static func xattrsEqual(_ a: String, _ b: String) -> Bool {
+        if (try? FileOps.xattrListLength(a)) == 0 && (try? FileOps.xattrListLength(b)) == 0 { return true }
+        return xattrs(a) == xattrs(b)
+    }
+
     /// Extended attributes of `path` (not following symlinks), overlay ones excluded.
     static func xattrs(_ path: String) -> [String: [UInt8]] {
         ((try? FileOps.xattrs(path)) ?? [:]).filter { !isOverlayPrivate($0.key) }

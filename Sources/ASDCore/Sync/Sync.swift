@@ -102,11 +102,16 @@ extension Engine {
     }
 
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
-        let command = RsyncCommand(.fillTmpfs(from: paths.diskCopy, to: paths.tmpfsCopy), progress: log.showsProgress)
         do throws(ASDError) {
-            _ = try Rsync.run(command, log: log)
+            let report = try TreeMirror(
+                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [], log: log
+            ).run()
+            log.debug("Copied \(report.files) files (\(formatBytes(UInt64(report.bytes)))) to \(paths.tmpfsCopy)")
+            if report.vanished > 0 {
+                log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a directory in use.")
+            }
         } catch {
-            // A full tmpfs shows up as an rsync error; say so with sizes.
+            // A full tmpfs shows up as a failed write; say so with sizes.
             if let free = (try? FileSystemInfo.of(settings.volatile))?.availableBytes, free < 1 << 20 {
                 throw .noSpace(volatile: settings.volatile, target: paths.target,
                                freeBytes: free, neededBytes: tmpfsFootprint(of: paths.diskCopy))

@@ -37,20 +37,17 @@ extension Engine {
     }
 
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
-        if FileOps.isDirectory(paths.snapshot), let flagged = try? FileOps.status(paths.flag) {
-            // Files changed since sync whose disk inode is shared with the snapshot
-            // get a fresh inode first, so rsync's in-place metadata updates
-            // (chmod, chown, xattrs) cannot alter the snapshot.
-            try LinkBreaker.replaceSharedChangedFiles(
-                source: paths.tmpfsCopy, destination: stage.targetView,
-                changedAfter: flagged.modificationTime, tempDirectory: stage.tempDirectory)
+        var excluded: Set<String> = [TreeMirror.flagName]
+        if let temp = stage.tempDirectory, let inside = RsyncCommand.relative(temp, to: stage.targetView) {
+            excluded.insert(String(inside.prefix { $0 != "/" }))
         }
-        let command = RsyncCommand(
-            .writeBack(from: paths.tmpfsCopy, to: stage.targetView, tempDir: stage.tempDirectory),
-            progress: log.showsProgress)
-        let outcome = try Rsync.run(command, log: log)
-        if outcome.vanishedFiles {
-            log.info("Some files in \(paths.target) vanished while being copied; that is normal for a busy directory.")
+        let report = try TreeMirror(
+            source: paths.tmpfsCopy, destination: stage.targetView,
+            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: excluded, log: log
+        ).run()
+        log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")
+        if report.vanished > 0 {
+            log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a busy directory.")
         }
     }
 

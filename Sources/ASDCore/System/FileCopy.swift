@@ -10,14 +10,23 @@ extension FileOps {
     /// (fchmod, after chown so setuid/setgid bits stay) and times (futimens).
     /// The data is not fsynced; call `fsyncFile` when it must be durable.
     /// On failure the partial destination is removed.
-    public static func copyFile(from source: String, to destination: String) throws(Errno) {
-        let input = try retryingEINTR { open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+    /// Returns the bytes copied.
+    @discardableResult
+    public static func copyFile(from source: String, to destination: String) throws(Errno) -> Int64 {
+        try copyFile(directoryFD: AT_FDCWD, source, toDirectoryFD: AT_FDCWD, destination)
+    }
+
+    /// `copyFile` with each side named relative to an open directory (openat(2)).
+    static func copyFile(
+        directoryFD: Int32, _ source: String, toDirectoryFD: Int32, _ destination: String
+    ) throws(Errno) -> Int64 {
+        let input = try retryingEINTR { openat(directoryFD, source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         defer { close(input) }
         var st = stat()
         _ = try retryingEINTR { fstat(input, &st) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw Errno.invalid }
         let output = try retryingEINTR {
-            open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            openat(toDirectoryFD, destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         }
         var closed = false
         defer { if !closed { close(output) } }
@@ -31,9 +40,10 @@ extension FileOps {
             closed = true
             _ = try retryingEINTR { close(output) }
         } catch {
-            Glibc.unlink(destination)
+            Glibc.unlinkat(toDirectoryFD, destination, 0)
             throw error
         }
+        return Int64(st.st_size)
     }
 
     /// copy_file_range(2) until EOF; read(2)/write(2) when the kernel or

@@ -116,6 +116,25 @@ public final class DirectoryHandle {
         _ = try retryingEINTR { unlinkat(fd, name, directory ? AT_REMOVEDIR : 0) }
     }
 
+    /// openat(2) of `path` relative to this directory (any depth, no symlinks
+    /// followed in the last component).
+    public func openDirectory(relative path: String) throws(Errno) -> DirectoryHandle {
+        path.isEmpty ? try openDirectory(".") : try openDirectory(path)
+    }
+
+    /// renameat(2): `name` here becomes `newName` in `directory`, replacing it
+    /// atomically (both must be on one mount).
+    public func rename(_ name: String, to directory: DirectoryHandle, as newName: String) throws(Errno) {
+        _ = try retryingEINTR { renameat(fd, name, directory.fd, newName) }
+    }
+
+    /// Copies the regular file `name` to the new file `newName` in `directory`
+    /// (see `FileOps.copyFile`); returns the bytes copied.
+    @discardableResult
+    public func copyFile(_ name: String, to directory: DirectoryHandle, as newName: String) throws(Errno) -> Int64 {
+        try FileOps.copyFile(directoryFD: fd, name, toDirectoryFD: directory.fd, newName)
+    }
+
     /// fsync(2) of the directory: makes its entries durable.
     public func sync() throws(Errno) {
         _ = try retryingEINTR { fsync(fd) }

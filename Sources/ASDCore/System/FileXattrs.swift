@@ -31,6 +31,21 @@ extension FileOps {
         }
     }
 
+    /// llistxattr(2) with no buffer: the length of the name list, 0 when
+    /// `path` has no attributes (or its file system none). One cheap call
+    /// that settles "no xattrs on either side" for most files.
+    public static func xattrListLength(_ path: String) throws(Errno) -> Int {
+        guard let llistxattr = LibC.llistxattr else { throw LibC.noSys }
+        while true {
+            let size = llistxattr(path, nil, 0)
+            if size >= 0 { return size }
+            let error = Errno.current
+            if error == .interrupted { continue }
+            if error == .notSupported { return 0 }
+            throw error
+        }
+    }
+
     /// lgetxattr(2): the value of attribute `name` of `path`.
     public static func getXattr(_ path: String, name: String) throws(Errno) -> [UInt8] {
         guard let lgetxattr = LibC.lgetxattr else { throw LibC.noSys }

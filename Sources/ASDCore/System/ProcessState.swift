@@ -24,6 +24,8 @@ public enum ProcessIdentity {
     public static var isRoot: Bool { geteuid() == 0 }
     /// getpid(2).
     public static var pid: Int32 { getpid() }
+    /// sysconf(_SC_NPROCESSORS_ONLN): CPUs online, at least 1.
+    public static var onlineCPUs: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }
 
 /// realpath(3) semantics of GNU `realpath` (default -E): every component

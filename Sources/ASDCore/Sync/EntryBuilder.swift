@@ -1,0 +1,59 @@
+/// Builds one non-directory entry as a copy of another, and fixes the
+/// metadata of an existing entry, for `TreeMirror`. Order matters: owner
+/// before xattrs (chown drops security.capability) and before mode (chown
+/// clears setuid/setgid bits), xattrs before mode (so an ACL mask ends equal
+/// to the mode's group bits), times last.
+enum EntryBuilder {
+    /// Creates `newName` in `directory` like `name` in `source` (its path
+    /// `sourcePath`; `newPath` is the new entry's path, for the xattr calls).
+    /// Returns the bytes of content copied.
+    static func build(
+        _ name: String, _ status: FileStatus, from source: DirectoryHandle, _ sourcePath: String,
+        into directory: DirectoryHandle, as newName: String, _ newPath: String
+    ) throws(Errno) -> Int64 {
+        switch status.type {
+        case .regular:
+            return try source.copyFile(name, to: directory, as: newName)
+        case .directory:
+            throw Errno.invalid
+        case .symlink:
+            try directory.createSymlink(newName, target: try source.readSymlink(name))
+            try directory.changeOwner(newName, uid: status.uid, gid: status.gid)
+            // user.* xattrs are refused on symlinks (EPERM): as rsync, skip them.
+            try FileOps.copyXattrs(from: sourcePath, to: newPath, tolerant: true)
+        default:
+            try directory.makeNode(newName, type: status.type, permissions: status.permissions, rdev: status.rdev)
+            try directory.changeOwner(newName, uid: status.uid, gid: status.gid)
+            try FileOps.copyXattrs(from: sourcePath, to: newPath, tolerant: true)
+            try directory.changeMode(newName, status.permissions)
+        }
+        try directory.setTimes(newName, access: status.accessTime, modification: status.modificationTime)
+        return 0
+    }
+
+    /// Gives the existing file or directory `path` the owner, xattrs (the
+    /// same set), mode and, with `times`, the times of `status` / `sourcePath`.
+    static func fixMetadata(_ path: String, to status: FileStatus, from sourcePath: String, times: Bool = false) throws(ASDError) {
+        do throws(Errno) {
+            let current = try FileOps.status(path)
+            let chowned = current.uid != status.uid || current.gid != status.gid
+            if chowned { try FileOps.changeOwner(path, uid: status.uid, gid: status.gid) }
+            if chowned || !EntryCopier.xattrsEqual(sourcePath, path) {
+                let wanted = EntryCopier.xattrs(sourcePath)
+                let present = EntryCopier.xattrs(path)
+                for name in present.keys where wanted[name] == nil {
+                    try FileOps.removeXattr(path, name: name)
+                }
+                for (name, value) in wanted where present[name] != value {
+                    try FileOps.setXattr(path, name: name, value: value)
+                }
+            }
+            if chowned || current.permissions != status.permissions {
+                try FileOps.changeMode(path, status.permissions)
+            }
+            if times { try FileOps.setTimes(path, access: status.accessTime, modification: status.modificationTime) }
+        } catch {
+            throw .system(operation: "set owner, mode, xattrs and times of", path: path, errno: error)
+        }
+    }
+}
