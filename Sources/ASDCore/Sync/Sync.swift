@@ -62,6 +62,7 @@ extension Engine {
             journal.record(.unmount(paths.tmpfsCopy))
         } else {
             try checkRoom(for: paths)
+            log.debug("Copying \(paths.target) into tmpfs")
             try fillTmpfs(paths)
         }
         try checkInterrupted("sync of \(paths.target)")

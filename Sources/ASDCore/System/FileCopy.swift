@@ -46,12 +46,20 @@ extension FileOps {
         return Int64(st.st_size)
     }
 
-    /// copy_file_range(2) until EOF; read(2)/write(2) when the kernel or
-    /// file system cannot (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP).
+    /// copy_file_range(2) until EOF; sendfile(2) when the kernel refuses a
+    /// copy between these file systems (EXDEV: ext4 to tmpfs), still without
+    /// a trip through user space; read(2)/write(2) as the last resort.
     static func copyContent(from input: Int32, to output: Int32, size: Int) throws(Errno) {
+        if size == 0 {
+            // Nothing to copy unless the file grew since its stat.
+            var probe: UInt8 = 0
+            if try retryingEINTR({ read(input, &probe, 1) }) == 0 { return }
+            _ = try retryingEINTR { lseek(input, 0, SEEK_SET) }
+        }
+        let chunk = max(size, 1 << 20)
         var useRange = LibC.copyFileRange != nil
         while useRange, let copyFileRange = LibC.copyFileRange {
-            let copied = copyFileRange(input, nil, output, nil, max(size, 1 << 20), 0)
+            let copied = copyFileRange(input, nil, output, nil, chunk, 0)
             if copied == 0 { return }
             if copied > 0 { continue }
             let error = Errno.current
@@ -61,7 +69,20 @@ extension FileOps {
             default: throw error
             }
         }
-        var buffer = [UInt8](repeating: 0, count: 1 << 17)
+        // Both offsets are still 0 here: copy_file_range copied nothing.
+        var useSendfile = true
+        while useSendfile {
+            let sent = sendfile(output, input, nil, chunk)
+            if sent == 0 { return }
+            if sent > 0 { continue }
+            let error = Errno.current
+            switch error.rawValue {
+            case EINTR: continue
+            case EINVAL, ENOSYS: useSendfile = false
+            default: throw error
+            }
+        }
+        var buffer = [UInt8](repeating: 0, count: min(max(size, 4096), 1 << 17))
         while true {
             let got = try retryingEINTR { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
             if got == 0 { return }
@@ -75,4 +96,3 @@ extension FileOps {
         }
     }
 }
-
