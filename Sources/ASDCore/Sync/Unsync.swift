@@ -46,8 +46,12 @@ extension Engine {
         if MountInfo.isMountPoint(paths.tmpfsCopy) {
             try unmountOrDetach(paths.tmpfsCopy)
         }
-        try removeVolatileCopies(paths)
-        try discardSnapshot(paths)
+        // Two unrelated trees on two file systems: delete them side by side.
+        try Concurrently.run { () throws(ASDError) in
+            try removeVolatileCopies(paths)
+        } and: { () throws(ASDError) in
+            try discardSnapshot(paths)
+        }
         try removeDiskCopyDirectory(paths)
         // The write-back was flushed already; this makes the removal of the snapshot
         // and the disk-copy directory durable too, so a power cut right after unsync
