@@ -1,0 +1,256 @@
+import Glibc
+import Synchronization
+import Testing
+
+@testable import ASDCore
+
+/// The in-process copier that replaced rsync: after `.fill` and after
+/// `.update`, the destination equals the source in every attribute asd keeps;
+/// updates go through the temp dir and never touch an inode shared with a
+/// hard link (the snapshot).
+@Suite("TreeMirror")
+struct TreeMirrorTests {
+    /// Everything compared about one entry (atime aside).
+    struct Entry: Equatable, CustomStringConvertible {
+        var type: FileType
+        var permissions: UInt32
+        var uid: UInt32
+        var gid: UInt32
+        var mtime: FileTime
+        var content: String
+        var xattrs: [String: [UInt8]]
+
+        var description: String { "\(type) \(String(permissions, radix: 8)) \(uid):\(gid) \(mtime) \(content.prefix(40)) \(xattrs.keys.sorted())" }
+    }
+
+    static func manifest(_ root: String) throws -> [String: Entry] {
+        var result: [String: Entry] = [:]
+        var paths: [(String, FileStatus)] = []
+        try FileTreeWalker(root: root).walk { entry in paths.append((entry.relativePath, entry.status)) }
+        if let status = try? FileOps.status(root) { paths.append((".", status)) }
+        for (relative, status) in paths {
+            let full = relative == "." ? root : root + "/" + relative
+            var content = ""
+            switch status.type {
+            case .regular: content = try readAll(full)
+            case .symlink: content = try FileOps.readSymlink(full)
+            case .charDevice, .blockDevice: content = "\(status.rdev)"
+            default: break
+            }
+            result[relative] = Entry(
+                type: status.type, permissions: status.permissions, uid: status.uid, gid: status.gid,
+                mtime: status.modificationTime, content: content, xattrs: (try? FileOps.xattrs(full)) ?? [:])
+        }
+        return result
+    }
+
+    static func readAll(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0, "open \(path)")
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got <= 0 { break }
+            out += buffer[..<got]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func setMtime(_ path: String, seconds: Int, nanoseconds: Int) throws {
+        try FileOps.setTimes(
+            path, access: FileTime(seconds: seconds, nanoseconds: 0),
+            modification: FileTime(seconds: seconds, nanoseconds: nanoseconds))
+    }
+
+    /// A tree with every kind of entry the copier handles.
+    static func makeSource(_ dir: RecoveryScratch) throws {
+        try dir.mkdir("src")
+        try dir.mkdir("src/a", mode: 0o750)
+        try dir.mkdir("src/a/b")
+        try dir.mkdir("src/empty", mode: 0o1777)
+        try dir.mkdir("src/gone-dir")
+        try dir.write("src/gone-dir/inner", "inner")
+        try dir.write("src/a/hello.txt", "hello world")
+        try dir.write("src/a/b/secret", "secret", mode: 0o600)
+        try dir.write("src/big.bin", String(repeating: "0123456789abcdef", count: 1 << 17))  // 2 MiB: own job
+        try dir.write("src/empty-file", "")
+        try dir.write("src/file-then-dir", "f")
+        try dir.mkdir("src/dir-then-file")
+        try dir.write("src/dir-then-file/x", "x")
+        try dir.write("src/.flagged", "")
+        try dir.write("src/spaces and ünïcode", "u")
+        try dir.write("src/-leading-dash", "d")
+        try FileOps.createSymlink(dir["src/dangling"], target: "no/such/target")
+        try FileOps.createSymlink(dir["src/a/up"], target: "../big.bin")
+        try FileOps.makeNode(dir["src/fifo"], type: .fifo, permissions: 0o640)
+        try FileOps.setXattr(dir["src/a/hello.txt"], name: "user.test", value: Array("v1".utf8))
+        try FileOps.setXattr(dir["src/a"], name: "user.dir", value: Array("d".utf8))
+        try setMtime(dir["src/a/hello.txt"], seconds: 1_600_000_000, nanoseconds: 123_456_789)
+        try setMtime(dir["src/a/b"], seconds: 1_500_000_000, nanoseconds: 5)
+        try setMtime(dir["src/a"], seconds: 1_400_000_000, nanoseconds: 7)
+        try FileOps.setTimes(dir["src/dangling"], access: FileTime(seconds: 1, nanoseconds: 0),
+                             modification: FileTime(seconds: 1_300_000_000, nanoseconds: 9))
+    }
+
+    static func mirror(_ dir: RecoveryScratch, _ mode: TreeMirror.Mode) throws -> TreeMirror.Report {
+        try TreeMirror(source: dir["src"], destination: dir["dst"], mode: mode,
+                       excludedTopNames: [TreeMirror.flagName], log: SilentLog()).run()
+    }
+
+    static func withoutFlag(_ manifest: [String: Entry]) -> [String: Entry] {
+        manifest.filter { $0.key != TreeMirror.flagName && $0.key != "." }
+    }
+
+    static func expectSame(_ dir: RecoveryScratch, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let source = withoutFlag(try manifest(dir["src"]))
+        let destination = withoutFlag(try manifest(dir["dst"]))
+        for key in Set(source.keys).union(destination.keys).sorted() where source[key] != destination[key] {
+            Issue.record("\(key): source \(source[key].map(String.init(describing:)) ?? "missing"), copy \(destination[key].map(String.init(describing:)) ?? "missing")", sourceLocation: sourceLocation)
+        }
+        #expect(!source.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    @Test func fillCopiesEverythingButTheExcludedName() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try Self.makeSource(dir)
+        try dir.mkdir("dst", mode: 0o700)
+        let report = try Self.mirror(dir, .fill)
+        try Self.expectSame(dir)
+        #expect(!FileOps.exists(dir["dst/.flagged"]))
+        #expect(report.vanished == 0)
+        #expect(report.bytes >= 2 << 20)
+        // The root's own metadata follows the source too.
+        let root = try FileOps.status(dir["dst"])
+        #expect(root.permissions == (try FileOps.status(dir["src"])).permissions)
+    }
+
+    @Test func updateMakesTheCopyEqualAndKeepsLinkedInodesIntact() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try Self.makeSource(dir)
+        try dir.mkdir("dst", mode: 0o700)
+        try dir.mkdir("tmp", mode: 0o700)
+        _ = try Self.mirror(dir, .fill)
+        // A "snapshot": hard links to two files of the copy.
+        try dir.mkdir("snap")
+        try FileOps.hardLink(dir["dst/a/hello.txt"], dir["snap/hello.txt"])
+        try FileOps.hardLink(dir["dst/a/b/secret"], dir["snap/secret"])
+        let snapshotBefore = try Self.manifest(dir["snap"])
+
+        // Same size, same second, other nanoseconds: must still be copied (SPEC 5.5).
+        try dir.write("src/a/hello.txt", "HELLO WORLD")
+        try Self.setMtime(dir["src/a/hello.txt"], seconds: 1_600_000_000, nanoseconds: 987_654_321)
+        // Metadata only, on a file shared with the snapshot.
+        try FileOps.changeMode(dir["src/a/b/secret"], 0o640)
+        try FileOps.setXattr(dir["src/a/b/secret"], name: "user.added", value: [1, 2, 3])
+        // Metadata only, on a file with one link: fixed in place.
+        try FileOps.changeMode(dir["src/spaces and ünïcode"], 0o600)
+        try FileOps.removeXattr(dir["src/a/hello.txt"], name: "user.test")
+        // Deletions, type changes, new entries, a retargeted symlink.
+        try FileOps.removeTree(dir["src/gone-dir"])
+        try FileOps.unlink(dir["src/file-then-dir"])
+        try dir.mkdir("src/file-then-dir")
+        try dir.write("src/file-then-dir/child", "c")
+        try FileOps.removeTree(dir["src/dir-then-file"])
+        try dir.write("src/dir-then-file", "now a file")
+        try dir.mkdir("src/new")
+        try dir.mkdir("src/new/deep")
+        try dir.mkdir("src/new/deep/er")
+        try dir.write("src/new/deep/er/n.txt", "new")
+        try FileOps.unlink(dir["src/a/up"])
+        try FileOps.createSymlink(dir["src/a/up"], target: "../empty-file")
+        // Something on the disk side only, at the top, named like the marker: kept.
+        try dir.write("dst/.flagged", "disk side")
+
+        let report = try Self.mirror(dir, .update(tempDirectory: dir["tmp"]))
+        try Self.expectSame(dir)
+        #expect(report.deleted == 1, "gone-dir is the only extra entry")
+        #expect(try FileOps.listDirectory(dir["tmp"]).isEmpty, "temp files left behind")
+        #expect(try Self.manifest(dir["snap"]) == snapshotBefore, "the snapshot changed through a shared inode")
+        #expect(try Self.readAll(dir["dst/.flagged"]) == "disk side")
+        #expect(try FileOps.status(dir["dst/spaces and ünïcode"]).linkCount == 1)
+
+        // A second update with nothing changed writes nothing.
+        let again = try Self.mirror(dir, .update(tempDirectory: dir["tmp"]))
+        #expect(again.files == 0 && again.deleted == 0)
+    }
+
+    @Test func updateWithoutTempDirectoryRenamesBesideTheFile() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try Self.makeSource(dir)
+        try dir.mkdir("dst", mode: 0o700)
+        _ = try Self.mirror(dir, .fill)
+        try dir.write("src/a/hello.txt", "changed, longer content")
+        _ = try Self.mirror(dir, .update(tempDirectory: nil))
+        try Self.expectSame(dir)
+        #expect(try FileOps.listDirectory(dir["dst/a"]).allSatisfy { !$0.hasPrefix(".asd-tmp") })
+    }
+
+    @Test func missingSourceIsAnErrorNamingIt() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try dir.mkdir("dst")
+        #expect {
+            try TreeMirror(source: dir["nope"], destination: dir["dst"], mode: .fill,
+                           excludedTopNames: [], log: SilentLog()).run()
+        } throws: { error in
+            (error as? ASDError)?.message.contains(dir["nope"]) == true
+        }
+    }
+}
+
+@Suite("WorkQueue")
+struct WorkQueueTests {
+    /// Jobs that add jobs: a complete binary tree of depth 10 is visited once per node.
+    @Test(arguments: [1, 2, 4])
+    func everyJobRunsOnce(workers: Int) throws {
+        let seen = Mutex<[Int: Int]>([:])
+        let queue = WorkQueue<Int>(workers: workers)
+        try queue.run([1]) { node throws(ASDError) in
+            seen.withLock { $0[node, default: 0] += 1 }
+            if node < 1024 { queue.add([2 * node, 2 * node + 1]) }
+        }
+        let counts = seen.withLock { $0 }
+        #expect(counts.count == 2047)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func firstFailureStopsAndIsThrown() {
+        let ran = Atomic<Int>(0)
+        let queue = WorkQueue<Int>(workers: 2)
+        #expect(throws: ASDError.self) {
+            try queue.run(Array(0..<1000)) { job throws(ASDError) in
+                ran.add(1, ordering: .relaxed)
+                if job == 990 { throw .unexpectedState(path: "/job/\(job)", detail: "injected") }
+            }
+        }
+        #expect(ran.load(ordering: .relaxed) < 1000, "jobs kept running after the failure")
+    }
+
+    @Test func concurrentlyWaitsForBothAndThrowsTheFirst() {
+        let finished = Atomic<Int>(0)
+        #expect {
+            try Concurrently.run { () throws(ASDError) in
+                throw .unexpectedState(path: "/first", detail: "x")
+            } and: { () throws(ASDError) in
+                var spin = 0
+                for i in 0..<2_000_000 { spin &+= i }
+                if spin != 0 { finished.add(1, ordering: .relaxed) }
+            }
+        } throws: { error in
+            (error as? ASDError)?.message.contains("/first") == true
+        }
+        #expect(finished.load(ordering: .relaxed) == 1)
+    }
+}
+
+struct SilentLog: Log {
+    func info(_ message: String) {}
+    func debug(_ message: String) {}
+    func warning(_ message: String) {}
+    var showsProgress: Bool { false }
+}
