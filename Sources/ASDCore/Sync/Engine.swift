@@ -23,7 +23,7 @@ public struct Engine: Sendable {
 
     var allPaths: [TargetPaths] { settings.whatToSync.map(paths(for:)) }
 
-    /// Where rsync and our copier keep temporary files for `paths`: beside the
+    /// Where the copier keeps temporary files for `paths`: beside the
     /// disk copy, outside the target, reached through the staging mount.
     static func tempDirName(_ paths: TargetPaths) -> String {
         String(paths.diskCopy.split(separator: "/").last ?? "") + "-tmp"
@@ -47,7 +47,6 @@ public struct Engine: Sendable {
 
     /// Tools every state-changing command needs.
     func checkDependencies() throws(ASDError) {
-        try Self.requireTool("rsync", package: "rsync")
         if settings.useBackups {
             try Self.requireTool("tar", package: "tar")
             try Self.requireTool("zstd", package: "zstd")

@@ -72,7 +72,7 @@ extension Engine {
     }
 
     /// The error to report for a failed step: when a termination signal arrived,
-    /// the signal (the failure, e.g. rsync's exit 20 after the forwarded SIGTERM, is
+    /// the signal (the failure, e.g. tar's exit after the forwarded SIGTERM, is
     /// only its consequence); otherwise `error` itself.
     func blamingSignal(_ error: ASDError, during: String) -> ASDError {
         if case .interrupted = error { return error }

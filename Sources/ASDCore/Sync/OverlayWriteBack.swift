@@ -49,35 +49,3 @@ struct OverlayWriteBack {
         }
     }
 }
-
-/// In full mode, rsync updates metadata of an unchanged file in place; if that
-/// inode is shared with the hard-link snapshot, the snapshot would change too.
-/// Files touched since sync (ctime after `.flagged`) whose disk inode is still
-/// shared get a fresh copy renamed into place first.
-enum LinkBreaker {
-    static func replaceSharedChangedFiles(
-        source: String, destination: String, changedAfter: FileTime, tempDirectory: String?
-    ) throws(ASDError) {
-        var candidates: [String] = []
-        do throws(Errno) {
-            try FileTreeWalker(root: source).walk { entry in
-                let status = entry.status
-                if status.isRegular && status.changeTime > changedAfter && entry.relativePath != TargetPaths.flagName {
-                    candidates.append(entry.relativePath)
-                }
-            }
-        } catch {
-            throw .system(operation: "scan for changed files in", path: source, errno: error)
-        }
-        var copier = EntryCopier(tempDirectory: tempDirectory)
-        for relative in candidates {
-            let dest = destination + "/" + relative
-            guard let destStatus = try? FileOps.status(dest), destStatus.isRegular, destStatus.linkCount > 1,
-                  let status = try? FileOps.status(source + "/" + relative), status.isRegular
-            else { continue }
-            try EntryCopier.toleratingVanishing(source + "/" + relative) { () throws(ASDError) in
-                try copier.replace(from: source + "/" + relative, status: status, to: dest)
-            }
-        }
-    }
-}

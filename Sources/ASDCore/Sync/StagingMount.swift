@@ -2,8 +2,8 @@
 /// target shows its on-disk contents (the tmpfs bind is not carried over), and
 /// the temp directory beside it is on the *same mount*, so rename(2) from the
 /// temp directory into the target is atomic. (The disk copy is a separate bind
-/// mount: renames into it from outside fail with EXDEV and rsync would fall
-/// back to copying over the destination.)
+/// mount: renames into it from outside fail with EXDEV, and a copy over the
+/// destination instead would not be atomic.)
 struct StagingMount {
     let mountPoint: String
     /// The target's on-disk directory, seen through the staging mount.

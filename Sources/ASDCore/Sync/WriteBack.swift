@@ -38,8 +38,8 @@ extension Engine {
 
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
         var excluded: Set<String> = [TreeMirror.flagName]
-        if let temp = stage.tempDirectory, let inside = RsyncCommand.relative(temp, to: stage.targetView) {
-            excluded.insert(String(inside.prefix { $0 != "/" }))
+        if let temp = stage.tempDirectory, temp.hasPrefix(stage.targetView + "/") {
+            excluded.insert(String(temp.dropFirst(stage.targetView.count + 1).prefix { $0 != "/" }))
         }
         let report = try TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
@@ -55,7 +55,7 @@ extension Engine {
         if let lower = overlayLower(paths), lower != paths.snapshot {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
-            log.debug("Overlay of \(paths.target) has lower \(lower); using a full rsync write-back.")
+            log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
             try writeBackFull(paths, stage: stage)
             return
         }
