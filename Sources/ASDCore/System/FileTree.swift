@@ -100,7 +100,7 @@ extension FileOps {
 
     /// One walk of `path` (see `TreeSummary`), in parallel on big trees.
     /// `workers`: threads to use at most (nil: one per CPU); a number given
-    /// also starts them at once instead of after the first thousand entries,
+    /// also starts them at once instead of after the first 500 entries,
     /// so tests can exercise the parallel walk on small trees.
     /// Throws the first failure of the walk (an entry vanishing meanwhile is
     /// not one), like `diskUsage` always did.
@@ -113,7 +113,7 @@ extension FileOps {
         var st = stat()
         _ = try retryingEINTR { fstat(root.fd, &st) }
         let scan = TreeScan(device: UInt64(st.st_dev), workers: workers ?? TreeScan.defaultWorkers,
-                            parallelAfter: workers == nil ? 1000 : 0)
+                            parallelAfter: workers == nil ? 500 : 0)
         let tally = try scan.run(root: root)
         let blocks = rootBlocks + tally.blocks + tally.linkedBlocks.values.reduce(0, +)
         return TreeSummary(diskUsage: blocks * 512, hardLinkedFiles: tally.hardLinkedFiles)
