@@ -1,5 +1,6 @@
 /// `asd parse` (preview): a read-only report of what asd manages and where,
 /// in upstream's layout. Spawns at most one process (systemctl), not one per target.
+/// Walks each target once (`FileOps.summarize`), in parallel on big trees.
 enum ParseCommand {
     static func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
         let configPath = ConfigLoader.pathInForce(invocation)
@@ -15,7 +16,15 @@ enum ParseCommand {
             return
         }
         let engine = Engine(settings: settings, invocation: invocation, log: console)
-        try engine.checkTargets()
+        // One walk per target serves both the hard-link check and "dir size".
+        var summaries: [String: TreeSummary?] = [:]
+        func summary(_ path: String) -> TreeSummary? {
+            if let known = summaries[path] { return known }
+            let walked = try? FileOps.summarize(path)
+            summaries[path] = walked
+            return walked
+        }
+        try engine.checkTargets(hardLinkedFiles: { summary($0)?.hardLinkedFiles })
 
         console.info(Header.text(console: console))
         for line in serviceLines(invocation: invocation, console: console) { console.info(" " + line) }
@@ -36,7 +45,7 @@ enum ParseCommand {
             row("target to manage:", console.styled(target, .green))
             row("sync target:", console.styled(paths.diskCopy, .blue))
             row("tmpfs target:", console.styled(paths.tmpfsCopy, .red))
-            row("dir size:", formatBytes((try? FileOps.diskUsage(target)) ?? 0))
+            row("dir size:", formatBytes(summary(target)?.diskUsage ?? 0))
             if settings.useOverlay {
                 row("overlayfs size:", formatBytes((try? FileOps.diskUsage(paths.overlayUpper)) ?? 0))
             }

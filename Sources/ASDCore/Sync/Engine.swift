@@ -66,7 +66,13 @@ public struct Engine: Sendable {
     /// The check is skipped while a snapshot of ours (whole or `.partial`, left by
     /// a crash while it was built or deleted) shares the target's inodes: crash
     /// recovery runs after this check and removes it.
-    func checkTargets() throws(ASDError) {
+    /// `hardLinkedFiles` counts a target's hard-linked regular files (nil when
+    /// the tree cannot be walked, which passes the check, as before); parse
+    /// hands in the counts of the walk it does anyway for the sizes. Only when
+    /// it finds some is the tree walked again, in order, for the example to show.
+    func checkTargets(
+        hardLinkedFiles: (String) -> Int? = { try? FileOps.summarize($0).hardLinkedFiles }
+    ) throws(ASDError) {
         for paths in allPaths {
             let snapshotExists = FileOps.isDirectory(paths.snapshot)
             let ourLinks = snapshotExists || FileOps.exists(paths.snapshot + ".partial")
@@ -78,6 +84,7 @@ public struct Engine: Sendable {
                 throw .targetNotDirectory(path: paths.target, file: settings.sourceFile)
             }
             if settings.hardlinkSafetyCheck && !ourLinks && !isRunning(paths),
+               let count = hardLinkedFiles(paths.target), count > 0,
                let found = try? FileOps.firstHardLinkedFile(in: paths.target) ?? nil {
                 throw .hardLinks(target: paths.target, example: found.example, count: found.count)
             }

@@ -1,3 +1,24 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// What one walk of a directory tree finds (`FileOps.summarize`): enough
+/// for both parse's "dir size" and the hard-link safety check.
+public struct TreeSummary: Equatable, Sendable {
+    /// Allocated bytes (st_blocks × 512) of the root and everything below it
+    /// on the same mount, each hard-linked inode once: `du -s -x -B1`
+    /// (a mount point's own root directory is counted, its content is not).
+    public var diskUsage: UInt64
+    /// Regular files below the root with more than one link, each name
+    /// counted, as `find -type f -links +1 | wc -l` (0 for a file root).
+    public var hardLinkedFiles: Int
+
+    public init(diskUsage: UInt64, hardLinkedFiles: Int) {
+        self.diskUsage = diskUsage
+        self.hardLinkedFiles = hardLinkedFiles
+    }
+}
+
 /// A depth-first walk of a directory tree that never follows symlinks and
 /// never descends into another mount: a subdirectory on another device, or
 /// the root of a (bind) mount of the same device (statx STATX_ATTR_MOUNT_ROOT),
@@ -74,14 +95,28 @@ extension FileOps {
     /// Allocated space (st_blocks × 512, like `du -s`) of `path` and all it
     /// holds, each hard-linked inode counted once, not crossing mounts.
     public static func diskUsage(_ path: String) throws(Errno) -> UInt64 {
-        var total = UInt64(max(try status(path).blocks, 0)) * 512
-        var seen = Set<UInt64>()
-        try FileTreeWalker(root: path).walk { entry throws(Errno) in
-            let status = entry.status
-            if !status.isDirectory && status.linkCount > 1 && !seen.insert(status.inode).inserted { return }
-            total += UInt64(max(status.blocks, 0)) * 512
-        }
-        return total
+        try summarize(path).diskUsage
+    }
+
+    /// One walk of `path` (see `TreeSummary`), in parallel on big trees.
+    /// `workers`: threads to use at most (nil: one per CPU); a number given
+    /// also starts them at once instead of after the first 500 entries,
+    /// so tests can exercise the parallel walk on small trees.
+    /// Throws the first failure of the walk (an entry vanishing meanwhile is
+    /// not one), like `diskUsage` always did.
+    public static func summarize(_ path: String, workers: Int? = nil) throws(Errno) -> TreeSummary {
+        let rootStatus = try status(path)
+        let rootBlocks = UInt64(max(rootStatus.blocks, 0))
+        guard rootStatus.isDirectory else { return TreeSummary(diskUsage: rootBlocks * 512, hardLinkedFiles: 0) }
+        let fd = try retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let root = try ScanDirectory(adopting: fd)
+        var st = stat()
+        _ = try retryingEINTR { fstat(root.fd, &st) }
+        let scan = TreeScan(device: UInt64(st.st_dev), workers: workers ?? TreeScan.defaultWorkers,
+                            parallelAfter: workers == nil ? 500 : 0)
+        let tally = try scan.run(root: root)
+        let blocks = rootBlocks + tally.blocks + tally.linkedBlocks.values.reduce(0, +)
+        return TreeSummary(diskUsage: blocks * 512, hardLinkedFiles: tally.hardLinkedFiles)
     }
 
     /// The first regular file below `path` with more than one link (as
