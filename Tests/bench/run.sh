@@ -10,7 +10,7 @@
 # --only ours|upstream   measure just one of the two.
 # --keep           keep the work directory (/var/tmp/asd-bench-*) for inspection.
 #
-# Environment: ASD_BINARY=/path/to/asd skips `swift build -c release`.
+# Environment: ASD_BINARY=/path/to/asd skips `make build`.
 #
 # Everything that mounts runs inside a private mount namespace (unshare -m
 # --propagation private) with its own tmpfs on /run and on VOLATILE; the disk side
@@ -221,10 +221,10 @@ if [[ $IMPLS == *ours* ]]; then
     if [[ -n ${ASD_BINARY:-} ]]; then
         OURS=$(realpath -e "$ASD_BINARY") || die "ASD_BINARY=$ASD_BINARY does not exist"
     else
-        SWIFT=$(command -v swift || echo /opt/swift/usr/bin/swift)
-        say "building release asd (swift build -c release)"
-        if "$SWIFT" build -c release --package-path "$REPO" --product asd >&2; then
-            OURS="$("$SWIFT" build -c release --package-path "$REPO" --show-bin-path)/asd"
+        # The binary `make install` ships: release, Swift stdlib linked statically.
+        say "building release asd (make -C $REPO build)"
+        if make -C "$REPO" build >&2; then
+            OURS="$REPO/.build/release/asd"
         else
             say "run.sh: building asd FAILED; its measures are reported as failed"
         fi
