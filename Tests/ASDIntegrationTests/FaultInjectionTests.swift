@@ -43,16 +43,21 @@ import Testing
         chmod(sandbox.root + "/slow-asd", 0o755)
     }
 
-    /// Kill points; `root` is the sandbox (to match only this test's processes).
-    static func killPoints(_ command: String, overlay: Bool, sandbox: Sandbox, paths: TargetPaths) -> [KillPoint] {
-        let rsync = "pgrep -f 'rsync .*\(sandbox.root)/' >/dev/null"
-        let temp = "[[ -d \"\(paths.parent)/\(paths.diskCopy.split(separator: "/").last!)-tmp\" ]]"
+    /// Kill points, each the trigger of one round. Triggers are states of the file
+    /// system (whatever does the copying); they may use `$asd_round` (the round's number,
+    /// set by `powerLoss(during:)` before each kill) and record the number of files in the
+    /// tmpfs copy at the kill in `$OUT/asd/r$asd_round-filled` (sync; for the printout).
+    static func killPoints(_ command: String, overlay: Bool, paths: TargetPaths) -> [KillPoint] {
+        let temp = "[[ -d \"\(paths.tempDirectory)\" ]]"
+        let filled = "{ find \"\(paths.tmpfsCopy)\" -type f | wc -l >\"$OUT/asd/r$asd_round-filled\"; }"
+        // The round's added files (BigTree.modify): new inodes, copied after or among the rewritten ones.
+        let added = paths.arriving("added$asd_round.*", in: "big")
         switch (command, overlay) {
         case ("sync", false):
             return [
                 KillPoint(name: "building the snapshot", trigger: .whenExists(paths.snapshot + ".partial"), mustKill: true),
-                KillPoint(name: "rsync started", trigger: .when(rsync), mustKill: true),
-                KillPoint(name: "rsync + 0.3 s", trigger: .when("\(rsync) && sleep 0.3"), mustKill: false),
+                KillPoint(name: "copy started", trigger: .when("\(paths.fillingTmpfs) && \(filled)"), mustKill: true),
+                KillPoint(name: "copy + 0.3 s", trigger: .when("\(paths.fillingTmpfs) && sleep 0.3 && \(filled)"), mustKill: false),
                 KillPoint(name: "tmpfs filled, flag written", trigger: .whenExists(paths.flag), mustKill: true, slowed: true),
             ]
         case ("sync", true):
@@ -64,13 +69,13 @@ import Testing
                 KillPoint(name: "flag written", trigger: .whenExists(paths.overlayUpper + "/.flagged"), mustKill: true, slowed: true),
             ]
         case (_, false):
-            // The link breaker copies the rewritten files (temp dir + rename) before
-            // rsync starts; rsync then copies the new files.
+            // The temp dir appears when the write-back starts; rewritten and added files
+            // go through it (the current engine copies the rewritten ones first).
             var points = [
                 KillPoint(name: "temp dir + 0.05 s", trigger: .when("\(temp) && sleep 0.05"), mustKill: false),
                 KillPoint(name: "temp dir + 0.2 s", trigger: .when("\(temp) && sleep 0.2"), mustKill: false),
-                KillPoint(name: "rsync started", trigger: .when(rsync), mustKill: true),
-                KillPoint(name: "rsync + 0.1 s", trigger: .when("\(rsync) && sleep 0.1"), mustKill: false),
+                KillPoint(name: "added files arriving", trigger: .when(added), mustKill: true),
+                KillPoint(name: "added files + 0.1 s", trigger: .when("\(added) && sleep 0.1"), mustKill: false),
             ]
             if command == "unsync" {
                 points.append(KillPoint(name: "discarding the snapshot", trigger: .whenExists(paths.snapshot + ".partial"), mustKill: true))
@@ -109,8 +114,7 @@ import Testing
         let target = "$DATA/t"
         try sandbox.writeConfig(targets: [target], overlay: overlay)
         let paths = sandbox.paths(target)
-        let points = Self.killPoints(command, overlay: overlay, sandbox: sandbox, paths: paths)
-        let tempDir = paths.diskCopy + "-tmp"
+        let points = Self.killPoints(command, overlay: overlay, paths: paths)
         try Self.writeSlowAsd(sandbox)
         var scenario = Scenario(sandbox, volatileSize: "1g", timeoutSeconds: 500)
             .shell(BigTree.create(at: target))
@@ -124,13 +128,14 @@ import Testing
                 scenario = scenario.shell(BigTree.modify(in: target, round: k)).recordContent(target, as: "\(round)-tmpfs")
             }
             scenario = scenario
+                .shell("asd_round=\(k)")
                 .powerLoss(run: Self.command(command, label: "\(round)-\(command)", slowed: point.slowed), when: point.trigger, as: "\(round)-kill", mustKill: point.mustKill)
                 .expectNotMounted(target)
                 .capture("[[ -d \"\(paths.snapshot)\" ]] && echo yes || echo no", as: "\(round)-snapshot")
                 .recordContent(target, as: "\(round)-disk")
                 .asd("sync", as: "\(round)-recover")
                 .expectMounted(target, fstype: overlay ? "overlay" : "tmpfs")
-                .expectAbsent(tempDir)
+                .expectAbsent(paths.tempDirectory)
                 .expectAbsent(paths.snapshot + ".partial")
                 .expectAbsent("$DAEMON_FILE.stage")
                 .inspectArchives(of: paths, as: round)
@@ -162,8 +167,11 @@ import Testing
             let written = changed.filter { disk.files[$0.key] == $0.value }.count
             let added = after.files.filter { syncTime.files[$0.key] == nil }
             let addedThere = added.filter { disk.files[$0.key] != nil }.count
-            outcomes.append("\(point.name): \(killed ? "killed" : "finished first"), rewritten \(written)/\(changed.count)"
-                + " added \(addedThere)/\(added.count) on disk"
+            let filled = (try? String(contentsOfFile: sandbox.out + "/asd/\(round)-filled", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            outcomes.append("\(point.name): \(killed ? "killed" : "finished first")"
+                + (command != "sync" ? ", rewritten \(written)/\(changed.count) added \(addedThere)/\(added.count) on disk"
+                    : filled.map { ", \($0)/\(syncTime.files.count) files in tmpfs" } ?? "")
                 + (snapshotExisted ? ", archived" : ""))
             expectNoProblems(disk.problems(before: syncTime, after: after), "\(what): disk after reboot")
             if command == "sync" {

@@ -23,7 +23,7 @@ enum BigTree {
     /// What a user does between two write-backs (round `k`): rewrites a third of the
     /// big files (~100 MiB, in place, as an editor or database would), appends to the
     /// files of one small dir, deletes another small dir, adds 40 MiB of new files and a dir
-    /// (new files share no inode with the snapshot, so rsync, not the link breaker, copies them).
+    /// (new files share no inode with the snapshot: a plain copy, not an inode replacement).
     static func modify(in root: String, round k: Int) -> String {
         """
         (
@@ -203,13 +203,51 @@ extension Sandbox {
         return text.split(separator: "\n").map(String.init)
     }
 
-    /// A directory `fakebin` holding an executable `rsync` bash script, and the PATH that
-    /// puts it first (give it to asd through `environment:`).
-    func fakeRsync(_ body: String) throws -> String {
-        let dir = root + "/fakebin"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try ("#!/bin/bash\n" + body + "\n").write(toFile: dir + "/rsync", atomically: false, encoding: .utf8)
-        chmod(dir + "/rsync", 0o755)
-        return dir + ":/usr/sbin:/usr/bin:/sbin:/bin"
+    /// Writes `$SANDBOX/NAME` and returns its path (for `Scenario.asd(binary:)`): the
+    /// binary under test run by util-linux setpriv without CAP_DAC_OVERRIDE and
+    /// CAP_DAC_READ_SEARCH (dropped from the bounding and inheritable sets, so the exec'd
+    /// root process never has them): root is then held to file modes like any user, and a
+    /// mode-000 file of another owner cannot be read by whatever copies it. With
+    /// `mountDelay`, strace also delays the return of each of asd's own mount(2) calls by
+    /// that many seconds (a window in which a test can act between two steps).
+    func asdWithoutDACOverride(named name: String = "nodac-asd", mountDelay: Double? = nil) throws -> String {
+        guard let setpriv = Executable.find("setpriv") else {
+            throw HarnessError("setpriv (util-linux) is needed to drop asd's DAC capabilities; install util-linux.")
+        }
+        let caps = "-dac_override,-dac_read_search"
+        var command = "exec \(setpriv) --bounding-set \(caps) --inh-caps \(caps) -- "
+        if let mountDelay {
+            guard let strace = Executable.find("strace") else {
+                throw HarnessError("strace is needed to slow asd down between steps; install it (apt-get install strace).")
+            }
+            command += "\(strace) -qq -o /dev/null -e trace=mount -e inject=mount:delay_exit=\(Int(mountDelay * 1_000_000)) "
+        }
+        command += shellQuote(try Executable.asd()) + " \"$@\""
+        let path = root + "/" + name
+        try ("#!/bin/bash\n" + command + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+}
+
+extension TargetPaths {
+    /// asd's temp dir beside the disk copy (`.base-backup_asd-tmp`), seen from outside
+    /// asd's staging mount.
+    var tempDirectory: String { diskCopy + "-tmp" }
+
+    /// Bash condition: a write-back has begun writing a file named like glob `name` (a
+    /// bash double-quoted word: variables expand) into the directory `dir` of the disk
+    /// copy: a temp file whose name contains such a name is in the temp dir (any depth),
+    /// or the file is already in the disk copy. Holds for any copier that writes through
+    /// temp files there or straight into the disk copy.
+    func arriving(_ name: String, in dir: String) -> String {
+        "[[ -n \"$( { find \"\(tempDirectory)\" -name \"*\(name)*\" -print -quit; "
+            + "find \"\(diskCopy)/\(dir)\" -maxdepth 1 -name \"\(name)\" -print -quit; } 2>/dev/null)\" ]]"
+    }
+
+    /// Bash condition: the tmpfs copy holds at least one regular file (a sync's copy
+    /// into tmpfs has begun).
+    var fillingTmpfs: String {
+        "[[ -n \"$(find \"\(tmpfsCopy)\" -type f -print -quit 2>/dev/null)\" ]]"
     }
 }

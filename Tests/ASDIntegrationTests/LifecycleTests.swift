@@ -12,12 +12,13 @@ extension Sandbox {
 }
 
 extension TreeManifest {
-    /// Entries named like rsync's temporary files (`.name.XXXXXX`), which must never
-    /// remain inside a target (SPEC §5.3).
+    /// Entries named like temporary files (rsync's `.name.XXXXXX`, the engine's
+    /// `.asd-tmp-*`), which must never remain inside a target (SPEC §5.3).
     var temporaryFiles: [String] {
         let pattern = try! Regex("^\\..+\\.[A-Za-z0-9]{6}$")
         return paths.filter { path in
-            (try? pattern.wholeMatch(in: String(path.split(separator: "/").last ?? ""))) != nil
+            let name = String(path.split(separator: "/").last ?? "")
+            return name.hasPrefix(".asd-tmp") || (try? pattern.wholeMatch(in: name)) != nil
         }
     }
 }
@@ -86,7 +87,7 @@ extension TreeManifest {
         try expectSameTree(result.tree("before-unsync"), final, .lifecycle, "before-unsync vs final")
         #expect(final[".flagged"] == nil)
         for label in ["disk-resync1", "disk-resync2", "final"] {
-            #expect(try result.tree(label).temporaryFiles == [], "rsync temp files left in \(label)")
+            #expect(try result.tree(label).temporaryFiles == [], "temp files left in \(label)")
         }
     }
 

@@ -84,61 +84,90 @@ import Testing
         try expectSameTree(result.tree("second-before"), result.tree("second-after"), .strict, "second target")
     }
 
-    /// rsync fails (exit 23 after a partial copy) on the second target, after a program
-    /// wrote into the first target's tmpfs copy: the change reaches the disk.
-    @Test func rsyncFailureOnSecondTargetKeepsChangesToTheFirst() async throws {
+    /// Copying the second target into tmpfs fails part-way (asd runs without
+    /// CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH, and the second target holds a mode-000 file of
+    /// another user among readable ones), after a program wrote into the first target's
+    /// tmpfs copy: the sync rolls back, the change reaches the disk, the error names the
+    /// file and the reason. With the file made readable, the same binary then syncs.
+    @Test func copyFailureOnSecondTargetKeepsChangesToTheFirst() async throws {
         let sandbox = try Sandbox()
         let first = "$DATA/t1", second = "$DATA/t2"
         try sandbox.writeConfig(targets: [first, second])
-        let firstPath = sandbox.expand(first)
-        let path = try sandbox.fakeRsync("""
-            for last; do :; done
-            if [[ $last == */t2/ ]]; then
-                printf 'written while t1 was in tmpfs\\n' >>\(shellQuote(firstPath + "/one.txt"))
-                /usr/bin/rsync --max-size=1k "$@" || true
-                echo 'rsync: injected failure' >&2
-                exit 23
-            fi
-            exec /usr/bin/rsync "$@"
-            """)
+        let firstPaths = sandbox.paths(first)
+        // Each mount(2) of asd returns 0.5 s late: between the first target's bind (it is
+        // then in tmpfs) and the second target's copy lie at least two of them (the
+        // first's target bind, the second's disk-copy bind), time for the writer below.
+        let slowed = try sandbox.asdWithoutDACOverride(named: "nodac-slow-asd", mountDelay: 0.5)
+        let binary = try sandbox.asdWithoutDACOverride()
+        let unreadable = "\(second)/big/unreadable.bin"
         let result = try await Self.expectNothingRunning(Self.expectRolledBack(Self.expectRolledBack(
             Scenario(sandbox)
                 .shell(Fixture.small(at: first))
                 .shell(Self.tree(at: second, megabytes: 4))
+                .shell("head -c 100000 /dev/urandom >\"\(unreadable)\" && chown 4321:4321 \"\(unreadable)\" && chmod 000 \"\(unreadable)\"")
                 .snapshotTree(first, as: "first-before")
                 .snapshotTree(second, as: "second-before")
-                .asd("sync", as: "sync", environment: ["PATH": path]),
-            sandbox.paths(first)), sandbox.paths(second)))
+                // A program writing into the first target once it is in tmpfs; through the
+                // tmpfs copy's own path, so a write after the roll-back fails instead of
+                // landing on disk directly.
+                .shell("""
+                    (
+                        until mountpoint -q "\(first)"; do
+                            [[ -e "$OUT/asd/sync.status" ]] && exit 0
+                            sleep 0.005
+                        done
+                        printf 'written while t1 was in tmpfs\\n' >>"\(firstPaths.tmpfsCopy)/one.txt" &&
+                            echo written >"$OUT/asd/writer"
+                    ) &
+                    echo $! >"$SANDBOX/writer.pid"
+                    """)
+                .asd("sync", as: "sync", binary: slowed)
+                .shell("wait \"$(cat \"$SANDBOX/writer.pid\")\" || true"),
+            firstPaths), sandbox.paths(second)))
             .snapshotTree(first, as: "first-after")
             .snapshotTree(second, as: "second-after")
             .capture("cat \"\(first)/one.txt\"", as: "one")
+            .shell("chmod 644 \"\(unreadable)\"")
+            .asd("sync", as: "sync-readable", binary: binary)
+            .expectMounted(second, fstype: "tmpfs")
+            .asd("unsync", as: "unsync", binary: binary)
+            .expectNotMounted(second)
             .run()
         result.expectNoFailures()
         let sync = try result.command("sync")
         #expect(sync.status == 1, "\(sync.output)")
-        #expect(sync.output.contains("rsync") && sync.output.contains("23"), "command and status not named:\n\(sync.output)")
-        #expect(sync.output.contains("injected failure"), "rsync's stderr not shown:\n\(sync.output)")
+        #expect(FileManager.default.fileExists(atPath: sandbox.out + "/asd/writer"), "the first target was never seen in tmpfs")
+        #expect(sync.output.contains(sandbox.expand(second)), "failing target not named:\n\(sync.output)")
+        #expect(sync.output.contains("unreadable.bin"), "failing file not named:\n\(sync.output)")
+        #expect(sync.output.contains("Permission denied"), "reason not given:\n\(sync.output)")
+        #expect(sync.output.lowercased().contains("rolled back"), "rollback not reported:\n\(sync.output)")
         #expect(try result.command("one").stdout == "one\nwritten while t1 was in tmpfs\n", "change made while in tmpfs lost")
         let firstBefore = try result.tree("first-before").removing(["one.txt"])
         try expectSameTree(firstBefore, result.tree("first-after").removing(["one.txt"]), .lifecycle, "first target")
         try expectSameTree(result.tree("second-before"), result.tree("second-after"), .strict, "second target")
+        let again = try result.command("sync-readable"), unsync = try result.command("unsync")
+        #expect(again.status == 0, "sync with the file readable: \(again.output)")
+        #expect(unsync.status == 0, "\(unsync.output)")
     }
 
-    /// SIGTERM or SIGINT to asd while rsync fills the tmpfs: rsync is stopped, the
-    /// sync rolls back, exit 1, and the message names the signal.
+    /// SIGTERM or SIGINT to asd while the tmpfs is being filled (some files copied, the
+    /// target not yet bound): the copy stops, the sync rolls back, exit 1, and the
+    /// message names the signal.
     @Test(arguments: ["TERM", "INT"])
     func signalDuringSync(signal: String) async throws {
         let sandbox = try Sandbox()
         let target = "$DATA/t"
         try sandbox.writeConfig(targets: [target])
+        let paths = sandbox.paths(target)
         let label = "sig\(signal)"
+        let filling = paths.fillingTmpfs + " && ! mountpoint -q \"\(target)\""
         let result = try await Self.expectNothingRunning(Self.expectRolledBack(
             Scenario(sandbox, volatileSize: "512m")
                 .shell(Self.tree(at: target, megabytes: 200))
                 .capture("grep -E 'SigBlk|SigIgn' /proc/self/status", as: "mask")
                 .snapshotTree(target, as: "before")
-                .shell(Self.signalling(signal, command: "sync", label: label, root: sandbox.root, delay: "0")),
-            sandbox.paths(target)))
+                .shell(Self.signalling(signal, command: "sync", label: label, when: filling, delay: "0")),
+            paths))
             .snapshotTree(target, as: "after")
             .run()
         result.expectNoFailures()
@@ -146,26 +175,26 @@ import Testing
         #expect(try result.command("mask").stdout.contains("SigBlk:\t0000000000000000"), "blocked signals in the scenario")
         let run = try result.command(label)
         #expect(run.status == 1, "\(run.output)")
-        // Named by asd itself, not only inside rsync's "received SIGINT, SIGTERM, or SIGHUP".
+        // Named by asd itself, not only by a copying child (rsync says "received SIGINT, SIGTERM, or SIGHUP").
         let own = run.output.split(separator: "\n").filter { !$0.contains("rsync error") }
         #expect(own.contains { $0.contains("SIG" + signal) }, "signal not named:\n\(run.output)")
-        #expect(FileManager.default.fileExists(atPath: sandbox.out + "/asd/\(label).rsync"), "rsync never ran")
+        #expect(FileManager.default.fileExists(atPath: sandbox.out + "/asd/\(label).seen"), "the tmpfs was never seen half-filled")
         #expect(run.output.lowercased().contains("rolled back"), "\(run.output)")
         try expectSameTree(result.tree("before"), result.tree("after"), .strict, "target after the interrupted sync")
     }
 
     /// Bash that starts `asd COMMAND` in the background, sends SIG`signal` `delay` seconds after
-    /// this sandbox's rsync appears, and records the run under `label` (status file
-    /// `$OUT/asd/LABEL.rsync` says whether rsync was seen).
-    static func signalling(_ signal: String, command: String, label: String, root: String, delay: String = "0.1") -> String {
+    /// bash `condition` first holds, and records the run under `label` (status file
+    /// `$OUT/asd/LABEL.seen` says whether the condition held while asd ran).
+    static func signalling(_ signal: String, command: String, label: String, when condition: String, delay: String = "0.1") -> String {
         """
         "$ASD_BIN" \(command) >"$OUT/asd/\(label).stdout" 2>"$OUT/asd/\(label).stderr" &
         pid=$!
-        until pgrep -f 'rsync .*\(root)/' >/dev/null; do
+        until \(condition); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.005
         done
-        pgrep -f 'rsync .*\(root)/' >/dev/null && echo seen >"$OUT/asd/\(label).rsync"
+        kill -0 "$pid" 2>/dev/null && \(condition) && echo seen >"$OUT/asd/\(label).seen"
         sleep \(delay)
         kill -\(signal) "$pid" 2>/dev/null || true
         rc=0
@@ -177,9 +206,9 @@ import Testing
     /// SIGTERM during unsync's write-back: asd either finishes (exit 0, target on disk
     /// with every change) or stops with the target still in tmpfs (exit 1, still
     /// running); never half-unmounted. A second unsync then finishes the job.
-    /// Where the signal lands: the link breaker (in-process copies, full mode), rsync
-    /// (full mode), the overlay write-back.
-    @Test(arguments: ["link breaker", "rsync", "overlay"])
+    /// Where the signal lands: copies of rewritten files under way (temp dir made, full
+    /// mode), copies of added files under way (full mode), the overlay write-back.
+    @Test(arguments: ["temp dir made", "added files", "overlay"])
     func signalDuringUnsync(phase: String) async throws {
         let overlay = phase == "overlay"
         let sandbox = try Sandbox()
@@ -191,10 +220,9 @@ import Testing
             .asd("sync", as: "sync")
             .shell(BigTree.modify(in: target, round: 0))
             .recordContent(target, as: "changed")
-            .shell(phase == "rsync"
-                ? Self.signalling("TERM", command: "unsync", label: "unsync1", root: sandbox.root, delay: "0")
-                : Self.signalling("TERM", command: "unsync", label: "unsync1", root: sandbox.root)
-                    .replacingOccurrences(of: "pgrep -f 'rsync .*\(sandbox.root)/'", with: "[[ -d \"\(paths.diskCopy)-tmp\" ]]"))
+            .shell(phase == "added files"
+                ? Self.signalling("TERM", command: "unsync", label: "unsync1", when: paths.arriving("added0.*", in: "big"), delay: "0")
+                : Self.signalling("TERM", command: "unsync", label: "unsync1", when: "[[ -d \"\(paths.tempDirectory)\" ]]"))
             .capture("if mountpoint -q \"\(target)\"; then echo mounted; else echo unmounted; fi; "
                 + "[[ -e \"$DAEMON_FILE\" ]] && echo running || echo stopped", as: "state")
             .shell("if mountpoint -q \"\(target)\"; then "
