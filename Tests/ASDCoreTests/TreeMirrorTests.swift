@@ -190,6 +190,35 @@ struct TreeMirrorTests {
         #expect(try FileOps.listDirectory(dir["dst/a"]).allSatisfy { !$0.hasPrefix(".asd-tmp") })
     }
 
+    /// Overlay mode: only names present in the upper layer are compared, and only
+    /// directories present there entered; deletions in visited directories are found.
+    @Test func changedOnlyInLimitsTheWorkToTheUpperLayer() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try Self.makeSource(dir)
+        try dir.mkdir("dst", mode: 0o700)
+        try dir.mkdir("tmp", mode: 0o700)
+        _ = try Self.mirror(dir, .fill)
+        // Changed in "merged" and listed in the upper layer: copied.
+        try dir.write("src/a/hello.txt", "changed via the overlay")
+        // Changed in "merged" but absent from upper (cannot happen in a real overlay):
+        // proves that unlisted names are not even looked at.
+        try dir.write("src/a/b/secret", "not in upper")
+        // Deleted from a directory the upper layer has: deleted on disk.
+        try FileOps.unlink(dir["src/-leading-dash"])
+        try dir.mkdir("upper")
+        try dir.mkdir("upper/a")
+        try dir.write("upper/a/hello.txt", "")
+        var mirror = TreeMirror(source: dir["src"], destination: dir["dst"], mode: .update(tempDirectory: dir["tmp"]),
+                                excludedTopNames: [TreeMirror.flagName], log: SilentLog())
+        mirror.changedOnlyIn = dir["upper"]
+        let report = try mirror.run()
+        #expect(try Self.readAll(dir["dst/a/hello.txt"]) == "changed via the overlay")
+        #expect(try Self.readAll(dir["dst/a/b/secret"]) == "secret")
+        #expect(!FileOps.exists(dir["dst/-leading-dash"]))
+        #expect(report.files == 1 && report.deleted == 1)
+    }
+
     @Test func missingSourceIsAnErrorNamingIt() throws {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }

@@ -38,9 +38,9 @@ enum EntryBuilder {
             let current = try FileOps.status(path)
             let chowned = current.uid != status.uid || current.gid != status.gid
             if chowned { try FileOps.changeOwner(path, uid: status.uid, gid: status.gid) }
-            if chowned || !EntryCopier.xattrsEqual(sourcePath, path) {
-                let wanted = EntryCopier.xattrs(sourcePath)
-                let present = EntryCopier.xattrs(path)
+            if chowned || !xattrsEqual(sourcePath, path) {
+                let wanted = xattrs(sourcePath)
+                let present = xattrs(path)
                 for name in present.keys where wanted[name] == nil {
                     try FileOps.removeXattr(path, name: name)
                 }
@@ -55,5 +55,28 @@ enum EntryBuilder {
         } catch {
             throw .system(operation: "set owner, mode, xattrs and times of", path: path, errno: error)
         }
+    }
+
+    /// Overlay bookkeeping attributes never leave the overlay.
+    static func isOverlayPrivate(_ name: String) -> Bool {
+        name.hasPrefix("trusted.overlay.") || name.hasPrefix("user.overlay.")
+    }
+
+    /// Same type, size, mtime (nanoseconds), mode, owner and device number.
+    static func sameMetadata(_ a: FileStatus, _ b: FileStatus) -> Bool {
+        a.type == b.type && a.size == b.size && a.modificationTime == b.modificationTime && a.permissions == b.permissions
+            && a.uid == b.uid && a.gid == b.gid && a.rdev == b.rdev
+    }
+
+    /// Same xattrs on both paths (overlay ones aside); one llistxattr(2) per
+    /// side settles the common case of none at all.
+    static func xattrsEqual(_ a: String, _ b: String) -> Bool {
+        if (try? FileOps.xattrListLength(a)) == 0 && (try? FileOps.xattrListLength(b)) == 0 { return true }
+        return xattrs(a) == xattrs(b)
+    }
+
+    /// Extended attributes of `path` (not following symlinks), overlay ones excluded.
+    static func xattrs(_ path: String) -> [String: [UInt8]] {
+        ((try? FileOps.xattrs(path)) ?? [:]).filter { !isOverlayPrivate($0.key) }
     }
 }

@@ -40,6 +40,12 @@ struct TreeMirror: Sendable {
     /// (the running marker, a temp dir inside the destination).
     let excludedTopNames: Set<String>
     let log: any Log
+    /// Overlay mode: the upper layer. Only entries present there can differ
+    /// from the disk copy (the lower layer is the sync-time snapshot, and every
+    /// change since sync was copied up), so only they are compared and only
+    /// directories present there are entered: O(changes), not O(tree).
+    /// Deletions are still found by listing each visited directory.
+    var changedOnlyIn: String? = nil
     /// The running marker in the tmpfs copy, never written back.
     static let flagName = ".flagged"
     /// Files at least this big get a job of their own, so both CPUs copy.
@@ -94,8 +100,13 @@ struct TreeMirror: Sendable {
             let extras = present.filter { !wanted.contains($0) && !excluded.contains($0) }.map { join(relative, $0) }
             if !extras.isEmpty { state.deletions.withLock { $0.append(contentsOf: extras) } }
         }
+        var candidates = names
+        if let upper = changedOnlyIn {
+            let changed = Set((try? FileOps.listDirectory(join(upper, relative))) ?? [])
+            candidates = names.filter(changed.contains)
+        }
         var jobs: [MirrorJob] = []
-        for name in names {
+        for name in candidates {
             let status: FileStatus
             do throws(Errno) {
                 status = try src.status(name)
@@ -137,8 +148,8 @@ struct TreeMirror: Sendable {
             return
         }
         if let existing, existing.type == status.type, sameContent(status, existing, sourcePath, destPath) {
-            if EntryCopier.sameMetadata(status, existing)
-                && EntryCopier.xattrsEqual(sourcePath, destPath) { return }
+            if EntryBuilder.sameMetadata(status, existing)
+                && EntryBuilder.xattrsEqual(sourcePath, destPath) { return }
             if existing.isRegular && existing.linkCount == 1 {
                 try EntryBuilder.fixMetadata(destPath, to: status, from: sourcePath)
                 return
@@ -195,8 +206,8 @@ struct TreeMirror: Sendable {
         for (relative, status) in directories.reversed() {
             let sourcePath = join(source, relative), destPath = join(destination, relative)
             guard let existing = try? FileOps.status(destPath) else { continue }
-            if EntryCopier.sameMetadata(status, existing) && existing.modificationTime == status.modificationTime
-                && EntryCopier.xattrsEqual(sourcePath, destPath) { continue }
+            if EntryBuilder.sameMetadata(status, existing) && existing.modificationTime == status.modificationTime
+                && EntryBuilder.xattrsEqual(sourcePath, destPath) { continue }
             try EntryBuilder.fixMetadata(destPath, to: status, from: sourcePath, times: true)
         }
     }

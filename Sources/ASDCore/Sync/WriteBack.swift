@@ -36,15 +36,18 @@ extension Engine {
         }
     }
 
-    private func writeBackFull(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
+    /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
+    /// snapshot (see `TreeMirror.changedOnlyIn`).
+    private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: String? = nil) throws(ASDError) {
         var excluded: Set<String> = [TreeMirror.flagName]
         if let temp = stage.tempDirectory, temp.hasPrefix(stage.targetView + "/") {
             excluded.insert(String(temp.dropFirst(stage.targetView.count + 1).prefix { $0 != "/" }))
         }
-        let report = try TreeMirror(
+        var mirror = TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
-            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: excluded, log: log
-        ).run()
+            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: excluded, log: log)
+        mirror.changedOnlyIn = upper
+        let report = try mirror.run()
         log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")
         if report.vanished > 0 {
             log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a busy directory.")
@@ -59,9 +62,6 @@ extension Engine {
             try writeBackFull(paths, stage: stage)
             return
         }
-        try OverlayWriteBack(
-            upper: paths.overlayUpper, merged: paths.tmpfsCopy,
-            destination: stage.targetView, tempDirectory: stage.tempDirectory
-        ).run()
+        try writeBackFull(paths, stage: stage, changedOnlyIn: paths.overlayUpper)
     }
 }
