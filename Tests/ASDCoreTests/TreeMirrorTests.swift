@@ -99,6 +99,14 @@ struct TreeMirrorTests {
                        excludedTopNames: [TreeMirror.flagName], log: SilentLog()).run()
     }
 
+    /// src (see `makeSource`), its copy dst made by `.fill`, and an empty tmp.
+    static func makeFilledCopy(_ dir: RecoveryScratch) throws {
+        try makeSource(dir)
+        try dir.mkdir("dst", mode: 0o700)
+        try dir.mkdir("tmp", mode: 0o700)
+        _ = try mirror(dir, .fill)
+    }
+
     static func withoutFlag(_ manifest: [String: Entry]) -> [String: Entry] {
         manifest.filter { $0.key != TreeMirror.flagName && $0.key != "." }
     }
@@ -130,10 +138,7 @@ struct TreeMirrorTests {
     @Test func updateMakesTheCopyEqualAndKeepsLinkedInodesIntact() throws {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
-        try Self.makeSource(dir)
-        try dir.mkdir("dst", mode: 0o700)
-        try dir.mkdir("tmp", mode: 0o700)
-        _ = try Self.mirror(dir, .fill)
+        try Self.makeFilledCopy(dir)
         // A "snapshot": hard links to two files of the copy.
         try dir.mkdir("snap")
         try FileOps.hardLink(dir["dst/a/hello.txt"], dir["snap/hello.txt"])
@@ -181,9 +186,7 @@ struct TreeMirrorTests {
     @Test func updateWithoutTempDirectoryRenamesBesideTheFile() throws {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
-        try Self.makeSource(dir)
-        try dir.mkdir("dst", mode: 0o700)
-        _ = try Self.mirror(dir, .fill)
+        try Self.makeFilledCopy(dir)
         try dir.write("src/a/hello.txt", "changed, longer content")
         _ = try Self.mirror(dir, .update(tempDirectory: nil))
         try Self.expectSame(dir)
@@ -195,10 +198,7 @@ struct TreeMirrorTests {
     @Test func changedOnlyInLimitsTheWorkToTheUpperLayer() throws {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
-        try Self.makeSource(dir)
-        try dir.mkdir("dst", mode: 0o700)
-        try dir.mkdir("tmp", mode: 0o700)
-        _ = try Self.mirror(dir, .fill)
+        try Self.makeFilledCopy(dir)
         // Changed in "merged" and listed in the upper layer: copied.
         try dir.write("src/a/hello.txt", "changed via the overlay")
         // Changed in "merged" but absent from upper (cannot happen in a real overlay):

@@ -143,23 +143,13 @@ fileprivate func reference(_ path: String) throws -> (bytes: UInt64, linkedFiles
 /// this test binary under `unshare -m --propagation private` with only the
 /// inner test selected (as FileOpsMountTests does).
 @Suite struct TreeSummaryMountTests {
-    static let insideFlag = "ASD_TREE_SUMMARY_IN_NAMESPACE"
-    static let inside = ProcessEnvironment.current()[insideFlag] == "1"
-    static let canUnshare = geteuid() == 0 && !inside && Subprocess.which("unshare") != nil
+    static let namespace = NamespaceRerun(flag: "ASD_TREE_SUMMARY_IN_NAMESPACE")
+    static let inside = namespace.isInside
+    static let canUnshare = namespace.canUnshare
 
     @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
     func summarizeNeverCrossesMounts() throws {
-        let binary = try FileOps.readSymlink("/proc/self/exe")
-        var environment = ProcessEnvironment.current()
-        environment[Self.insideFlag] = "1"
-        let result = try Subprocess.run(
-            [
-                "unshare", "-m", "--propagation", "private", "--", binary,
-                "--testing-library", "swift-testing", "--filter", "TreeSummaryMountTests/insideNamespace",
-            ], captureOutput: true, environment: environment)
-        let output = result.outputText + result.standardError
-        #expect(result.status == .exited(0), "\(output)")
-        #expect(output.contains("insideNamespace()") && output.contains("passed"), "\(output)")
+        try Self.namespace.runInside(suite: "TreeSummaryMountTests")
     }
 
     @Test(.enabled(if: inside, "runs only inside the private mount namespace"))

@@ -1,0 +1,33 @@
+import Glibc
+import Testing
+
+@testable import ASDCore
+
+/// Tests that mount need root and a private mount namespace. The outer test
+/// re-runs this test binary under `unshare -m --propagation private` with only
+/// the inner test selected, and an environment flag that enables the inner
+/// test there (and only there).
+struct NamespaceRerun {
+    let flag: String
+
+    /// True inside the namespace the outer test made.
+    var isInside: Bool { ProcessEnvironment.current()[flag] == "1" }
+    /// The outer test can run: root, unshare(1), and not already inside.
+    var canUnshare: Bool { geteuid() == 0 && !isInside && Subprocess.which("unshare") != nil }
+
+    /// Runs `Suite/insideNamespace` in a new private mount namespace and
+    /// expects it to pass.
+    func runInside(suite: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let binary = try FileOps.readSymlink("/proc/self/exe")
+        var environment = ProcessEnvironment.current()
+        environment[flag] = "1"
+        let result = try Subprocess.run(
+            [
+                "unshare", "-m", "--propagation", "private", "--", binary,
+                "--testing-library", "swift-testing", "--filter", "\(suite)/insideNamespace",
+            ], captureOutput: true, environment: environment)
+        let output = result.outputText + result.standardError
+        #expect(result.status == .exited(0), "\(output)", sourceLocation: sourceLocation)
+        #expect(output.contains("insideNamespace()") && output.contains("passed"), "\(output)", sourceLocation: sourceLocation)
+    }
+}
