@@ -232,16 +232,16 @@ struct TreeMirrorTests {
     }
 }
 
-@Suite("WorkQueue")
-struct WorkQueueTests {
+@Suite("WorkStack")
+struct WorkStackTests {
     /// Jobs that add jobs: a complete binary tree of depth 10 is visited once per node.
     @Test(arguments: [1, 2, 4])
     func everyJobRunsOnce(workers: Int) throws {
         let seen = Mutex<[Int: Int]>([:])
-        let queue = WorkQueue<Int>(workers: workers)
-        try queue.run([1]) { node throws(ASDError) in
+        let queue = WorkStack<Int, ASDError>()
+        try queue.run([1], workers: workers) { node throws(ASDError) in
             seen.withLock { $0[node, default: 0] += 1 }
-            if node < 1024 { queue.add([2 * node, 2 * node + 1]) }
+            if node < 1024 { queue.push([2 * node, 2 * node + 1]) }
         }
         let counts = seen.withLock { $0 }
         #expect(counts.count == 2047)
@@ -250,9 +250,9 @@ struct WorkQueueTests {
 
     @Test func firstFailureStopsAndIsThrown() {
         let ran = Atomic<Int>(0)
-        let queue = WorkQueue<Int>(workers: 2)
+        let queue = WorkStack<Int, ASDError>()
         #expect(throws: ASDError.self) {
-            try queue.run(Array(0..<1000)) { job throws(ASDError) in
+            try queue.run(Array(0..<1000), workers: 2) { job throws(ASDError) in
                 ran.add(1, ordering: .relaxed)
                 if job == 990 { throw .unexpectedState(path: "/job/\(job)", detail: "injected") }
             }

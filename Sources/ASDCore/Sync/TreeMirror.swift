@@ -55,14 +55,14 @@ struct TreeMirror: Sendable {
         let state = MirrorState()
         let root = try attempt("read", source) { () throws(Errno) in try FileOps.status(source) }
         state.directories.withLock { $0.append(("", root)) }
-        let queue = WorkQueue<MirrorJob>(workers: min(ProcessIdentity.onlineCPUs, 4))
-        try queue.run([.directory("")]) { job throws(ASDError) in
+        let queue = WorkStack<MirrorJob, ASDError>()
+        try queue.run([.directory("")], workers: min(ProcessIdentity.onlineCPUs, 4)) { job throws(ASDError) in
             if let signal = Signals.pending.map(Signals.name) {
                 throw .interrupted(signal: signal, during: "the copy to \(destination)")
             }
             switch job {
             case .directory(let relative):
-                queue.add(try mirrorDirectory(relative, state: state))
+                queue.push(try mirrorDirectory(relative, state: state))
             case .file(let directory, let name, let status, let existing):
                 let src = try open(source, directory)
                 let dst = try open(destination, directory)

@@ -133,8 +133,16 @@ extension FileOps {
 
     /// statx(2) relative to a directory descriptor, not following symlinks.
     static func isMountRoot(directoryFD: Int32, name: String) throws(Errno) -> Bool {
-        guard let statx = LibC.statx else { throw LibC.noSys }
         var buffer = [UInt8](repeating: 0, count: LibC.statxSize)
+        return try isMountRoot(directoryFD: directoryFD, name: name, buffer: &buffer)
+    }
+
+    /// The same with a C name and a reusable buffer of `LibC.statxSize` bytes,
+    /// for walks that stat many entries.
+    static func isMountRoot(
+        directoryFD: Int32, name: UnsafePointer<CChar>, buffer: inout [UInt8]
+    ) throws(Errno) -> Bool {
+        guard let statx = LibC.statx else { throw LibC.noSys }
         _ = try retryingEINTR {
             buffer.withUnsafeMutableBytes {
                 statx(directoryFD, name, AT_SYMLINK_NOFOLLOW | LibC.atNoAutomount, LibC.statxType, $0.baseAddress!)

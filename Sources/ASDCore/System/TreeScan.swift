@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// It starts on the calling thread; once `parallelAfter` entries are seen and
 /// directories wait, up to `workers - 1` helper threads (pthread_create(3))
-/// take directories from a shared `ScanQueue`. Small trees never start one.
+/// take directories from a shared `WorkStack`. Small trees never start one.
 final class TreeScan: @unchecked Sendable {
     /// What one worker counted.
     struct Tally {
@@ -35,7 +35,7 @@ final class TreeScan: @unchecked Sendable {
     private let device: UInt64
     private let workers: Int
     private let parallelAfter: Int
-    private let queue = ScanQueue()
+    private let queue = WorkStack<PendingDirectory, Errno>()
     private let helperTallies = Mutex<[Tally]>([])
 
     init(device: UInt64, workers: Int, parallelAfter: Int) {
@@ -44,10 +44,8 @@ final class TreeScan: @unchecked Sendable {
         self.parallelAfter = parallelAfter
     }
 
-    /// Online CPUs (sysconf(3) _SC_NPROCESSORS_ONLN), at least 1, at most 8.
-    static var defaultWorkers: Int {
-        min(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1), 8)
-    }
+    /// One per online CPU, at most 8.
+    static var defaultWorkers: Int { min(ProcessIdentity.onlineCPUs, 8) }
 
     /// Scans everything below `root` (the root itself is not counted).
     func run(root: ScanDirectory) throws(Errno) -> Tally {
@@ -68,7 +66,7 @@ final class TreeScan: @unchecked Sendable {
             }
         }
         for thread in helpers { pthread_join(thread, nil) }
-        if let error = queue.error { throw error }
+        if let error = queue.firstFailure { throw error }
         for other in helperTallies.withLock({ $0 }) { tally.merge(other) }
         return tally
     }
@@ -166,7 +164,7 @@ final class TreeScan: @unchecked Sendable {
             if type == S_IFDIR {
                 tally.blocks += blocks
                 if UInt64(st.st_dev) != device { continue }  // another filesystem mounted here
-                if try isMountRoot(directory.fd, name, &statxBuffer) { continue }
+                if try FileOps.isMountRoot(directoryFD: directory.fd, name: name, buffer: &statxBuffer) { continue }
                 let bytes = Array(UnsafeBufferPointer(start: name, count: strlen(name) + 1))
                 found.append(PendingDirectory(parent: directory, name: bytes))
                 continue
@@ -180,21 +178,5 @@ final class TreeScan: @unchecked Sendable {
         }
         queue.push(found)
         found.removeAll(keepingCapacity: true)
-    }
-
-    /// statx(2) STATX_ATTR_MOUNT_ROOT of `name` in `fd`, not following symlinks.
-    private func isMountRoot(_ fd: Int32, _ name: UnsafePointer<CChar>, _ buffer: inout [UInt8]) throws(Errno) -> Bool {
-        guard let statx = LibC.statx else { throw LibC.noSys }
-        let result = buffer.withUnsafeMutableBytes { bytes in
-            var result: Int32
-            repeat {
-                result = statx(fd, name, AT_SYMLINK_NOFOLLOW | LibC.atNoAutomount, LibC.statxType, bytes.baseAddress!)
-            } while result != 0 && errno == EINTR
-            return result
-        }
-        if result != 0 { throw Errno.current }
-        let attributes = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: LibC.statxAttributesOffset, as: UInt64.self) }
-        let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: LibC.statxAttributesMaskOffset, as: UInt64.self) }
-        return mask & LibC.statxAttrMountRoot != 0 && attributes & LibC.statxAttrMountRoot != 0
     }
 }

@@ -1,45 +1,21 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Dispatch
 
-/// A directory opened by the scan (opendir via openat(2) + fdopendir(3)).
-/// Subdirectories still waiting to be read are opened relative to it, so it
-/// stays open until the last of them is taken; closedir(3) when released.
-final class ScanDirectory: @unchecked Sendable {
-    let stream: OpaquePointer
-    let fd: Int32
-
-    /// fdopendir(3) on `fd`; the stream owns it from then on.
-    init(adopting fd: Int32) throws(Errno) {
-        guard let stream = fdopendir(fd) else {
-            let error = Errno.current
-            close(fd)
-            throw error
-        }
-        self.stream = stream
-        self.fd = dirfd(stream)
-    }
-
-    deinit { closedir(stream) }
-}
-
-/// A subdirectory found but not read yet: its name (NUL-terminated) in `parent`.
-struct PendingDirectory: @unchecked Sendable {
-    let parent: ScanDirectory
-    let name: [CChar]
-}
-
-/// The shared work list of a parallel scan: a stack (so open directories stay
-/// few, about the tree's depth) guarded by a pthread mutex, with a condition
-/// variable for idle workers. The scan is over when the stack is empty and no
-/// worker is reading a directory (only a reading worker adds to it), or at the
-/// first failure.
-final class ScanQueue: @unchecked Sendable {
+/// The shared work list of a parallel tree walk (parse's `TreeScan`, the
+/// copier's `TreeMirror`): a stack, so few directories are open at once
+/// (about the tree's depth), guarded by a pthread mutex, with a condition
+/// variable for idle workers. Work adds work (a directory finds its
+/// subdirectories). The walk is over when the stack is empty and no worker
+/// holds an item (only a working worker adds items), or at the first
+/// failure: from then on `next()` hands out nothing and the rest is dropped.
+final class WorkStack<Item, Failure: Error>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var stack: [PendingDirectory] = []
+    private var stack: [Item] = []
     private var active = 0
-    private var failure: Errno?
+    private var failure: Failure?
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -53,8 +29,8 @@ final class ScanQueue: @unchecked Sendable {
         condition.deallocate()
     }
 
-    /// Adds the subdirectories one worker just found.
-    func push(_ items: [PendingDirectory]) {
+    /// Adds items; callable while working on one.
+    func push(_ items: [Item]) {
         guard !items.isEmpty else { return }
         pthread_mutex_lock(mutex)
         stack.append(contentsOf: items)
@@ -62,9 +38,9 @@ final class ScanQueue: @unchecked Sendable {
         pthread_cond_broadcast(condition)
     }
 
-    /// The next directory to read, waiting while others may still add some;
-    /// nil when the scan is over. A non-nil result must be followed by `done()`.
-    func next() -> PendingDirectory? {
+    /// The next item, waiting while others may still add some; nil when the
+    /// walk is over. A non-nil result must be followed by `done()`.
+    func next() -> Item? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while stack.isEmpty && active > 0 && failure == nil {
@@ -75,7 +51,7 @@ final class ScanQueue: @unchecked Sendable {
         return item
     }
 
-    /// The directory taken with `next()` is read.
+    /// The item taken with `next()` is finished (successfully or not).
     func done() {
         pthread_mutex_lock(mutex)
         active -= 1
@@ -85,7 +61,7 @@ final class ScanQueue: @unchecked Sendable {
     }
 
     /// Records the first failure and stops every worker; drops the work left.
-    func fail(_ error: Errno) {
+    func fail(_ error: Failure) {
         pthread_mutex_lock(mutex)
         if failure == nil { failure = error }
         stack.removeAll()
@@ -94,16 +70,34 @@ final class ScanQueue: @unchecked Sendable {
     }
 
     /// The first failure, if any.
-    var error: Errno? {
+    var firstFailure: Failure? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return failure
     }
 
-    /// How many directories wait to be read.
+    /// How many items wait.
     var pendingCount: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return stack.count
+    }
+
+    /// Runs `body` on every item, `workers` threads at a time
+    /// (DispatchQueue.concurrentPerform), until none is left; throws the
+    /// first failure once every worker has stopped.
+    func run(_ initial: [Item], workers: Int, _ body: @Sendable (Item) throws(Failure) -> Void) throws(Failure) {
+        push(initial)
+        DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
+            while let item = next() {
+                do throws(Failure) {
+                    try body(item)
+                } catch {
+                    fail(error)
+                }
+                done()
+            }
+        }
+        if let failure = firstFailure { throw failure }
     }
 }
