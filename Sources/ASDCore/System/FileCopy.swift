@@ -50,12 +50,6 @@ extension FileOps {
     /// copy between these file systems (EXDEV: ext4 to tmpfs), still without
     /// a trip through user space; read(2)/write(2) as the last resort.
     static func copyContent(from input: Int32, to output: Int32, size: Int) throws(Errno) {
-        if size == 0 {
-            // Nothing to copy unless the file grew since its stat.
-            var probe: UInt8 = 0
-            if try retryingEINTR({ read(input, &probe, 1) }) == 0 { return }
-            _ = try retryingEINTR { lseek(input, 0, SEEK_SET) }
-        }
         let chunk = max(size, 1 << 20)
         var useRange = LibC.copyFileRange != nil
         while useRange, let copyFileRange = LibC.copyFileRange {
