@@ -96,7 +96,7 @@ struct TreeMirrorTests {
 
     static func mirror(_ dir: RecoveryScratch, _ mode: TreeMirror.Mode) throws -> TreeMirror.Report {
         try TreeMirror(source: dir["src"], destination: dir["dst"], mode: mode,
-                       excludedTopNames: [TreeMirror.flagName], log: SilentLog()).run()
+                       excludedTopNames: [TargetPaths.flagName], log: SilentLog()).run()
     }
 
     /// src (see `makeSource`), its copy dst made by `.fill`, and an empty tmp.
@@ -108,7 +108,7 @@ struct TreeMirrorTests {
     }
 
     static func withoutFlag(_ manifest: [String: Entry]) -> [String: Entry] {
-        manifest.filter { $0.key != TreeMirror.flagName && $0.key != "." }
+        manifest.filter { $0.key != TargetPaths.flagName && $0.key != "." }
     }
 
     static func expectSame(_ dir: RecoveryScratch, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -210,7 +210,7 @@ struct TreeMirrorTests {
         try dir.mkdir("upper/a")
         try dir.write("upper/a/hello.txt", "")
         var mirror = TreeMirror(source: dir["src"], destination: dir["dst"], mode: .update(tempDirectory: dir["tmp"]),
-                                excludedTopNames: [TreeMirror.flagName], log: SilentLog())
+                                excludedTopNames: [TargetPaths.flagName], log: SilentLog())
         mirror.changedOnlyIn = dir["upper"]
         let report = try mirror.run()
         #expect(try Self.readAll(dir["dst/a/hello.txt"]) == "changed via the overlay")

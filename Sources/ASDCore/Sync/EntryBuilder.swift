@@ -31,11 +31,13 @@ enum EntryBuilder {
         return 0
     }
 
-    /// Gives the existing file or directory `path` the owner, xattrs (the
-    /// same set), mode and, with `times`, the times of `status` / `sourcePath`.
-    static func fixMetadata(_ path: String, to status: FileStatus, from sourcePath: String, times: Bool = false) throws(ASDError) {
+    /// Gives the existing file or directory `path` (now `current`) the owner,
+    /// xattrs (the same set), mode and, with `times`, the times of `status` /
+    /// `sourcePath`.
+    static func fixMetadata(
+        _ path: String, _ current: FileStatus, to status: FileStatus, from sourcePath: String, times: Bool = false
+    ) throws(ASDError) {
         do throws(Errno) {
-            let current = try FileOps.status(path)
             let chowned = current.uid != status.uid || current.gid != status.gid
             if chowned { try FileOps.changeOwner(path, uid: status.uid, gid: status.gid) }
             if chowned || !xattrsEqual(sourcePath, path) {

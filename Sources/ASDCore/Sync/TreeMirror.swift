@@ -46,13 +46,17 @@ struct TreeMirror: Sendable {
     /// directories present there are entered: O(changes), not O(tree).
     /// Deletions are still found by listing each visited directory.
     var changedOnlyIn: String? = nil
-    /// The running marker in the tmpfs copy, never written back.
-    static let flagName = ".flagged"
     /// Files at least this big get a job of their own, so both CPUs copy.
     static let bigFile: Int64 = 1 << 20
 
     func run() throws(ASDError) -> Report {
-        let state = MirrorState()
+        var temp: DirectoryHandle?
+        if case .update(let tempDirectory?) = mode {
+            temp = try attempt("open the temporary directory", tempDirectory) { () throws(Errno) in
+                try DirectoryHandle(path: tempDirectory)
+            }
+        }
+        let state = MirrorState(tempDirectory: temp)
         let root = try attempt("read", source) { () throws(Errno) in try FileOps.status(source) }
         state.directories.withLock { $0.append(("", root)) }
         let queue = WorkStack<MirrorJob, ASDError>()
@@ -64,12 +68,7 @@ struct TreeMirror: Sendable {
             case .directory(let relative):
                 queue.push(try mirrorDirectory(relative, state: state))
             case .file(let directory, let name, let status, let existing):
-                let src = try open(source, directory)
-                let dst = try open(destination, directory)
-                guard let src, let dst else {
-                    state.vanished.add(1, ordering: .relaxed)
-                    return
-                }
+                guard let (src, dst) = try openDirectories(directory, state: state) else { return }
                 try mirrorEntry(name, status: status, existing: existing, in: directory, src: src, dst: dst, state: state)
             }
             state.reportProgress(log)
@@ -83,13 +82,7 @@ struct TreeMirror: Sendable {
     /// Mirrors the entries of one directory; returns the jobs for its
     /// subdirectories and big files.
     private func mirrorDirectory(_ relative: String, state: MirrorState) throws(ASDError) -> [MirrorJob] {
-        guard let src = try open(source, relative) else {
-            state.vanished.add(1, ordering: .relaxed)
-            return []
-        }
-        guard let dst = try open(destination, relative) else {
-            throw .system(operation: "open the directory", path: join(destination, relative), errno: .noEntry)
-        }
+        guard let (src, dst) = try openDirectories(relative, state: state) else { return [] }
         let excluded = relative.isEmpty ? excludedTopNames : []
         let names = try attempt("list", join(source, relative)) { () throws(Errno) in try src.entries() }
             .filter { !excluded.contains($0) }
@@ -151,11 +144,11 @@ struct TreeMirror: Sendable {
             if EntryBuilder.sameMetadata(status, existing)
                 && EntryBuilder.xattrsEqual(sourcePath, destPath) { return }
             if existing.isRegular && existing.linkCount == 1 {
-                try EntryBuilder.fixMetadata(destPath, to: status, from: sourcePath)
+                try EntryBuilder.fixMetadata(destPath, existing, to: status, from: sourcePath)
                 return
             }
         }
-        let temp = tempDirectory.flatMap { try? DirectoryHandle(path: $0) }
+        let temp = state.tempDirectory
         let tempName = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         let tempPath = join(tempDirectory ?? TargetPaths.split(destPath).parent, tempName)
         try vanishTolerant(sourcePath, state) { () throws(Errno) in
@@ -208,7 +201,7 @@ struct TreeMirror: Sendable {
             guard let existing = try? FileOps.status(destPath) else { continue }
             if EntryBuilder.sameMetadata(status, existing) && existing.modificationTime == status.modificationTime
                 && EntryBuilder.xattrsEqual(sourcePath, destPath) { continue }
-            try EntryBuilder.fixMetadata(destPath, to: status, from: sourcePath, times: true)
+            try EntryBuilder.fixMetadata(destPath, existing, to: status, from: sourcePath, times: true)
         }
     }
 
@@ -229,15 +222,26 @@ struct TreeMirror: Sendable {
         destination + sourcePath.dropFirst(source.count)
     }
 
-    /// The directory `relative` below `root`; nil when it does not exist (vanished).
-    private func open(_ root: String, _ relative: String) throws(ASDError) -> DirectoryHandle? {
-        let path = join(root, relative)
+    /// The directory `relative` in the source and in the destination; nil
+    /// (counted as vanished) when it is gone from the source. A destination
+    /// directory is made before its job exists, so its absence is an error.
+    private func openDirectories(
+        _ relative: String, state: MirrorState
+    ) throws(ASDError) -> (DirectoryHandle, DirectoryHandle)? {
+        let sourcePath = join(source, relative)
+        let src: DirectoryHandle
         do throws(Errno) {
-            return try DirectoryHandle(path: path)
+            src = try DirectoryHandle(path: sourcePath)
         } catch {
-            if error == .noEntry || error == .notDirectory { return nil }
-            throw .system(operation: "open the directory", path: path, errno: error)
+            guard error == .noEntry || error == .notDirectory else {
+                throw .system(operation: "open the directory", path: sourcePath, errno: error)
+            }
+            state.vanished.add(1, ordering: .relaxed)
+            return nil
         }
+        let destPath = join(destination, relative)
+        let dst = try attempt("open the directory", destPath) { () throws(Errno) in try DirectoryHandle(path: destPath) }
+        return (src, dst)
     }
 
     private func attempt<T>(_ operation: String, _ path: String, _ body: () throws(Errno) -> T) throws(ASDError) -> T {
@@ -247,7 +251,7 @@ struct TreeMirror: Sendable {
     }
 }
 
-func join(_ base: String, _ name: String) -> String {
+private func join(_ base: String, _ name: String) -> String {
     if name.isEmpty { return base }
     if base.isEmpty { return name }
     return base.hasSuffix("/") ? base + name : base + "/" + name
@@ -260,6 +264,8 @@ enum MirrorJob: Sendable {
 
 /// What the workers share: counters, and the lists finished after the walk.
 final class MirrorState: Sendable {
+    /// The open temp directory of `.update`, or nil (temp files beside each file).
+    let tempDirectory: DirectoryHandle?
     let files = Atomic<Int>(0)
     let bytes = Atomic<Int64>(0)
     let vanished = Atomic<Int>(0)
@@ -269,6 +275,8 @@ final class MirrorState: Sendable {
     let directories = Mutex<[(String, FileStatus)]>([])
     let deletions = Mutex<[String]>([])
     private let started = ContinuousClock.now
+
+    init(tempDirectory: DirectoryHandle?) { self.tempDirectory = tempDirectory }
 
     func add(bytes: Int64) {
         files.add(1, ordering: .relaxed)

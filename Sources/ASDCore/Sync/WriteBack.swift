@@ -37,15 +37,12 @@ extension Engine {
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
-    /// snapshot (see `TreeMirror.changedOnlyIn`).
+    /// snapshot (see `TreeMirror.changedOnlyIn`). The temp directory lies
+    /// beside the target, never inside it, so only the marker is excluded.
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: String? = nil) throws(ASDError) {
-        var excluded: Set<String> = [TreeMirror.flagName]
-        if let temp = stage.tempDirectory, temp.hasPrefix(stage.targetView + "/") {
-            excluded.insert(String(temp.dropFirst(stage.targetView.count + 1).prefix { $0 != "/" }))
-        }
         var mirror = TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
-            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: excluded, log: log)
+            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: [TargetPaths.flagName], log: log)
         mirror.changedOnlyIn = upper
         let report = try mirror.run()
         log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")

@@ -6,7 +6,7 @@
 /// (the *at(2) calls), which is faster than whole paths for big trees and
 /// immune to a parent being renamed meanwhile. Never follows symlinks.
 /// Closed with close(2) when released.
-public final class DirectoryHandle {
+public final class DirectoryHandle: Sendable {
     let fd: Int32
 
     init(adopting fd: Int32) { self.fd = fd }
