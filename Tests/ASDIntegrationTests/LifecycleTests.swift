@@ -71,10 +71,7 @@ extension TreeManifest {
             .snapshotTree(target, as: "final")
             .run()
         result.expectNoFailures()
-        for label in ["sync", "resync1", "resync2", "unsync"] {
-            let run = try result.command(label)
-            #expect(run.status == 0, "asd \(label): \(run.output)")
-        }
+        try result.expectExitedZero(["sync", "resync1", "resync2", "unsync"])
         let initial = try result.tree("initial")
         try expectSameTree(initial, result.tree("synced"), .lifecycle, "tmpfs view after sync")
         #expect(try result.tree("synced")[".flagged"] != nil, ".flagged not visible in the target")
@@ -159,10 +156,7 @@ extension TreeManifest {
             .snapshotTree(target, as: "final")
             .run()
         result.expectNoFailures()
-        for label in ["resync-idle", "unsync-idle", "sync1", "sync2", "unsync1", "unsync2", "resync-after"] {
-            let run = try result.command(label)
-            #expect(run.status == 0, "\(label): \(run.output)")
-        }
+        try result.expectExitedZero(["resync-idle", "unsync-idle", "sync1", "sync2", "unsync1", "unsync2", "resync-after"])
         #expect(try result.command("sync2").output.lowercased().contains("already running"))
         for label in ["resync-idle", "unsync-idle", "unsync2", "resync-after"] {
             #expect(try result.command(label).output.lowercased().contains("not running"), "\(label)")

@@ -49,10 +49,7 @@ import Testing
             .asd("unsync", as: "unsync")
             .run()
         result.expectNoFailures()
-        for label in ["sync", "resync", "recover", "unsync"] {
-            let run = try result.command(label)
-            #expect(run.status == 0, "\(label): \(run.output)")
-        }
+        try result.expectExitedZero(["sync", "resync", "recover", "unsync"])
         #expect(try result.command("recover").output.contains("Ungraceful state"))
         #expect(sandbox.archiveNames("crash").count == 1, "\(sandbox.archiveNames("crash"))")
         let initial = try result.tree("initial")
@@ -87,10 +84,7 @@ import Testing
             .asd("unsync", as: "unsync")
             .run()
         result.expectNoFailures()
-        for label in ["sync", "recover1", "recover2", "clean", "unsync"] {
-            let run = try result.command(label)
-            #expect(run.status == 0, "\(label): \(run.output)")
-        }
+        try result.expectExitedZero(["sync", "recover1", "recover2", "clean", "unsync"])
         let kept = try result.command("kept").stdout.split(separator: "\n").map(String.init)
         #expect(kept.count == 3, "BACKUP_LIMIT=3 kept \(kept)")
         let real = kept.filter { !$0.contains("-2020010") }
@@ -130,10 +124,7 @@ import Testing
             .capture("cat \"\(target)/one.txt\"", as: "one")
             .run()
         result.expectNoFailures()
-        for label in ["sync", "resync", "recover", "unsync"] {
-            let run = try result.command(label)
-            #expect(run.status == 0, "\(label): \(run.output)")
-        }
+        try result.expectExitedZero(["sync", "resync", "recover", "unsync"])
         #expect(try result.command("recover").output.contains("Ungraceful state"))
         #expect(try result.command("one").stdout == "one\nchanged\n")
     }

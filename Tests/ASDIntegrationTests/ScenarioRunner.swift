@@ -162,6 +162,14 @@ struct ScenarioResult: Sendable {
         return record
     }
 
+    /// Expects every command recorded under `labels` to have exited 0.
+    func expectExitedZero(_ labels: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for label in labels {
+            let run = try command(label)
+            #expect(run.status == 0, "\(label): \(run.output)", sourceLocation: sourceLocation)
+        }
+    }
+
     func tree(_ label: String) throws -> TreeManifest {
         guard let tree = trees[label] else {
             throw HarnessError("no tree snapshot '\(label)' (have: \(trees.keys.sorted())); \(scriptSummary)")
