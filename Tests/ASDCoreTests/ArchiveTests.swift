@@ -42,8 +42,8 @@ struct ArchiveTests {
         try FileOps.setXattr(dir["src/nested/big"], name: "user.bin", value: [0, 1, 2, 3, 255])
         let acl = Subprocess.which("setfacl") != nil
         if acl { try Subprocess.checked(["setfacl", "-m", "u:4321:r-x", dir["src/plain"]]) }
-        let paths = TargetPaths(target: dir["src"], user: "root", volatile: "/tmp", instance: "asd")
-        try Snapshot.create(of: dir["src"], at: paths.snapshot)
+        let paths = TargetPaths(target: FilePath(dir["src"]), user: "root", volatile: "/tmp", instance: "asd")
+        try Snapshot.create(of: FilePath(dir["src"]), at: paths.snapshot)
         let archive = paths.archive(stamp: CrashArchive.stamp(for: 1_700_000_000))
 
         try CrashArchive.create(snapshot: paths.snapshot, archivePath: archive, log: QuietLog())
@@ -58,12 +58,12 @@ struct ArchiveTests {
         try dir.mkdir("out")
         try Subprocess.checked([
             "tar", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner", "-I", "zstd",
-            "-xpf", archive, "-C", dir["out"],
+            "-xpf", archive.text, "-C", dir["out"],
         ])
         let extracted = dir["out/.src-backup_asd-old"]
-        let original = try SnapshotTests.entries(paths.snapshot)
+        let original = try SnapshotTests.entries(paths.snapshot.text)
         let restored = try SnapshotTests.entries(extracted)
-        let expectedNames = Set(original.filter { $0.value.type != .socket }.keys)  // tar skips sockets
+        let expectedNames = Set(original.filter { $0.value.type != FileType.socket }.keys)  // tar skips sockets
         #expect(Set(restored.keys) == expectedNames)
         for (path, before) in original where before.type != .socket {
             let after = try #require(restored[path], "\(path) missing from the archive")
@@ -72,7 +72,7 @@ struct ArchiveTests {
             #expect(after.modificationTime.seconds == before.modificationTime.seconds, "\(path)")
             #expect(after.rdev == before.rdev, "\(path)")
             if !before.isSymlink { #expect(after.permissions == before.permissions, "\(path)") }
-            if !before.isSymlink && before.type != .fifo && before.type != .charDevice {
+            if !before.isSymlink && before.type != FileType.fifo && before.type != FileType.charDevice {
                 #expect(
                     try FileOps.xattrs(extracted + "/" + path) == FileOps.xattrs(paths.snapshot + "/" + path),
                     "\(path)")
@@ -96,7 +96,7 @@ struct ArchiveTests {
         let archive = dir[".x-backup_asd-crashrecovery-20240101_000000.tar.zstd"]
         // tar creates its output, then cannot find the snapshot: exit 2.
         #expect {
-            try CrashArchive.create(snapshot: dir["missing-snapshot"], archivePath: archive, log: QuietLog())
+            try CrashArchive.create(snapshot: FilePath(dir["missing-snapshot"]), archivePath: FilePath(archive), log: QuietLog())
         } throws: { error in
             guard case .archiveFailed(_, _, let reason)? = error as? ASDError else { return false }
             return reason.contains("tar") && reason.contains("exit status 2")
@@ -117,7 +117,7 @@ struct ArchiveTests {
         }
         for archive in destinations {
             #expect(throws: ASDError.self) {
-                try CrashArchive.create(snapshot: dir["snap"], archivePath: archive, log: QuietLog())
+                try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: QuietLog())
             }
             #expect(try FileOps.statusIfExists(archive) == nil)
             let temp = FileOps.temporarySibling(of: archive, tag: CrashArchive.partialTag)
@@ -133,7 +133,7 @@ struct ArchiveTests {
         let archive = dir["a.tar.zstd"]
         try dir.write("a.tar.zstd", "precious")
         #expect(throws: ASDError.self) {
-            try CrashArchive.create(snapshot: dir["snap"], archivePath: archive, log: QuietLog())
+            try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: QuietLog())
         }
         #expect(dir.read("a.tar.zstd") == "precious")
     }

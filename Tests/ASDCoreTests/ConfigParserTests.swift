@@ -195,7 +195,7 @@ struct ConfigParserTests {
         try text.write(toFile: config, atomically: false, encoding: .utf8)
 
         let error = try #require(throws: ASDError.self) { try Settings.load(path: config, environment: [:]) }
-        #expect(error == .configSyntax(file: config, line: 2, text: "X=$(touch \(victim))", reason: "command substitution is not allowed"))
+        #expect(error == .configSyntax(file: FilePath(config), line: 2, text: "X=$(touch \(victim))", reason: "command substitution is not allowed"))
         #expect(!FileManager.default.fileExists(atPath: victim))
     }
 

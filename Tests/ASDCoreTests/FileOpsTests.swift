@@ -183,7 +183,7 @@ struct FileOpsTests {
         #expect(throws: Errno.noEntry) { try FileOps.copyFile(from: dir["none"], to: dir["x"]) }
         #expect(try FileOps.statusIfExists(dir["x"]) == nil)
         try FileOps.fsyncFile(dir["dst"])
-        try FileOps.fsyncDirectory(dir.path)
+        try FileOps.fsyncDirectory(FilePath(dir.path))
     }
 
     @Test func sizesAndHardLinkCheck() throws {
@@ -212,9 +212,9 @@ struct FileOpsTests {
         try FileOps.createSymlink(dir["up"], target: "..")
         var seen: [String: FileType] = [:]
         try FileTreeWalker(root: dir.path).walk { entry in
-            #expect(seen[entry.relativePath] == nil)
+            #expect(seen[entry.relativePath.text] == nil)
             #expect(!entry.isMountPoint)
-            seen[entry.relativePath] = entry.status.type
+            seen[entry.relativePath.text] = entry.status.type
         }
         #expect(seen == ["x": .directory, "x/y": .directory, "x/y/z": .regular, "up": .symlink])
     }
@@ -284,7 +284,7 @@ struct FileOpsMountTests {
         #expect(try FileOps.statusIfExists(dir["tree/top"]) == nil)
 
         var visited: [String: Bool] = [:]
-        try FileTreeWalker(root: dir["tree"]).walk { visited[$0.relativePath] = $0.isMountPoint }
+        try FileTreeWalker(root: dir["tree"]).walk { visited[$0.relativePath.text] = $0.isMountPoint }
         #expect(visited == ["sub": false, "sub/bound": true, "tmpfs": true])
         #expect(try FileOps.directorySize(dir["tree"]) == 0)
         // Snapshot: mount points become empty directories.

@@ -37,7 +37,7 @@ struct MountInfoTests {
         (3, "/srv/with space\ttab", "/srv/with space\ttab-backup_asd"),
         (4, "/home/a\\b", "/home/a\\b\nnl"),
     ])
-    func escapes(index: Int, root: String, mountPoint: String) {
+    func escapes(index: Int, root: FilePath, mountPoint: FilePath) {
         let entry = MountInfo.parse(Self.sample)[index]
         #expect(entry.root == root)
         #expect(entry.mountPoint == mountPoint)
@@ -83,7 +83,7 @@ struct MountInfoTests {
         ("/", 22),
     ])
     func containing(path: String, mountID: Int) {
-        #expect(MountInfo.mount(containing: path, in: MountInfo.parse(Self.sample))?.mountID == mountID)
+        #expect(MountInfo.mount(containing: FilePath(path), in: MountInfo.parse(Self.sample))?.mountID == mountID)
     }
 
     @Test("a bind mount within one filesystem is a mount point")
@@ -107,7 +107,7 @@ struct MountInfoTests {
         ("a\\04", "a\\04"), ("a\\089b", "a\\089b"), ("\\040", " "), ("end\\", "end\\"),
     ])
     func unescape(raw: String, expected: String) {
-        #expect(MountInfo.unescape(Substring(raw)) == expected)
+        #expect(MountInfo.unescape(ArraySlice(raw.utf8)) == FilePath(expected))
     }
 }
 

@@ -23,11 +23,11 @@ struct NamespaceRerun {
         environment[flag] = "1"
         let result = try Subprocess.run(
             [
-                "unshare", "-m", "--propagation", "private", "--", binary,
+                "unshare", "-m", "--propagation", "private", "--", FilePath(binary),
                 "--testing-library", "swift-testing", "--filter", "\(suite)/insideNamespace",
             ], captureOutput: true, environment: environment)
         let output = result.outputText + result.standardError
-        #expect(result.status == .exited(0), "\(output)", sourceLocation: sourceLocation)
+        #expect(result.status == TerminationStatus.exited(0), "\(output)", sourceLocation: sourceLocation)
         #expect(output.contains("insideNamespace()") && output.contains("passed"), "\(output)", sourceLocation: sourceLocation)
     }
 }

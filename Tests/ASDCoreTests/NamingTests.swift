@@ -40,7 +40,7 @@ struct NamingTests {
         ("/home/u/my asd.conf", "asd-104eceb031252c9c"),
     ])
     func instanceNameMatchesSha256sum(path: String, name: String) {
-        #expect(Invocation.instanceName(forResolvedConfig: path) == name)
+        #expect(Invocation.instanceName(forResolvedConfig: FilePath(path)) == name)
     }
 
     @Test func defaultConfig() {
@@ -111,16 +111,16 @@ struct NamingTests {
                   parent: "/srv"),
     ])
     func targetPaths(_ expected: PathsCase) {
-        let paths = TargetPaths(target: expected.target, user: "u", volatile: "/tmp", instance: expected.instance)
-        #expect(paths.target == expected.target)
+        let paths = TargetPaths(target: FilePath(expected.target), user: "u", volatile: "/tmp", instance: expected.instance)
+        #expect(paths.target.text == expected.target)
         #expect(paths.user == "u")
-        #expect(paths.diskCopy == expected.diskCopy)
-        #expect(paths.snapshot == expected.diskCopy + "-old")
-        #expect(paths.tmpfsCopy == expected.tmpfsCopy)
-        #expect(paths.overlayUpper == expected.tmpfsCopy + "-rw")
-        #expect(paths.overlayWork == expected.overlayWork)
-        #expect(paths.flag == expected.tmpfsCopy + "/.flagged")
-        #expect(paths.parent == expected.parent)
+        #expect(paths.diskCopy.text == expected.diskCopy)
+        #expect(paths.snapshot.text == expected.diskCopy + "-old")
+        #expect(paths.tmpfsCopy.text == expected.tmpfsCopy)
+        #expect(paths.overlayUpper.text == expected.tmpfsCopy + "-rw")
+        #expect(paths.overlayWork.text == expected.overlayWork)
+        #expect(paths.flag.text == expected.tmpfsCopy + "/.flagged")
+        #expect(paths.parent.text == expected.parent)
     }
 
     @Test func archiveNames() {

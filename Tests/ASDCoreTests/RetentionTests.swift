@@ -5,7 +5,7 @@ import Testing
 @Suite("Retention")
 struct RetentionTests {
     static func paths(_ dir: RecoveryScratch) -> TargetPaths {
-        TargetPaths(target: dir["data"], user: "root", volatile: "/tmp", instance: "asd")
+        TargetPaths(target: FilePath(dir["data"]), user: "root", volatile: "/tmp", instance: "asd")
     }
 
     /// Archives for stamps, in shuffled order, plus unrelated neighbours.
@@ -38,9 +38,9 @@ struct RetentionTests {
         try dir.mkdir(".data-backup_asd-crashrecovery-20200101_000000")
         try dir.mkdir(".data-backup_asd-crashrecovery-20200101_000000/inner")
         try dir.write(".data-backup_asd-crashrecovery-20200101_000000/inner/file", "x")
-        #expect(Retention.archives(for: paths).last == dir[".data-backup_asd-crashrecovery-20200101_000000"])
+        #expect(Retention.archives(for: paths).last == FilePath(dir[".data-backup_asd-crashrecovery-20200101_000000"]))
         let removed = try Retention.enforceLimit(1, paths: paths)
-        #expect(removed == [dir[".data-backup_asd-crashrecovery-20200101_000000"]])
+        #expect(removed == [FilePath(dir[".data-backup_asd-crashrecovery-20200101_000000"])])
         #expect(Retention.archives(for: paths) == [paths.archive(stamp: "20240102_000000")])
     }
 
@@ -65,7 +65,7 @@ struct RetentionTests {
         let paths = try Self.populate(dir, stamps: ["20240101_000000", "20240202_000000"])
         let partial = paths.archive(stamp: "20250101_000000") + ".partial-4242"
         try FileOps.makeDirectories(dir.path)
-        try dir.write(RecoveryOps.baseName(of: partial), "half")
+        try dir.write(partial.lastComponent.text, "half")
         #expect(Retention.archives(for: paths).count == 2)
         #expect(Retention.partials(for: paths) == [partial])
         let removed = try Retention.enforceLimit(5, paths: paths)
@@ -78,7 +78,7 @@ struct RetentionTests {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         let paths = try Self.populate(dir, stamps: ["20240101_000000", "20240202_000000"])
-        try dir.write(RecoveryOps.baseName(of: paths.archive(stamp: "20240303_000000")) + ".partial-1", "")
+        try dir.write(paths.archive(stamp: "20240303_000000").lastComponent.text + ".partial-1", "")
         #expect(try Retention.cleanAll(paths: paths).count == 3)
         #expect(Retention.archives(for: paths).isEmpty)
         #expect(Retention.partials(for: paths).isEmpty)

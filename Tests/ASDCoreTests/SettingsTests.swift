@@ -10,11 +10,11 @@ struct SettingsConfigCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
-private let file = "/etc/asd.conf"
+private let file: FilePath = "/etc/asd.conf"
 private let targets = "WHATTOSYNC=('/srv/http')\n"
 
 private func settings(
-    _ whatToSync: [String] = ["/srv/http"], volatile: String = "/tmp", useOverlay: Bool = false,
+    _ whatToSync: [FilePath] = ["/srv/http"], volatile: FilePath = "/tmp", useOverlay: Bool = false,
     useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true
 ) -> Result<Settings, ASDError> {
     .success(Settings(whatToSync: whatToSync, volatile: volatile, useOverlay: useOverlay, useBackups: useBackups,
@@ -102,7 +102,7 @@ struct SettingsTests {
         ("n", false), ("no", false), ("0", false), ("false", false), ("yes please", false), ("", false),
     ])
     func affirmativeWords(word: String, expected: Bool) {
-        #expect(Settings.isAffirmative(word) == expected)
+        #expect(Settings.isAffirmative(FilePath(word)) == expected)
     }
 
     @Test func fromValuesBuiltInCode() throws {
@@ -122,20 +122,21 @@ struct SettingsTests {
         let path = dir.path + "/asd.conf"
         try "WHATTOSYNC=(\"$BASE/http\")\nUSE_OVERLAYFS=yes\n".write(toFile: path, atomically: false, encoding: .utf8)
         let loaded = try Settings.load(path: path, environment: ["BASE": "/srv"])
-        #expect(loaded == Settings(whatToSync: ["/srv/http"], useOverlay: true, sourceFile: path))
+        let bytes = Array("WHATTOSYNC=(\"$BASE/http\")\nUSE_OVERLAYFS=yes\n".utf8)
+        #expect(loaded == Settings(whatToSync: ["/srv/http"], useOverlay: true, sourceFile: FilePath(path), sourceBytes: bytes))
     }
 
     @Test func loadMissingFile() throws {
         let dir = try ConfigTestDirectory()
         defer { dir.remove() }
         let path = dir.path + "/absent.conf"
-        #expect(throws: ASDError.configMissing(path: path)) { try Settings.load(path: path, environment: [:]) }
+        #expect(throws: ASDError.configMissing(path: FilePath(path))) { try Settings.load(path: path, environment: [:]) }
     }
 
     @Test func loadDirectoryIsUnreadable() throws {
         let dir = try ConfigTestDirectory()
         defer { dir.remove() }
-        #expect(throws: ASDError.configUnreadable(path: dir.path, reason: Errno(rawValue: EISDIR))) {
+        #expect(throws: ASDError.configUnreadable(path: FilePath(dir.path), reason: Errno(rawValue: EISDIR))) {
             try Settings.load(path: dir.path, environment: [:])
         }
     }

@@ -37,7 +37,7 @@ struct SnapshotTests {
     /// Every entry of both trees, by relative path.
     static func entries(_ root: String) throws -> [String: FileStatus] {
         var result: [String: FileStatus] = [:]
-        try FileTreeWalker(root: root).walk { result[$0.relativePath] = $0.status }
+        try FileTreeWalker(root: root).walk { result[$0.relativePath.text] = $0.status }
         return result
     }
 

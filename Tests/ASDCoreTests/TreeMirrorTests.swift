@@ -26,7 +26,7 @@ struct TreeMirrorTests {
     static func manifest(_ root: String) throws -> [String: Entry] {
         var result: [String: Entry] = [:]
         var paths: [(String, FileStatus)] = []
-        try FileTreeWalker(root: root).walk { entry in paths.append((entry.relativePath, entry.status)) }
+        try FileTreeWalker(root: root).walk { entry in paths.append((entry.relativePath.text, entry.status)) }
         if let status = try? FileOps.status(root) { paths.append((".", status)) }
         for (relative, status) in paths {
             let full = relative == "." ? root : root + "/" + relative
@@ -108,7 +108,7 @@ struct TreeMirrorTests {
     }
 
     static func withoutFlag(_ manifest: [String: Entry]) -> [String: Entry] {
-        manifest.filter { $0.key != TargetPaths.flagName && $0.key != "." }
+        manifest.filter { $0.key != TargetPaths.flagName.text && $0.key != "." }
     }
 
     static func expectSame(_ dir: RecoveryScratch, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -188,7 +188,7 @@ struct TreeMirrorTests {
         defer { dir.cleanup() }
         try Self.makeFilledCopy(dir)
         try dir.write("src/a/hello.txt", "changed, longer content")
-        _ = try Self.mirror(dir, .update(tempDirectory: nil))
+        _ = try Self.mirror(dir, TreeMirror.Mode.update(tempDirectory: FilePath?.none))
         try Self.expectSame(dir)
         #expect(try FileOps.listDirectory(dir["dst/a"]).allSatisfy { !$0.hasPrefix(".asd-tmp") })
     }
@@ -211,7 +211,7 @@ struct TreeMirrorTests {
         try dir.write("upper/a/hello.txt", "")
         var mirror = TreeMirror(source: dir["src"], destination: dir["dst"], mode: .update(tempDirectory: dir["tmp"]),
                                 excludedTopNames: [TargetPaths.flagName], log: SilentLog())
-        mirror.changedOnlyIn = dir["upper"]
+        mirror.changedOnlyIn = FilePath(dir["upper"])
         let report = try mirror.run()
         #expect(try Self.readAll(dir["dst/a/hello.txt"]) == "changed via the overlay")
         #expect(try Self.readAll(dir["dst/a/b/secret"]) == "secret")

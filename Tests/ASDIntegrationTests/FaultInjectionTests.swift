@@ -47,7 +47,7 @@ import Testing
     /// system (whatever does the copying); they may use `$asd_round` (the round's number,
     /// set by `powerLoss(during:)` before each kill) and record the number of files in the
     /// tmpfs copy at the kill in `$OUT/asd/r$asd_round-filled` (sync; for the printout).
-    static func killPoints(_ command: String, overlay: Bool, paths: TargetPaths) -> [KillPoint] {
+    static func killPoints(_ command: String, overlay: Bool, paths: SandboxPaths) -> [KillPoint] {
         let temp = "[[ -d \"\(paths.tempDirectory)\" ]]"
         let filled = "{ find \"\(paths.tmpfsCopy)\" -type f | wc -l >\"$OUT/asd/r$asd_round-filled\"; }"
         // The round's added files (BigTree.modify): new inodes, copied after or among the rewritten ones.

@@ -160,7 +160,7 @@ extension Scenario {
     /// scratch tmpfs and records its content as `LABEL-archive` (and, with `tree`, a full
     /// `TreeManifest` as `LABEL-archive`). With `remove`, deletes the archives afterwards.
     func inspectArchives(
-        of paths: TargetPaths, as label: String, tree: Bool = false, remove: Bool = true,
+        of paths: SandboxPaths, as label: String, tree: Bool = false, remove: Bool = true,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> Scenario {
         let snapshotName = String(paths.snapshot.split(separator: "/").last!)
@@ -230,11 +230,7 @@ extension Sandbox {
     }
 }
 
-extension TargetPaths {
-    /// asd's temp dir beside the disk copy (`.base-backup_asd-tmp`), seen from outside
-    /// asd's staging mount.
-    var tempDirectory: String { diskCopy + "-tmp" }
-
+extension SandboxPaths {
     /// Bash condition: a write-back has begun writing a file named like glob `name` (a
     /// bash double-quoted word: variables expand) into the directory `dir` of the disk
     /// copy: a temp file whose name contains such a name is in the temp dir (any depth),

@@ -20,7 +20,7 @@ import Testing
         let hash = try result.command("hash").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(hash.count == 16)
         #expect("asd-" + hash == sandbox.instance, "Invocation.instanceName disagrees with sha256sum")
-        let paths = TargetPaths(target: sandbox.expand(target), user: "root", volatile: sandbox.volatile, instance: "asd-" + hash)
+        let paths = SandboxPaths(TargetPaths(target: FilePath(sandbox.expand(target)), user: "root", volatile: FilePath(sandbox.volatile), instance: "asd-" + hash))
         let parse = try result.command("parse")
         #expect(parse.status == 0, "\(parse.output)")
         for path in [paths.target, paths.diskCopy, paths.tmpfsCopy, sandbox.config] {

@@ -3,11 +3,11 @@ import Testing
 
 extension Sandbox {
     /// asd's instance name for this sandbox's config (write the config first).
-    var instance: String { Invocation.instanceName(forResolvedConfig: resolvedConfig) }
+    var instance: String { Invocation.instanceName(forResolvedConfig: FilePath(resolvedConfig)) }
 
     /// Upstream's paths for `target` (a bash word such as `$DATA/t`), owned by `user`.
-    func paths(_ target: String, user: String = "root") -> TargetPaths {
-        TargetPaths(target: expand(target), user: user, volatile: volatile, instance: instance)
+    func paths(_ target: String, user: String = "root") -> SandboxPaths {
+        SandboxPaths(TargetPaths(target: FilePath(expand(target)), user: user, volatile: FilePath(volatile), instance: instance))
     }
 }
 

@@ -12,7 +12,7 @@ import Testing
     }
 
     /// Steps checking that `target` is fully back on disk with nothing of asd's left.
-    static func expectRolledBack(_ scenario: Scenario, _ paths: TargetPaths) -> Scenario {
+    static func expectRolledBack(_ scenario: Scenario, _ paths: SandboxPaths) -> Scenario {
         scenario
             .expectNotMounted(paths.target)
             .expectAbsent(paths.diskCopy)

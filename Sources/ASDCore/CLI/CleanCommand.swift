@@ -1,21 +1,22 @@
 /// `asd clean`: delete every crash-recovery archive of every target, listing each.
 enum CleanCommand {
-    static func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
-        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: environment)
+    static func run(_ context: CommandContext) throws(ASDError) {
+        let invocation = context.invocation, console = context.console
+        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment)
         console.info(Header.text(console: console))
         var firstFailure: ASDError?
         for target in settings.whatToSync {
             let paths = TargetPaths(target: target, user: "", volatile: settings.volatile, instance: invocation.instanceName)
             let archives = Retention.archives(for: paths)
             if archives.isEmpty {
-                console.info(console.styled("Found no crash-recovery archives for: ", .bold) + console.styled(target, .blue))
+                console.info(console.styled("Found no crash-recovery archives for: ", .bold) + console.styled(target.description, .blue))
                 continue
             }
             console.info(console.styled("Deleting \(archives.count) crash-recovery archive(s) for sync target ", .bold)
-                + console.styled(target, .blue))
+                + console.styled(target.description, .blue))
             do throws(ASDError) {
                 for archive in try Retention.cleanAll(paths: paths) {
-                    console.info("  " + console.styled(archive, .red))
+                    console.info("  " + console.styled(archive.description, .red))
                 }
             } catch {
                 console.error(error.message)

@@ -12,7 +12,7 @@ public enum CommandLineTool {
             return ASDError.usage("").exitCode
         }
         do {
-            try command.run(invocation: invocation, console: console, environment: environment)
+            try command.run(CommandContext(invocation: invocation, console: console, environment: environment))
             return 0
         } catch {
             console.error(error.message)
@@ -36,35 +36,22 @@ public enum Command: String, CaseIterable, Sendable {
         }
     }
 
-    func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
+    func run(_ context: CommandContext) throws(ASDError) {
         switch self {
         case .sync, .resync, .unsync:
-            try LifecycleCommand.run(self, invocation: invocation, console: console, environment: environment)
+            try LifecycleCommand.run(self, context: context)
         case .parse:
-            try ParseCommand.run(invocation: invocation, console: console, environment: environment)
+            try ParseCommand.run(context)
         case .clean:
-            try CleanCommand.run(invocation: invocation, console: console, environment: environment)
+            try CleanCommand.run(context)
         }
     }
 }
 
-enum Usage {
-    static func text(invocation: Invocation, console: Console) -> String {
-        """
-        \(console.styled("Anything-sync-daemon (Swift) v\(Version.string)", .bold))
-
-         asd [command]
-          preview  Parse the config file (\(invocation.configPath)) to see what will be managed.
-          clean    Delete (without prompting) ALL crash-recovery archives.
-          resync   Write the tmpfs copies back to disk. Must be run as root.
-          sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.
-          unsync   Write back and put the targets on disk again. Must be run as root; prefer 'systemctl stop asd'.
-
-         Environment: ASDCONF (config, default /etc/asd.conf), DAEMON_FILE (default /run/asd), DEBUG=1.
-        """
-    }
-}
-
-public enum Version {
-    public static let string = "6.0.0"
+/// What every command is given: where this run keeps its state, where it
+/// writes, and the environment (for `$VAR` in the config).
+struct CommandContext {
+    let invocation: Invocation
+    let console: Console
+    let environment: [String: String]
 }

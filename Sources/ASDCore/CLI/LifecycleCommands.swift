@@ -1,7 +1,8 @@
 /// sync, resync and unsync: root, the instance lock, the running state, then
 /// the engine with the config in force.
 enum LifecycleCommand {
-    static func run(_ command: Command, invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
+    static func run(_ command: Command, context: CommandContext) throws(ASDError) {
+        let invocation = context.invocation, console = context.console
         guard ProcessIdentity.isRoot else {
             // As upstream: asking a stopped asd to resync/unsync is not an error.
             if command != .sync && !FileOps.exists(invocation.daemonFile) {
@@ -10,6 +11,9 @@ enum LifecycleCommand {
             }
             throw .notRoot(command: command.rawValue)
         }
+        // Before the wait for the lock, so a SIGTERM while waiting ends the
+        // wait (FileLock watches the recorded signals) instead of killing us.
+        Signals.install()
         let lock = try FileLock.acquire(path: invocation.lockPath) {
             console.info(console.styled("Waiting for lock...", .red))
         }
@@ -26,7 +30,7 @@ enum LifecycleCommand {
         default:
             break
         }
-        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: environment)
+        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment)
         let engine = Engine(settings: settings, invocation: invocation, log: console)
         console.debug("Instance \(invocation.instanceName), config \(settings.sourceFile), daemon file \(invocation.daemonFile), lock \(invocation.lockPath)")
         switch command {
@@ -44,17 +48,5 @@ enum LifecycleCommand {
         case .parse, .clean:
             break
         }
-    }
-}
-
-/// Which config file applies: the snapshot `$DAEMON_FILE.conf` while asd runs
-/// (edits to the live file apply at the next start), else `ASDCONF`.
-enum ConfigLoader {
-    static func pathInForce(_ invocation: Invocation) -> String {
-        FileOps.exists(invocation.configSnapshotPath) ? invocation.configSnapshotPath : invocation.configPath
-    }
-
-    static func settingsInForce(invocation: Invocation, environment: [String: String]) throws(ASDError) -> Settings {
-        try Settings.load(path: pathInForce(invocation), environment: environment)
     }
 }

@@ -1,6 +1,6 @@
 /// The distribution's name from /etc/os-release, for the header line.
 enum OSRelease {
-    static func prettyName(path: String = "/etc/os-release") -> String? {
+    static func prettyName(path: FilePath = "/etc/os-release") -> String? {
         guard let text = try? readTextFile(path) else { return nil }
         var name: String?
         for line in text.split(separator: "\n") {

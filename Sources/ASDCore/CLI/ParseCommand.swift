@@ -2,11 +2,12 @@
 /// in upstream's layout. Spawns at most one process (systemctl), not one per target.
 /// Walks each target once (`FileOps.summarize`), in parallel on big trees.
 enum ParseCommand {
-    static func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
+    static func run(_ context: CommandContext) throws(ASDError) {
+        let invocation = context.invocation, console = context.console
         let configPath = ConfigLoader.pathInForce(invocation)
         let settings: Settings
         do throws(ASDError) {
-            settings = try Settings.load(path: configPath, environment: environment)
+            settings = try Settings.load(path: configPath, environment: context.environment)
         } catch {
             // A fresh install has an empty list: a preview says what to do, not "error".
             guard case .noTargets = error else { throw error }
@@ -17,8 +18,8 @@ enum ParseCommand {
         }
         let engine = Engine(settings: settings, invocation: invocation, log: console)
         // One walk per target serves both the hard-link check and "dir size".
-        var summaries: [String: TreeSummary?] = [:]
-        func summary(_ path: String) -> TreeSummary? {
+        var summaries: [FilePath: TreeSummary?] = [:]
+        func summary(_ path: FilePath) -> TreeSummary? {
             if let known = summaries[path] { return known }
             let walked = try? FileOps.summarize(path)
             summaries[path] = walked
@@ -32,19 +33,19 @@ enum ParseCommand {
             ? console.styled("Overlayfs technology is currently ", .bold) + console.styled("active", .green) + "."
             : console.styled("Overlayfs technology is currently ", .bold) + console.styled("inactive", .red) + "."))
         console.info("")
-        console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(configPath, .blue)
+        console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(configPath.description, .blue)
             + console.styled(" settings:", .bold))
         console.info("")
-        for target in settings.whatToSync {
-            let paths = engine.paths(for: target)
+        for paths in engine.targets {
+            let target = paths.target
             guard let status = try? FileOps.status(target), status.isDirectory else { continue }
             let row = { (label: String, value: String) in
                 console.info(" " + console.styled(label.padding(to: 19), .bold) + " " + value)
             }
             row("owner/group id:", "\(paths.user)/\(status.gid)")
-            row("target to manage:", console.styled(target, .green))
-            row("sync target:", console.styled(paths.diskCopy, .blue))
-            row("tmpfs target:", console.styled(paths.tmpfsCopy, .red))
+            row("target to manage:", console.styled(target.description, .green))
+            row("sync target:", console.styled(paths.diskCopy.description, .blue))
+            row("tmpfs target:", console.styled(paths.tmpfsCopy.description, .red))
             row("dir size:", formatBytes(summary(target)?.diskUsage ?? 0))
             if settings.useOverlay {
                 row("overlayfs size:", formatBytes((try? FileOps.diskUsage(paths.overlayUpper)) ?? 0))
@@ -55,7 +56,7 @@ enum ParseCommand {
             } else {
                 row("recovery dirs:", console.styled("\(archives.count)", .red) + " <- delete with the c option")
                 for archive in archives {
-                    row(" dir path/size:", console.styled(archive, .blue) + " (\(formatBytes((try? FileOps.diskUsage(archive)) ?? 0)))")
+                    row(" dir path/size:", console.styled(archive.description, .blue) + " (\(formatBytes((try? FileOps.diskUsage(archive)) ?? 0)))")
                 }
             }
             console.info("")

@@ -1,5 +1,8 @@
 /// Reads the words of a bash config the way bash would split and unquote
-/// them, without running anything. It knows quoting, backslashes, `$NAME`,
+/// them, without running anything. It reads bytes, not text: a byte that is
+/// not UTF-8 (a Latin-1 path) goes into the word unchanged; each byte is
+/// looked at as the `Unicode.Scalar` of the same value, so only ASCII has
+/// meaning to the grammar. It knows quoting, backslashes, `$NAME`,
 /// `${NAME}` and `${NAME:-default}`; every other shell construct is an error
 /// naming the line it is on.
 struct ConfigLexer {
@@ -11,29 +14,32 @@ struct ConfigLexer {
         case arrayElement
     }
 
-    let file: String
-    private let chars: [Unicode.Scalar]
-    private let lines: [String]
+    let file: FilePath
+    private let chars: [UInt8]
+    private let lines: [FilePath]
     private(set) var position = 0
     /// 1-based line of `position`.
     private(set) var line = 1
     /// Looks a name up: earlier assignments, then the environment; nil when unset.
-    var lookup: (String) -> String? = { _ in nil }
+    var lookup: (String) -> [UInt8]? = { _ in nil }
 
-    init(text: String, file: String) {
+    init(bytes: [UInt8], file: FilePath) {
         self.file = file
-        self.chars = Array(text.unicodeScalars)
-        self.lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+        self.chars = bytes
+        self.lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map { FilePath($0) }
     }
 
     // MARK: Characters
 
     func peek(_ offset: Int = 0) -> Unicode.Scalar? {
-        position + offset < chars.count ? chars[position + offset] : nil
+        position + offset < chars.count ? Unicode.Scalar(chars[position + offset]) : nil
     }
 
+    /// The byte a scalar from `peek` stands for.
+    static func byte(_ c: Unicode.Scalar) -> [UInt8] { [UInt8(truncatingIfNeeded: c.value)] }
+
     mutating func advance() {
-        if chars[position] == "\n" { line += 1 }
+        if chars[position] == 0x0a { line += 1 }
         position += 1
     }
 
@@ -80,15 +86,14 @@ struct ConfigLexer {
     func error(_ reason: String, line: Int? = nil) -> ASDError {
         let number = line ?? self.line
         let text = number - 1 < lines.count ? lines[number - 1] : ""
-        return .configSyntax(file: file, line: number, text: Self.trimmed(text), reason: reason)
+        return .configSyntax(file: file, line: number, text: Self.trimmed(text).description, reason: reason)
     }
 
-    static func trimmed(_ text: String) -> String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else {
-            return ""
-        }
-        return String(text[first...last])
+    static func trimmed(_ text: FilePath) -> FilePath {
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }
+        guard let first = text.bytes.firstIndex(where: { !blank($0) }),
+              let last = text.bytes.lastIndex(where: { !blank($0) }) else { return "" }
+        return FilePath(text.bytes[first...last])
     }
 
     /// Why an unquoted `c` cannot appear where it was found.
@@ -103,7 +108,7 @@ struct ConfigLexer {
         case "<", ">": return "redirection is not allowed"
         case "(", ")": return "'\(c)' is not allowed here"
         case "\r": return "carriage return (DOS line ending) is not allowed"
-        default: return "unexpected '\(c)'"
+        default: return "unexpected '\(FilePath(Self.byte(c)))'"
         }
     }
 
@@ -111,7 +116,7 @@ struct ConfigLexer {
 
     /// Reads one word up to an unquoted blank, newline or end (and `)` in an array).
     /// Returns its fields: exactly one for `.scalar`; zero or more for `.arrayElement`.
-    mutating func readWord(_ context: WordContext) throws(ASDError) -> [String] {
+    mutating func readWord(_ context: WordContext) throws(ASDError) -> [FilePath] {
         var word = WordBuilder(splitting: context == .arrayElement)
         var atStart = true
         var afterColon = false
@@ -130,19 +135,19 @@ struct ConfigLexer {
                 if peek() == "\n" {
                     advance()
                 } else if let next = peek() {
-                    word.appendQuoted(String(next))
+                    word.appendQuoted(Self.byte(next))
                     advance()
                 } else {
-                    word.appendQuoted("\\")
+                    word.appendQuoted(Self.byte("\\"))
                 }
             case "$":
                 if let value = try readExpansion(inDoubleQuotes: false) {
-                    if context == .arrayElement, let glob = value.unicodeScalars.first(where: Self.isGlobCharacter) {
+                    if context == .arrayElement, let glob = value.map(Unicode.Scalar.init).first(where: Self.isGlobCharacter) {
                         throw error("an unquoted expansion holding '\(glob)' would be expanded as a pattern; put it in double quotes")
                     }
                     word.appendExpansion(value)
                 } else {
-                    word.appendQuoted("$")
+                    word.appendQuoted(Self.byte("$"))
                 }
             case "~" where atStart || (context == .scalar && afterColon):
                 throw error("'~' is not expanded by asd; use an absolute path")
@@ -151,12 +156,12 @@ struct ConfigLexer {
                 guard context == .scalar else {
                     throw error("unquoted '\(c)' would be expanded as a pattern; put the element in quotes")
                 }
-                word.appendQuoted(String(c))
+                word.appendQuoted(Self.byte(c))
                 advance()
             case "`", ";", "&", "|", "<", ">", "(", ")", "\r":
                 throw error(reason(forUnexpected: c))
             default:
-                word.appendQuoted(String(c))
+                word.appendQuoted(Self.byte(c))
                 advance()
             }
             atStart = false
@@ -170,23 +175,23 @@ struct ConfigLexer {
     }
 
     /// `'...'`: everything literal up to the next `'`.
-    private mutating func readSingleQuoted() throws(ASDError) -> String {
+    private mutating func readSingleQuoted() throws(ASDError) -> [UInt8] {
         let start = line
         advance()
-        var text = String.UnicodeScalarView()
+        var text: [UInt8] = []
         while let c = peek() {
             advance()
-            if c == "'" { return String(text) }
-            text.append(c)
+            if c == "'" { return text }
+            text += Self.byte(c)
         }
         throw error("unterminated single quote", line: start)
     }
 
     /// `"..."`: `\` escapes only `$`, `` ` ``, `"`, `\` and newline; `$` expands.
-    private mutating func readDoubleQuoted() throws(ASDError) -> String {
+    private mutating func readDoubleQuoted() throws(ASDError) -> [UInt8] {
         let start = line
         advance()
-        var text = ""
+        var text: [UInt8] = []
         while let c = peek() {
             switch c {
             case "\"":
@@ -197,19 +202,19 @@ struct ConfigLexer {
                 guard let next = peek() else { continue }
                 switch next {
                 case "$", "`", "\"", "\\":
-                    text.unicodeScalars.append(next)
+                    text += Self.byte(next)
                     advance()
                 case "\n":
                     advance()
                 default:
-                    text += "\\"
+                    text += Self.byte("\\")
                 }
             case "$":
-                text += try readExpansion(inDoubleQuotes: true) ?? "$"
+                text += try readExpansion(inDoubleQuotes: true) ?? Self.byte("$")
             case "`":
                 throw error(reason(forUnexpected: c))
             default:
-                text.unicodeScalars.append(c)
+                text += Self.byte(c)
                 advance()
             }
         }
@@ -218,7 +223,7 @@ struct ConfigLexer {
 
     /// Reads a `$` construct at the current position and returns its value,
     /// or nil when bash would keep the `$` literally (then only `$` is consumed).
-    private mutating func readExpansion(inDoubleQuotes: Bool) throws(ASDError) -> String? {
+    private mutating func readExpansion(inDoubleQuotes: Bool) throws(ASDError) -> [UInt8]? {
         guard let next = peek(1) else {
             advance()
             return nil
@@ -232,7 +237,7 @@ struct ConfigLexer {
             return try readBracedExpansion()
         case "a"..."z", "A"..."Z", "_":
             advance()
-            return lookup(readName()) ?? ""
+            return lookup(readName()) ?? []
         case "0"..."9", "@", "*", "#", "?", "$", "!", "-":
             throw error("special parameter '$\(next)' is not allowed")
         case "'" where !inDoubleQuotes, "\"" where !inDoubleQuotes:
@@ -244,7 +249,7 @@ struct ConfigLexer {
     }
 
     /// `${NAME}`, `${NAME:-default}` or `${NAME-default}`.
-    private mutating func readBracedExpansion() throws(ASDError) -> String {
+    private mutating func readBracedExpansion() throws(ASDError) -> [UInt8] {
         let start = line
         advance()
         advance()
@@ -255,7 +260,7 @@ struct ConfigLexer {
         switch peek() {
         case "}":
             advance()
-            return value ?? ""
+            return value ?? []
         case ":" where peek(1) == "-":
             advance()
             advance()
@@ -274,8 +279,8 @@ struct ConfigLexer {
 
     /// The `default` of `${NAME:-default}` up to its `}`: literal text, backslash
     /// escapes and nested expansions; quotes inside are not supported.
-    private mutating func readDefault(start: Int) throws(ASDError) -> String {
-        var text = ""
+    private mutating func readDefault(start: Int) throws(ASDError) -> [UInt8] {
+        var text: [UInt8] = []
         while let c = peek() {
             switch c {
             case "}":
@@ -284,17 +289,17 @@ struct ConfigLexer {
             case "\\":
                 advance()
                 if let next = peek() {
-                    if next != "\n" { text.unicodeScalars.append(next) }
+                    if next != "\n" { text += Self.byte(next) }
                     advance()
                 }
             case "$":
-                text += try readExpansion(inDoubleQuotes: true) ?? "$"
+                text += try readExpansion(inDoubleQuotes: true) ?? Self.byte("$")
             case "'", "\"":
                 throw error("quotes inside ${...} are not supported")
             case "`":
                 throw error(reason(forUnexpected: c))
             default:
-                text.unicodeScalars.append(c)
+                text += Self.byte(c)
                 advance()
             }
         }

@@ -5,9 +5,14 @@ public enum ConfigFile {
     /// `$NAME` / `${NAME}` / `${NAME:-default}` expansion of earlier assignments and
     /// of `environment`. Anything else throws `ASDError.configSyntax` naming `file`,
     /// the 1-based line and its text. Nothing in `text` is ever executed.
-    public static func parse(_ text: String, file: String, environment: [String: String]) throws(ASDError) -> ConfigValues {
-        var parser = ConfigParser(text: text, file: file, environment: environment)
+    public static func parse(_ bytes: [UInt8], file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
+        var parser = ConfigParser(bytes: bytes, file: file, environment: environment)
         return try parser.parse()
+    }
+
+    /// `parse` of the UTF-8 of `text`.
+    public static func parse(_ text: String, file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
+        try parse(Array(text.utf8), file: file, environment: environment)
     }
 }
 
@@ -21,8 +26,8 @@ struct ConfigParser {
     /// Builtins people put in front of assignments; each gets its own hint.
     private static let declarationBuiltins: Set<String> = ["export", "declare", "typeset", "local", "readonly"]
 
-    init(text: String, file: String, environment: [String: String]) {
-        self.lexer = ConfigLexer(text: text, file: file)
+    init(bytes: [UInt8], file: FilePath, environment: [String: String]) {
+        self.lexer = ConfigLexer(bytes: bytes, file: file)
         self.environment = environment
     }
 
@@ -65,9 +70,9 @@ struct ConfigParser {
         lexer.lookup = { name in
             if let value = snapshot[name] {
                 if case .array(let elements) = value, elements.isEmpty { return nil }
-                return value.expanded
+                return value.expanded.bytes
             }
-            return environment[name]
+            return environment[name].map { Array($0.utf8) }
         }
 
         if lexer.peek() == "(" {
@@ -88,8 +93,8 @@ struct ConfigParser {
     }
 
     /// The elements of `( ... )` after its `(`, up to and including `)`.
-    private mutating func readArray(start: Int) throws(ASDError) -> [String] {
-        var elements: [String] = []
+    private mutating func readArray(start: Int) throws(ASDError) -> [FilePath] {
+        var elements: [FilePath] = []
         while true {
             lexer.skipBlanks(newlines: true)
             guard let c = lexer.peek() else {
@@ -115,7 +120,7 @@ struct ConfigParser {
     /// Stores a value with bash's rules: `NAME=x` on an array sets element 0;
     /// `+=` appends to a string, to element 0 of an array, or (with `( )`) adds elements.
     private mutating func assign(_ value: ConfigValue, to name: String, append: Bool) {
-        let old = values[name] ?? (append ? environment[name].map(ConfigValue.scalar) : nil)
+        let old = values[name] ?? (append ? environment[name].map { ConfigValue.scalar(FilePath($0)) } : nil)
         switch (value, old, append) {
         case (.array(let new), .array(let elements), true):
             values[name] = .array(elements + new)

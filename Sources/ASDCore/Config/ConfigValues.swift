@@ -1,11 +1,12 @@
 /// The value a config file gave one variable: bash has plain strings and
-/// indexed arrays, and asd needs nothing more.
+/// indexed arrays, and asd needs nothing more. Values are bytes (`FilePath`):
+/// a path in the config need not be UTF-8.
 public enum ConfigValue: Equatable, Hashable, Sendable {
-    case scalar(String)
-    case array([String])
+    case scalar(FilePath)
+    case array([FilePath])
 
     /// What `$NAME` gives in bash: the string, or an array's first element.
-    public var expanded: String {
+    public var expanded: FilePath {
         switch self {
         case .scalar(let value): return value
         case .array(let elements): return elements.first ?? ""
@@ -13,7 +14,7 @@ public enum ConfigValue: Equatable, Hashable, Sendable {
     }
 
     /// What `"${NAME[@]}"` gives in bash: a string counts as one element.
-    public var elements: [String] {
+    public var elements: [FilePath] {
         switch self {
         case .scalar(let value): return [value]
         case .array(let elements): return elements
@@ -46,7 +47,7 @@ public struct ConfigValues: Equatable, Sendable {
     }
 
     /// The variable as bash's `$NAME` would give it, or nil when the file never assigned it.
-    public func string(_ name: String) -> String? {
+    public func string(_ name: String) -> FilePath? {
         variables[name]?.expanded
     }
 }

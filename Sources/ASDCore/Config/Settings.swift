@@ -2,21 +2,24 @@
 /// from the variables a config file assigns. Knows nothing of mounts.
 public struct Settings: Equatable, Sendable {
     /// Absolute directory paths, trailing slashes removed, in config order.
-    public var whatToSync: [String]
+    public var whatToSync: [FilePath]
     /// Where tmpfs copies live; trailing slashes removed; default /tmp.
-    public var volatile: String
+    public var volatile: FilePath
     public var useOverlay: Bool
     public var useBackups: Bool
     /// Crash-recovery archives kept per target.
     public var backupLimit: Int
     public var hardlinkSafetyCheck: Bool
     /// The file these settings came from (for error messages).
-    public var sourceFile: String
+    public var sourceFile: FilePath
+    /// The bytes these settings were parsed from: the config snapshot taken
+    /// at sync is exactly these (never a second read of the file).
+    public var sourceBytes: [UInt8]
 
     public init(
-        whatToSync: [String], volatile: String = "/tmp", useOverlay: Bool = false,
+        whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        sourceFile: String = Invocation.defaultConfigPath
+        sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -25,5 +28,6 @@ public struct Settings: Equatable, Sendable {
         self.backupLimit = backupLimit
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
         self.sourceFile = sourceFile
+        self.sourceBytes = sourceBytes
     }
 }

@@ -5,20 +5,22 @@ extension Settings {
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
-    public static func load(path: String, environment: [String: String]) throws(ASDError) -> Settings {
-        let text: String
-        do {
-            text = try readTextFile(path)
+    public static func load(path: FilePath, environment: [String: String]) throws(ASDError) -> Settings {
+        let bytes: [UInt8]
+        do throws(Errno) {
+            bytes = try readFile(path)
         } catch {
             if error == .noEntry { throw .configMissing(path: path) }
             throw .configUnreadable(path: path, reason: error)
         }
-        let values = try ConfigFile.parse(text, file: path, environment: environment)
-        return try from(values, file: path)
+        let values = try ConfigFile.parse(bytes, file: path, environment: environment)
+        var settings = try from(values, file: path)
+        settings.sourceBytes = bytes
+        return settings
     }
 
     /// Applies upstream's defaults and checks to the variables of `file`.
-    public static func from(_ values: ConfigValues, file: String) throws(ASDError) -> Settings {
+    public static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
         Settings(
             whatToSync: try targets(values["WHATTOSYNC"], file: file),
             volatile: try volatile(values.string("VOLATILE") ?? "", file: file),
@@ -31,33 +33,33 @@ extension Settings {
     }
 
     /// Upstream's `case "${X,,}" in y|yes|...`; an empty value gives `whenEmpty`.
-    public static func isAffirmative(_ value: String, whenEmpty: Bool = false) -> Bool {
+    public static func isAffirmative(_ value: FilePath, whenEmpty: Bool = false) -> Bool {
         if value.isEmpty { return whenEmpty }
-        return affirmativeWords.contains(value.lowercased())
+        return value.string.map { affirmativeWords.contains($0.lowercased()) } ?? false
     }
 
     /// `"${WHATTOSYNC[@]%%+(/)}"`, checked: absolute, no `.`/`..`/empty components,
     /// no duplicates, none inside another.
-    static func targets(_ value: ConfigValue?, file: String) throws(ASDError) -> [String] {
+    static func targets(_ value: ConfigValue?, file: FilePath) throws(ASDError) -> [FilePath] {
         let entries = value?.elements ?? []
         if entries.isEmpty || entries == [""] { throw .noTargets(file: file) }
-        var targets: [String] = []
+        var targets: [FilePath] = []
         for entry in entries {
             let path = removingTrailingSlashes(entry)
             if path.isEmpty {
-                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry),
+                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry.description),
                                    reason: "an empty path or / cannot be a sync target")
             }
-            guard path.hasPrefix("/") else { throw .targetNotAbsolute(path: entry, file: file) }
-            let components = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            if components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
-                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry),
+            guard path.isAbsolute else { throw .targetNotAbsolute(path: entry, file: file) }
+            let components = path.bytes.split(separator: FilePath.slash, omittingEmptySubsequences: false).dropFirst()
+            if components.contains(where: { $0.isEmpty || $0.elementsEqual([0x2e]) || $0.elementsEqual([0x2e, 0x2e]) }) {
+                throw .configValue(file: file, key: "WHATTOSYNC", value: shellQuoted(entry.description),
                                    reason: "write the path without '.', '..' or '//' components")
             }
             if targets.contains(path) { throw .duplicateTarget(path: path, file: file) }
             for other in targets {
-                if path.hasPrefix(other + "/") { throw .nestedTargets(outer: other, inner: path, file: file) }
-                if other.hasPrefix(path + "/") { throw .nestedTargets(outer: path, inner: other, file: file) }
+                if path.isWithin(other) { throw .nestedTargets(outer: other, inner: path, file: file) }
+                if other.isWithin(path) { throw .nestedTargets(outer: path, inner: other, file: file) }
             }
             targets.append(path)
         }
@@ -65,19 +67,20 @@ extension Settings {
     }
 
     /// `${VOLATILE%%+(/)}`, then /tmp when empty; must be absolute.
-    static func volatile(_ value: String, file: String) throws(ASDError) -> String {
+    static func volatile(_ value: FilePath, file: FilePath) throws(ASDError) -> FilePath {
         let path = removingTrailingSlashes(value)
         if path.isEmpty { return "/tmp" }
-        guard path.hasPrefix("/") else {
-            throw .configValue(file: file, key: "VOLATILE", value: shellQuoted(value), reason: "it must be an absolute path")
+        guard path.isAbsolute else {
+            throw .configValue(file: file, key: "VOLATILE", value: shellQuoted(value.description), reason: "it must be an absolute path")
         }
         return path
     }
 
     /// Empty gives 5; otherwise `^[0-9]+$`.
-    static func backupLimit(_ value: String, file: String) throws(ASDError) -> Int {
-        if value.isEmpty { return 5 }
-        guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+    static func backupLimit(_ word: FilePath, file: FilePath) throws(ASDError) -> Int {
+        if word.isEmpty { return 5 }
+        let value = word.description
+        guard word.bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw .configValue(file: file, key: "BACKUP_LIMIT", value: shellQuoted(value),
                                reason: "it must be a whole number of archives, 0 or more")
         }
@@ -88,8 +91,9 @@ extension Settings {
     }
 
     /// Empty gives on; upstream's `-ne 0` test: an integer, 0 means off.
-    static func hardlinkCheck(_ value: String, file: String) throws(ASDError) -> Bool {
-        if value.isEmpty { return true }
+    static func hardlinkCheck(_ word: FilePath, file: FilePath) throws(ASDError) -> Bool {
+        if word.isEmpty { return true }
+        let value = word.description
         var digits = Substring(value)
         if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
         guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
@@ -100,9 +104,9 @@ extension Settings {
     }
 
     /// bash `${X%%+(/)}`: drops every trailing slash ("/" becomes "").
-    static func removingTrailingSlashes(_ path: String) -> String {
-        var result = Substring(path)
-        while result.last == "/" { result = result.dropLast() }
-        return String(result)
+    static func removingTrailingSlashes(_ path: FilePath) -> FilePath {
+        var result = path.bytes
+        while result.last == FilePath.slash { result.removeLast() }
+        return FilePath(bytes: result)
     }
 }

@@ -19,27 +19,27 @@ public enum CrashArchive {
 
     /// The tar command line: archive `snapshot` (as its base name, relative
     /// to its parent) into `output`, compressed by zstd.
-    public static func tarArguments(snapshot: String, output: String) -> [String] {
+    public static func tarArguments(snapshot: FilePath, output: FilePath) -> [FilePath] {
         [
             "tar", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner",
             "-I", "zstd -q -T0",
-            "-C", RecoveryOps.parent(of: snapshot),
+            "-C", snapshot.directory,
             "-cf", output,
-            "--", RecoveryOps.baseName(of: snapshot),
+            "--", snapshot.lastComponent,
         ]
     }
 
     /// Archives `snapshot` to `archivePath` durably. Throws
     /// `ASDError.archiveFailed` (nothing left behind but the snapshot) when
     /// tar or the check fails, the name is taken, or flushing fails.
-    public static func create(snapshot: String, archivePath: String, log: Log) throws(ASDError) {
+    public static func create(snapshot: FilePath, archivePath: FilePath, log: Log) throws(ASDError) {
         let temp = FileOps.temporarySibling(of: archivePath, tag: partialTag)
         func fail(_ reason: String) -> ASDError {
             try? FileOps.unlink(temp)
             return ASDError.archiveFailed(snapshot: snapshot, archive: archivePath, reason: reason)
         }
         let existing: FileStatus?
-        do {
+        do throws(Errno) {
             existing = try FileOps.statusIfExists(archivePath)
         } catch {
             throw ASDError.archiveFailed(snapshot: snapshot, archive: archivePath, reason: "cannot check the name: \(error)")
@@ -72,14 +72,14 @@ public enum CrashArchive {
             throw fail("the archive did not pass 'zstd -t': " + describe(verified))
         }
 
-        do {
+        do throws(Errno) {
             try FileOps.fsyncFile(temp)
             try FileOps.rename(temp, to: archivePath)
         } catch {
             throw fail("could not store it: \(error)")
         }
-        do {
-            try FileOps.fsyncDirectory(RecoveryOps.parent(of: archivePath))
+        do throws(Errno) {
+            try FileOps.fsyncDirectory(archivePath.directory)
         } catch {
             // The archive is complete under its final name; only the rename
             // may not be durable yet. Keep it, but let the caller keep the snapshot.
@@ -87,6 +87,19 @@ public enum CrashArchive {
                 snapshot: snapshot, archive: archivePath, reason: "could not flush its directory: \(error)")
         }
         log.debug("Archived \(snapshot) (\(formatBytes((try? FileOps.status(archivePath).size).map { UInt64($0) } ?? 0)))")
+    }
+
+    /// The archive name for now, or for the next second whose name is free: two
+    /// recoveries within one second (a crash right after a recovery) must not
+    /// fail on "a file of that name already exists".
+    public static func freeName(for paths: TargetPaths, now: Int = LocalTime.now()) -> FilePath {
+        var time = now
+        var archive = paths.archive(stamp: stamp(for: time))
+        while FileOps.exists(archive) {
+            time += 1
+            archive = paths.archive(stamp: stamp(for: time))
+        }
+        return archive
     }
 
     /// "tar: exit status 2: <its stderr>".

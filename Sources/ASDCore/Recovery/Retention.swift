@@ -17,20 +17,20 @@ public enum Retention {
     static let partialMarker = "." + CrashArchive.partialTag + "-"
 
     /// Crash archives of the target, newest first.
-    public static func archives(for paths: TargetPaths) -> [String] {
-        entries(for: paths).filter { !isPartial($0) }.sorted(by: newestFirst).map { paths.parent + "/" + $0 }
+    public static func archives(for paths: TargetPaths) -> [FilePath] {
+        entries(for: paths).filter { !isPartial($0) }.sorted(by: >).map { "\(paths.parent)/\($0)" }
     }
 
     /// Leftover temp files of interrupted archive runs.
-    public static func partials(for paths: TargetPaths) -> [String] {
-        entries(for: paths).filter(isPartial).sorted().map { paths.parent + "/" + $0 }
+    public static func partials(for paths: TargetPaths) -> [FilePath] {
+        entries(for: paths).filter(isPartial).sorted().map { "\(paths.parent)/\($0)" }
     }
 
     /// Keeps the `limit` newest archives and deletes the rest, plus any
     /// leftover temp files. Returns the deleted paths. `limit` 0 deletes
     /// all (as upstream's BACKUP_LIMIT=0).
     @discardableResult
-    public static func enforceLimit(_ limit: Int, paths: TargetPaths) throws(ASDError) -> [String] {
+    public static func enforceLimit(_ limit: Int, paths: TargetPaths) throws(ASDError) -> [FilePath] {
         let excess = Array(archives(for: paths).dropFirst(max(limit, 0)))
         return try remove(excess + partials(for: paths))
     }
@@ -38,16 +38,16 @@ public enum Retention {
     /// `asd clean`: deletes every archive and temp file of the target.
     /// Returns the deleted paths.
     @discardableResult
-    public static func cleanAll(paths: TargetPaths) throws(ASDError) -> [String] {
+    public static func cleanAll(paths: TargetPaths) throws(ASDError) -> [FilePath] {
         try remove(archives(for: paths) + partials(for: paths))
     }
 
     /// Deletes each path (files unlinked, old-style directories removed
     /// without crossing mounts); stops at the first failure.
-    private static func remove(_ victims: [String]) throws(ASDError) -> [String] {
-        var removed: [String] = []
+    private static func remove(_ victims: [FilePath]) throws(ASDError) -> [FilePath] {
+        var removed: [FilePath] = []
         for path in victims {
-            try RecoveryOps.attempt("delete the crash-recovery archive", path) { () throws(Errno) in
+            try ASDError.attempt("delete the crash-recovery archive", path) { () throws(Errno) in
                 try FileOps.removeTree(path)
             }
             removed.append(path)
@@ -55,20 +55,16 @@ public enum Retention {
         return removed
     }
 
-    /// Names in the parent directory that start with the archive prefix;
-    /// none when the parent cannot be read.
-    private static func entries(for paths: TargetPaths) -> [String] {
+    /// Names (bytes, as readdir gives them) in the parent directory that
+    /// start with the archive prefix; none when the parent cannot be read.
+    /// Sorting them byte-wise descending is `LC_ALL=C sort -r`.
+    private static func entries(for paths: TargetPaths) -> [FilePath] {
         let prefix = paths.archivePrefix
-        let names = (try? FileOps.listDirectory(paths.parent)) ?? []
-        return names.filter { $0.hasPrefix(prefix) }
+        let names = (try? FileOps.listDirectory(paths.parentDirectory)) ?? []
+        return names.filter { $0.bytes.starts(with: prefix.bytes) }
     }
 
-    private static func isPartial(_ name: String) -> Bool {
+    private static func isPartial(_ name: FilePath) -> Bool {
         name.contains(partialMarker)
-    }
-
-    /// Byte-wise descending, like `LC_ALL=C sort -r`.
-    private static func newestFirst(_ lhs: String, _ rhs: String) -> Bool {
-        rhs.utf8.lexicographicallyPrecedes(lhs.utf8)
     }
 }

@@ -14,43 +14,79 @@
 /// - a file with too many links for one more (EMLINK), or on another filesystem
 ///   than the snapshot (EXDEV: the target is a mount point), is copied instead.
 public enum Snapshot {
+    /// Takes the snapshot of `paths.target` at `paths.snapshot`: built under
+    /// `snapshotPartial` and renamed when whole, so a crash never leaves a
+    /// partial snapshot under the name recovery archives. A stale snapshot
+    /// (whole or partial) is removed first.
+    public static func take(_ paths: TargetPaths) throws(ASDError) {
+        try remove(paths.snapshotPartial)
+        try remove(paths.snapshot)
+        try create(of: paths.target, at: paths.snapshotPartial)
+        do throws(Errno) {
+            try FileOps.rename(paths.snapshotPartial, to: paths.snapshot)
+        } catch {
+            try? remove(paths.snapshotPartial)
+            throw .system(operation: "rename the snapshot to", path: paths.snapshot, errno: error)
+        }
+    }
+
+    /// Deletes the snapshot of `paths`: renamed to `snapshotPartial` first,
+    /// so a crash half-way never leaves a partial snapshot under the name
+    /// recovery would archive. Nothing there is success.
+    public static func discard(_ paths: TargetPaths) throws(ASDError) {
+        if FileOps.exists(paths.snapshot) {
+            try remove(paths.snapshotPartial)
+            try ASDError.attempt("rename the snapshot", paths.snapshot) { () throws(Errno) in
+                try FileOps.rename(paths.snapshot, to: paths.snapshotPartial)
+            }
+        }
+        try remove(paths.snapshotPartial)
+    }
+
+    /// True when a snapshot of ours (whole or partial) shares the target's inodes.
+    public static func exists(_ paths: TargetPaths) -> Bool {
+        FileOps.isDirectory(paths.snapshot) || FileOps.exists(paths.snapshotPartial)
+    }
+
     /// Builds the snapshot of directory `source` at `destination`, which
     /// must not exist (remove a stale one first) and must be on the same
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
-    public static func create(of source: String, at destination: String) throws(ASDError) {
-        let sourceRoot = try RecoveryOps.attempt("open the snapshot source", source) { () throws(Errno) in
+    public static func create(of source: FilePath, at destination: FilePath) throws(ASDError) {
+        let sourceRoot = try ASDError.attempt("open the snapshot source", source) { () throws(Errno) in
             try DirectoryHandle(path: source)
         }
-        let rootStatus = try RecoveryOps.attempt("read the snapshot source", source) { () throws(Errno) in
+        let rootStatus = try ASDError.attempt("read the snapshot source", source) { () throws(Errno) in
             try sourceRoot.status()
         }
-        try RecoveryOps.attempt("create the snapshot directory", destination) { () throws(Errno) in
-            try FileOps.makeDirectories(RecoveryOps.parent(of: destination))
-            try FileOps.makeDirectory(destination, mode: 0o700)
+        let parent = try ASDError.attempt("create the snapshot directory", destination) { () throws(Errno) in
+            try FileOps.makeDirectories(destination.directory)
+            let parent = try DirectoryHandle(resolving: destination.directory)
+            try parent.makeDirectory(destination.lastComponent, mode: 0o700)
+            return parent
         }
-        do {
-            let destinationRoot = try RecoveryOps.attempt("open the snapshot directory", destination) { () throws(Errno) in
-                try DirectoryHandle(path: destination)
+        do throws(ASDError) {
+            let destinationRoot = try ASDError.attempt("open the snapshot directory", destination) { () throws(Errno) in
+                try parent.openDirectory(destination.lastComponent)
             }
             var builder = Builder(device: rootStatus.device)
             try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
-            try RecoveryOps.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
-                try FileOps.copyXattrs(from: source, to: destination)
-                try FileOps.changeOwner(destination, uid: rootStatus.uid, gid: rootStatus.gid)
-                try FileOps.changeMode(destination, rootStatus.permissions)
-                try FileOps.setTimes(destination, access: rootStatus.accessTime, modification: rootStatus.modificationTime)
+            try ASDError.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
+                try destinationRoot.copyXattrs(from: sourceRoot, ".", to: ".")
+                try destinationRoot.changeOwner(".", uid: rootStatus.uid, gid: rootStatus.gid)
+                try destinationRoot.changeMode(".", rootStatus.permissions)
+                try destinationRoot.setTimes(".", access: rootStatus.accessTime, modification: rootStatus.modificationTime)
             }
         } catch {
-            try? FileOps.removeTree(destination)
+            try? parent.removeTree(destination.lastComponent)
             throw error
         }
     }
 
     /// Deletes a snapshot (never crossing into a mount inside it).
     /// A missing snapshot is success.
-    public static func remove(_ path: String) throws(ASDError) {
-        try RecoveryOps.attempt("remove the snapshot", path) { () throws(Errno) in try FileOps.removeTree(path) }
+    public static func remove(_ path: FilePath) throws(ASDError) {
+        try ASDError.attempt("remove the snapshot", path) { () throws(Errno) in try FileOps.removeTree(path) }
     }
 
     /// Walks the source tree with directory descriptors, mirroring it.
@@ -60,15 +96,15 @@ public enum Snapshot {
         init(device: UInt64) { self.device = device }
 
         mutating func fill(
-            from source: DirectoryHandle, sourcePath: String,
-            into destination: DirectoryHandle, destinationPath: String
+            from source: DirectoryHandle, sourcePath: FilePath,
+            into destination: DirectoryHandle, destinationPath: FilePath
         ) throws(ASDError) {
-            let names = try RecoveryOps.attempt("list", sourcePath) { () throws(Errno) in try source.entries() }
+            let names = try ASDError.attempt("list", sourcePath) { () throws(Errno) in try source.entries() }
             for name in names {
-                let from = sourcePath + "/" + name
-                let to = destinationPath + "/" + name
+                let from = sourcePath.appending(name)
+                let to = destinationPath.appending(name)
                 let status: FileStatus
-                do {
+                do throws(Errno) {
                     status = try source.status(name)
                 } catch {
                     if error == .noEntry { continue }  // vanished while we looked
@@ -76,42 +112,41 @@ public enum Snapshot {
                 }
                 switch status.type {
                 case .regular:
-                    try link(name, status: status, from: source, fromPath: from, into: destination, toPath: to)
+                    try link(name, from: source, fromPath: from, into: destination)
                 case .directory:
-                    try RecoveryOps.attempt("create the snapshot directory", to) { () throws(Errno) in
+                    try ASDError.attempt("create the snapshot directory", to) { () throws(Errno) in
                         try destination.makeDirectory(name)
                     }
                     var mounted = status.device != device
                     if !mounted {
-                        mounted = try RecoveryOps.attempt("inspect", from) { () throws(Errno) in try source.isMountRoot(name) }
+                        mounted = try ASDError.attempt("inspect", from) { () throws(Errno) in try source.isMountRoot(name) }
                     }
                     if !mounted {
-                        let (child, childCopy) = try RecoveryOps.attempt("open", from) { () throws(Errno) in
+                        let (child, childCopy) = try ASDError.attempt("open", from) { () throws(Errno) in
                             (try source.openDirectory(name), try destination.openDirectory(name))
                         }
                         try fill(from: child, sourcePath: from, into: childCopy, destinationPath: to)
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 case .symlink:
-                    try RecoveryOps.attempt("copy the symlink", from) { () throws(Errno) in
+                    try ASDError.attempt("copy the symlink", from) { () throws(Errno) in
                         try destination.createSymlink(name, target: try source.readSymlink(name))
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 case .fifo, .socket, .charDevice, .blockDevice:
-                    try RecoveryOps.attempt("re-create the special file", from) { () throws(Errno) in
+                    try ASDError.attempt("re-create the special file", from) { () throws(Errno) in
                         try destination.makeNode(name, type: status.type, permissions: 0o600, rdev: status.rdev)
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 }
             }
         }
 
         /// link(2); a copy when the inode has no room for another link.
         private func link(
-            _ name: String, status: FileStatus, from source: DirectoryHandle, fromPath: String,
-            into destination: DirectoryHandle, toPath: String
+            _ name: FilePath, from source: DirectoryHandle, fromPath: FilePath, into destination: DirectoryHandle
         ) throws(ASDError) {
-            do {
+            do throws(Errno) {
                 try source.hardLink(name, to: destination, as: name)
             } catch {
                 // EMLINK: no room for another link; EXDEV: the target is a filesystem
@@ -119,8 +154,8 @@ public enum Snapshot {
                 guard error == Errno.tooManyLinks || error == Errno.crossDevice else {
                     throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
                 }
-                try RecoveryOps.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
-                    _ = try FileOps.copyFile(from: fromPath, to: toPath)
+                try ASDError.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
+                    _ = try source.copyFile(name, to: destination, as: name)
                 }
             }
         }
@@ -128,10 +163,10 @@ public enum Snapshot {
         /// xattrs, owner, mode (not for symlinks), then times — in that order
         /// so the mode's setuid bits survive chown and ACL masks match the mode.
         private func copyMetadata(
-            _ name: String, status: FileStatus, from: String, in directory: DirectoryHandle, to: String
+            _ name: FilePath, status: FileStatus, from source: DirectoryHandle, in directory: DirectoryHandle, to: FilePath
         ) throws(ASDError) {
-            try RecoveryOps.attempt("copy metadata onto", to) { () throws(Errno) in
-                try FileOps.copyXattrs(from: from, to: to, tolerant: !status.isDirectory)
+            try ASDError.attempt("copy metadata onto", to) { () throws(Errno) in
+                try directory.copyXattrs(from: source, name, to: name, tolerant: !status.isDirectory)
                 try directory.changeOwner(name, uid: status.uid, gid: status.gid)
                 if !status.isSymlink { try directory.changeMode(name, status.permissions) }
                 try directory.setTimes(name, access: status.accessTime, modification: status.modificationTime)

@@ -10,42 +10,57 @@ public enum ASDError: Error, Equatable, Sendable {
     case missingTool(name: String, package: String)
 
     // MARK: Configuration
-    case configMissing(path: String)
-    case configUnreadable(path: String, reason: Errno)
+    case configMissing(path: FilePath)
+    case configUnreadable(path: FilePath, reason: Errno)
     /// A line of the config that is not a plain assignment.
-    case configSyntax(file: String, line: Int, text: String, reason: String)
+    case configSyntax(file: FilePath, line: Int, text: String, reason: String)
     /// A value that parses but makes no sense (e.g. BACKUP_LIMIT=abc).
-    case configValue(file: String, key: String, value: String, reason: String)
-    case noTargets(file: String)
-    case targetMissing(path: String, file: String)
-    case targetNotDirectory(path: String, file: String)
-    case targetNotAbsolute(path: String, file: String)
-    case duplicateTarget(path: String, file: String)
-    case nestedTargets(outer: String, inner: String, file: String)
-    case hardLinks(target: String, example: String, count: Int)
-    case volatileMissing(path: String)
-    case volatileNotTmpfs(path: String, fsType: String)
+    case configValue(file: FilePath, key: String, value: String, reason: String)
+    case noTargets(file: FilePath)
+    case targetMissing(path: FilePath, file: FilePath)
+    case targetNotDirectory(path: FilePath, file: FilePath)
+    case targetNotAbsolute(path: FilePath, file: FilePath)
+    case duplicateTarget(path: FilePath, file: FilePath)
+    case nestedTargets(outer: FilePath, inner: FilePath, file: FilePath)
+    case hardLinks(target: FilePath, example: FilePath, count: Int)
+    case volatileMissing(path: FilePath)
+    case volatileNotTmpfs(path: FilePath, fsType: String)
     case overlayUnsupported
 
     // MARK: Running
     /// A system call failed: `operation` says what asd was doing.
-    case system(operation: String, path: String, errno: Errno)
+    case system(operation: String, path: FilePath, errno: Errno)
     /// A subprocess failed.
     case command(argv: [String], status: String, stderr: String)
     /// Not enough room in VOLATILE for a target.
-    case noSpace(volatile: String, target: String, freeBytes: UInt64, neededBytes: UInt64)
+    case noSpace(volatile: FilePath, target: FilePath, freeBytes: UInt64, neededBytes: UInt64)
     /// A signal stopped the operation.
     case interrupted(signal: String, during: String)
     /// A crash-recovery archive could not be made or verified.
-    case archiveFailed(snapshot: String, archive: String, reason: String)
+    case archiveFailed(snapshot: FilePath, archive: FilePath, reason: String)
     /// sync failed and was rolled back; `cause` is what went wrong.
     indirect case rolledBack(target: String, cause: ASDError)
     /// Something went wrong and could not be undone automatically.
     indirect case rollbackFailed(target: String, cause: ASDError, leftover: String)
     /// A state on disk asd does not understand; refusing to touch it.
-    case unexpectedState(path: String, detail: String)
+    case unexpectedState(path: FilePath, detail: String)
+    /// A bug in asd itself (never the user's input; exit 1, not 64).
+    case internalError(String)
     /// resync could not write some targets back; they stay in tmpfs.
-    case writeBackFailed(targets: [String])
+    case writeBackFailed(targets: [FilePath])
+
+    /// The one conversion of a system call's `Errno` into the user-facing
+    /// error: runs `body` and, when it throws, reports "Could not
+    /// <operation> <path>: <reason>."
+    public static func attempt<T>(
+        _ operation: String, _ path: FilePath, _ body: () throws(Errno) -> T
+    ) throws(ASDError) -> T {
+        do throws(Errno) {
+            return try body()
+        } catch {
+            throw ASDError.system(operation: operation, path: path, errno: error)
+        }
+    }
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -109,10 +124,12 @@ extension ASDError: CustomStringConvertible {
             return "\(cause.message)\nSync of \(target) was rolled back: it is on disk as before and nothing is mounted."
         case .rollbackFailed(let target, let cause, let leftover):
             return "\(cause.message)\nRolling back \(target) failed too: \(leftover). Your data is safe on disk; check 'findmnt' and run 'asd unsync' or reboot."
+        case .internalError(let detail):
+            return "Internal error: \(detail). Please report this as a bug in asd."
         case .unexpectedState(let path, let detail):
             return "Refusing to touch \(path): \(detail)."
         case .writeBackFailed(let targets):
-            return "Could not write \(targets.joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
+            return "Could not write \(targets.map(\.description).joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
         }
     }
 }

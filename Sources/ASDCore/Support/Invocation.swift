@@ -1,27 +1,30 @@
 /// Where this run of asd reads its config and keeps its state, from the
 /// environment exactly as upstream computes it (SPEC §1).
 public struct Invocation: Equatable, Sendable {
-    public static let defaultConfigPath = "/etc/asd.conf"
-    public static let defaultDaemonFile = "/run/asd"
+    public static let defaultConfigPath: FilePath = "/etc/asd.conf"
+    public static let defaultDaemonFile: FilePath = "/run/asd"
 
     /// `ASDCONF` or /etc/asd.conf.
-    public let configPath: String
+    public let configPath: FilePath
     /// `asd`, or `asd-` + 16 hex digits of sha256(realpath(config) + "\n").
     public let instanceName: String
     /// `DAEMON_FILE`, or /run/<instanceName> for a non-default config.
-    public let daemonFile: String
+    public let daemonFile: FilePath
     /// /run/<instanceName>-lock.
-    public let lockPath: String
+    public let lockPath: FilePath
     /// `DEBUG=1`.
     public let debug: Bool
 
     /// The snapshot of the config taken at sync: `$DAEMON_FILE.conf`.
-    public var configSnapshotPath: String { daemonFile + ".conf" }
+    public var configSnapshotPath: FilePath { daemonFile + ".conf" }
+
+    /// `$DAEMON_FILE.stage`: where write-back mounts a target's parent.
+    public var stagingMountPoint: FilePath { daemonFile + ".stage" }
 
     /// - Parameter resolve: realpath(1) of the config (injectable for tests).
-    public init(environment: [String: String], resolve: (String) -> String? = resolvedPath) {
-        let config = environment["ASDCONF"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultConfigPath
-        var daemonFile = environment["DAEMON_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDaemonFile
+    public init(environment: [String: String], resolve: (FilePath) -> FilePath? = resolvedPath) {
+        let config = environment["ASDCONF"].flatMap { $0.isEmpty ? nil : FilePath($0) } ?? Self.defaultConfigPath
+        var daemonFile = environment["DAEMON_FILE"].flatMap { $0.isEmpty ? nil : FilePath($0) } ?? Self.defaultDaemonFile
         var name = "asd"
         if config != Self.defaultConfigPath {
             name = Self.instanceName(forResolvedConfig: resolve(config) ?? config)
@@ -37,7 +40,7 @@ public struct Invocation: Equatable, Sendable {
     }
 
     /// `asd-` + the first 16 hex digits of SHA-256 of `path` followed by a newline.
-    public static func instanceName(forResolvedConfig path: String) -> String {
-        "asd-" + String(SHA256.hexDigest(Array((path + "\n").utf8)).prefix(16))
+    public static func instanceName(forResolvedConfig path: FilePath) -> String {
+        "asd-" + String(SHA256.hexDigest(path.bytes + [0x0a]).prefix(16))
     }
 }

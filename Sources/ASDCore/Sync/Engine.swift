@@ -4,29 +4,26 @@ public struct Engine: Sendable {
     public let settings: Settings
     public let invocation: Invocation
     public let log: Log
+    /// Every target's paths, worked out once for this run (config order).
+    public let targets: [TargetPaths]
 
     public init(settings: Settings, invocation: Invocation, log: Log) {
         self.settings = settings
         self.invocation = invocation
         self.log = log
+        self.targets = settings.whatToSync.map {
+            Self.paths(for: $0, volatile: settings.volatile, instance: invocation.instanceName)
+        }
     }
 
     /// Paths for `target`; the owner comes from the disk copy when it exists
     /// (the target may be hidden by a dead mount), else from the target.
-    func paths(for target: String) -> TargetPaths {
-        let probe = TargetPaths(target: target, user: "", volatile: settings.volatile, instance: invocation.instanceName)
+    static func paths(for target: FilePath, volatile: FilePath, instance: String) -> TargetPaths {
+        let probe = TargetPaths(target: target, user: "", volatile: volatile, instance: instance)
         let owner = (try? FileOps.status(probe.diskCopy)).flatMap { $0.isDirectory ? $0 : nil }
             ?? (try? FileOps.status(target))
         let user = owner.map { FileOps.userName(uid: $0.uid) } ?? "UNKNOWN"
-        return TargetPaths(target: target, user: user, volatile: settings.volatile, instance: invocation.instanceName)
-    }
-
-    var allPaths: [TargetPaths] { settings.whatToSync.map(paths(for:)) }
-
-    /// Where the copier keeps temporary files for `paths`: beside the
-    /// disk copy, outside the target, reached through the staging mount.
-    static func tempDirName(_ paths: TargetPaths) -> String {
-        String(paths.diskCopy.split(separator: "/").last ?? "") + "-tmp"
+        return TargetPaths(target: target, user: user, volatile: volatile, instance: instance)
     }
 
     /// True while `paths` is in the healthy running state: the tmpfs copy carries
@@ -36,7 +33,7 @@ public struct Engine: Sendable {
     }
 
     /// The overlay's lower dir, from mountinfo, when the tmpfs copy is an overlay.
-    func overlayLower(_ paths: TargetPaths) -> String? {
+    func overlayLower(_ paths: TargetPaths) -> FilePath? {
         MountInfo.overlayLowerDir(at: paths.tmpfsCopy)
     }
 
@@ -71,11 +68,11 @@ public struct Engine: Sendable {
     /// hands in the counts of the walk it does anyway for the sizes. Only when
     /// it finds some is the tree walked again, in order, for the example to show.
     func checkTargets(
-        hardLinkedFiles: (String) -> Int? = { try? FileOps.summarize($0).hardLinkedFiles }
+        hardLinkedFiles: (FilePath) -> Int? = { try? FileOps.summarize($0).hardLinkedFiles }
     ) throws(ASDError) {
-        for paths in allPaths {
+        for paths in targets {
             let snapshotExists = FileOps.isDirectory(paths.snapshot)
-            let ourLinks = snapshotExists || FileOps.exists(paths.snapshot + ".partial")
+            let ourLinks = Snapshot.exists(paths)
             guard let status = try? FileOps.status(paths.target) else {
                 if snapshotExists { continue }
                 throw .targetMissing(path: paths.target, file: settings.sourceFile)

@@ -1,24 +1,20 @@
 /// Small steps shared by sync, resync, unsync and recovery, each converting
 /// `Errno` into `ASDError` with the path and what asd was doing.
 extension Engine {
-    func statOrThrow(_ path: String, doing operation: String) throws(ASDError) -> FileStatus {
-        do throws(Errno) {
-            return try FileOps.status(path)
-        } catch {
-            throw .system(operation: operation, path: path, errno: error)
-        }
+    func statOrThrow(_ path: FilePath, doing operation: String) throws(ASDError) -> FileStatus {
+        try ASDError.attempt(operation, path) { () throws(Errno) in try FileOps.status(path) }
     }
 
     /// Creates `path` with the owner and mode of `model` (upstream: install -dm).
     /// Parents under VOLATILE are created root-owned 0755. Journals only what it made.
-    func makeOwnedDirectory(_ path: String, like model: FileStatus, journal: inout UndoJournal, underVolatile: Bool) throws(ASDError) {
+    func makeOwnedDirectory(_ path: FilePath, like model: FileStatus, journal: inout UndoJournal, underVolatile: Bool) throws(ASDError) {
         if FileOps.isDirectory(path) { return }
         if underVolatile {
-            var missing: [String] = []
-            var parent = TargetPaths.split(path).parent
+            var missing: [FilePath] = []
+            var parent = path.parent
             while !parent.isEmpty && parent != settings.volatile && !FileOps.exists(parent) {
                 missing.append(parent)
-                parent = TargetPaths.split(parent).parent
+                parent = parent.parent
             }
             for dir in missing.reversed() {
                 do throws(Errno) {
@@ -29,38 +25,31 @@ extension Engine {
                 journal.record(.removeDirectory(dir))
             }
         }
-        do throws(Errno) {
+        try ASDError.attempt("create the directory", path) { () throws(Errno) in
             try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
-        } catch {
-            throw .system(operation: "create the directory", path: path, errno: error)
         }
         journal.record(underVolatile ? .removeTree(path) : .removeDirectory(path))
     }
 
-    func removeTreeOrThrow(_ path: String) throws(ASDError) {
-        do throws(Errno) {
-            try FileOps.removeTree(path)
-        } catch {
-            if error == .noEntry { return }
-            throw .system(operation: "remove", path: path, errno: error)
+    func removeTreeOrThrow(_ path: FilePath) throws(ASDError) {
+        try ASDError.attempt("remove", path) { () throws(Errno) in
+            do throws(Errno) { try FileOps.removeTree(path) } catch { if error != .noEntry { throw error } }
         }
     }
 
     /// Removes `path`'s empty parents up to (not including) VOLATILE.
-    func removeEmptyParents(of path: String) {
-        var parent = TargetPaths.split(path).parent
-        while parent.hasPrefix(settings.volatile + "/") {
+    func removeEmptyParents(of path: FilePath) {
+        var parent = path.parent
+        while parent != settings.volatile && parent.isWithin(settings.volatile) {
             do throws(Errno) { try FileOps.removeDirectory(parent) } catch { return }
-            parent = TargetPaths.split(parent).parent
+            parent = parent.parent
         }
     }
 
     /// Writes a small file via a temp name, fsync and rename.
-    func writeAtomically(_ path: String, contents: String) throws(ASDError) {
-        do throws(Errno) {
-            try FileOps.writeFileAtomically(path, contents: Array(contents.utf8), mode: 0o644)
-        } catch {
-            throw .system(operation: "write", path: path, errno: error)
+    func writeAtomically(_ path: FilePath, contents: [UInt8]) throws(ASDError) {
+        try ASDError.attempt("write", path) { () throws(Errno) in
+            try FileOps.writeFileAtomically(path, contents: contents, mode: 0o644)
         }
     }
 
@@ -82,7 +71,7 @@ extension Engine {
 
     /// Bytes `tree` will take in tmpfs: every file rounded up to a page, plus
     /// a page per directory and symlink.
-    func tmpfsFootprint(of tree: String) -> UInt64 {
+    func tmpfsFootprint(of tree: FilePath) -> UInt64 {
         var total: UInt64 = 0
         let page: UInt64 = 4096
         try? FileTreeWalker(root: tree).walk { entry in
@@ -98,7 +87,7 @@ extension Engine {
 
     /// `umount -R`, and when that is refused because something is busy, a lazy
     /// detach (as upstream's `umount -R -l`), saying so.
-    func unmountOrDetach(_ path: String) throws(ASDError) {
+    func unmountOrDetach(_ path: FilePath) throws(ASDError) {
         do throws(ASDError) {
             try Mount.unmountAll(path, lazy: false)
         } catch {

@@ -2,12 +2,12 @@
 struct UndoJournal: Sendable {
     enum Step: Sendable {
         /// Unmount a mount asd made (normal first, then lazy).
-        case unmount(String)
+        case unmount(FilePath)
         /// rmdir a directory asd created; never recursive (it may be a mount point
         /// whose unmount failed, and then its contents are the user's data).
-        case removeDirectory(String)
+        case removeDirectory(FilePath)
         /// Remove a tree asd created outside the target (tmpfs copy, snapshot).
-        case removeTree(String)
+        case removeTree(FilePath)
     }
 
     private(set) var steps: [Step] = []
@@ -34,7 +34,7 @@ extension Engine {
                 leftovers.append("\(paths.target): \(error.message)")
             }
         }
-        let name = failing?.target ?? completed.map(\.target).joined(separator: ", ")
+        let name = failing?.target.description ?? completed.map(\.target.description).joined(separator: ", ")
         if leftovers.isEmpty {
             return .rolledBack(target: name, cause: cause)
         }
@@ -44,7 +44,7 @@ extension Engine {
     /// Replays a journal backwards; returns what could not be undone.
     func undo(_ journal: UndoJournal) -> [String] {
         var problems: [String] = []
-        var failedUnmounts: Set<String> = []
+        var failedUnmounts: Set<FilePath> = []
         for step in journal.steps.reversed() {
             switch step {
             case .unmount(let path):

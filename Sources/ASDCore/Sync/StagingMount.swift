@@ -5,20 +5,20 @@
 /// mount: renames into it from outside fail with EXDEV, and a copy over the
 /// destination instead would not be atomic.)
 struct StagingMount {
-    let mountPoint: String
+    let mountPoint: FilePath
     /// The target's on-disk directory, seen through the staging mount.
-    let targetView: String
+    let targetView: FilePath
     /// Our temp directory beside the disk copy (`.base-backup_asd-tmp`); nil
     /// when unstaged (temp files then go beside each file, as upstream).
-    let tempDirectory: String?
+    let tempDirectory: FilePath?
     /// False when the target is a filesystem of its own: then the parent bind
     /// would not show it and asd writes through the disk copy instead.
     let isStaged: Bool
 
-    static func open(for paths: TargetPaths, at mountPoint: String) throws(ASDError) -> StagingMount {
+    static func open(for paths: TargetPaths, at mountPoint: FilePath) throws(ASDError) -> StagingMount {
         try cleanUp(mountPoint)
-        let parent = paths.parent.isEmpty ? "/" : paths.parent
-        let base = TargetPaths.split(paths.target).base
+        let parent = paths.parentDirectory
+        let base = paths.target.lastComponent
         let sameFilesystem: Bool = {
             guard let disk = try? FileOps.status(paths.diskCopy),
                   let dir = try? FileOps.status(parent) else { return false }
@@ -27,13 +27,11 @@ struct StagingMount {
         guard sameFilesystem else {
             return StagingMount(mountPoint: mountPoint, targetView: paths.diskCopy, tempDirectory: nil, isStaged: false)
         }
-        do throws(Errno) {
+        try ASDError.attempt("create the staging directory", mountPoint) { () throws(Errno) in
             try FileOps.makeDirectory(mountPoint, mode: 0o700, uid: 0, gid: 0)
-        } catch {
-            throw .system(operation: "create the staging directory", path: mountPoint, errno: error)
         }
         do throws(ASDError) {
-            try Mount.attempt("bind-mount \(parent) onto", mountPoint) { () throws(Errno) in
+            try ASDError.attempt("bind-mount \(parent) onto", mountPoint) { () throws(Errno) in
                 try Mount.bind(source: parent, target: mountPoint, recursive: false)
                 try Mount.makePrivate(mountPoint, recursive: false)
             }
@@ -41,10 +39,9 @@ struct StagingMount {
             try? FileOps.removeDirectory(mountPoint)
             throw error
         }
-        let prefix = mountPoint == "/" ? "" : mountPoint
         let stage = StagingMount(
-            mountPoint: mountPoint, targetView: prefix + "/" + base,
-            tempDirectory: prefix + "/" + Engine.tempDirName(paths), isStaged: true)
+            mountPoint: mountPoint, targetView: mountPoint.appending(base),
+            tempDirectory: mountPoint.appending(paths.tempDirectoryName), isStaged: true)
         do throws(ASDError) {
             try stage.prepareTempDirectory()
         } catch {
@@ -58,11 +55,9 @@ struct StagingMount {
     /// interrupted copy's temp file (the real file was never replaced), so it goes.
     private func prepareTempDirectory() throws(ASDError) {
         guard let tempDirectory else { return }
-        do throws(Errno) {
-            if FileOps.exists(tempDirectory) { try FileOps.removeTree(tempDirectory) }
+        try ASDError.attempt("prepare the temporary directory", tempDirectory) { () throws(Errno) in
+            try FileOps.removeTree(tempDirectory)
             try FileOps.makeDirectory(tempDirectory, mode: 0o700, uid: 0, gid: 0)
-        } catch {
-            throw .system(operation: "prepare the temporary directory", path: tempDirectory, errno: error)
         }
     }
 
@@ -75,7 +70,7 @@ struct StagingMount {
     }
 
     /// Removes a staging mount left by a killed asd.
-    static func cleanUp(_ mountPoint: String) throws(ASDError) {
+    static func cleanUp(_ mountPoint: FilePath) throws(ASDError) {
         if MountInfo.isMountPoint(mountPoint) { try Mount.unmountAll(mountPoint, lazy: true) }
         if FileOps.exists(mountPoint) { try? FileOps.removeDirectory(mountPoint) }
     }

@@ -2,11 +2,10 @@
 /// failure (error, full tmpfs, SIGTERM) undoes everything done so far.
 extension Engine {
     public func sync() throws(ASDError) {
-        Signals.install()
         try recoverUngracefulState()
         try writeConfigSnapshot()
         var done: [TargetPaths] = []
-        for paths in allPaths {
+        for paths in targets {
             guard FileOps.isDirectory(paths.target) else {
                 log.warning("\(paths.target) does not exist; skipping it (its snapshot \(paths.snapshot) is kept).")
                 continue
@@ -25,7 +24,7 @@ extension Engine {
         do throws(ASDError) {
             // A signal that came after the last target's last step still means "stop".
             try checkInterrupted("sync")
-            try writeAtomically(invocation.daemonFile, contents: "")
+            try writeAtomically(invocation.daemonFile, contents: [])
         } catch {
             let failure = rollBack(failing: nil, journal: UndoJournal(), completed: done, cause: error)
             removeConfigSnapshot()
@@ -50,7 +49,8 @@ extension Engine {
         try checkInterrupted("sync of \(paths.target)")
 
         if settings.useBackups || settings.useOverlay {
-            try createSnapshot(paths)
+            log.debug("Creating hard-link snapshot \(paths.snapshot)")
+            try Snapshot.take(paths)
             journal.record(.removeTree(paths.snapshot))
             try checkInterrupted("sync of \(paths.target)")
         }
@@ -69,27 +69,10 @@ extension Engine {
 
         // The flag goes in before the target is redirected, so no application
         // can write into a tmpfs copy that is not marked as live.
-        try writeAtomically(paths.flag, contents: "")
+        try writeAtomically(paths.flag, contents: [])
         try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
         journal.record(.unmount(paths.target))
         log.debug("\(paths.target) is now in tmpfs")
-    }
-
-    /// Hard-link snapshot of the sync-time state, built under a temporary name
-    /// and renamed when whole, so a crash never leaves a partial snapshot behind
-    /// under the name recovery archives.
-    func createSnapshot(_ paths: TargetPaths) throws(ASDError) {
-        let partial = paths.snapshot + ".partial"
-        if FileOps.exists(partial) { try removeTreeOrThrow(partial) }
-        if FileOps.exists(paths.snapshot) { try removeTreeOrThrow(paths.snapshot) }
-        log.debug("Creating hard-link snapshot \(paths.snapshot)")
-        try Snapshot.create(of: paths.target, at: partial)
-        do throws(Errno) {
-            try FileOps.rename(partial, to: paths.snapshot)
-        } catch {
-            try? removeTreeOrThrow(partial)
-            throw .system(operation: "rename the snapshot to", path: paths.snapshot, errno: error)
-        }
     }
 
     /// Refuses early when VOLATILE cannot hold the target (tmpfs rounds every
@@ -121,16 +104,11 @@ extension Engine {
         }
     }
 
-    /// `$DAEMON_FILE.conf`: the config in force until unsync.
+    /// `$DAEMON_FILE.conf`: the config in force until unsync, exactly the
+    /// bytes that were parsed into `settings` (the file is not read again).
     func writeConfigSnapshot() throws(ASDError) {
         if FileOps.exists(invocation.configSnapshotPath) { return }
-        let text: String
-        do throws(Errno) {
-            text = try readTextFile(invocation.configPath)
-        } catch {
-            throw .configUnreadable(path: invocation.configPath, reason: error)
-        }
-        try writeAtomically(invocation.configSnapshotPath, contents: text)
+        try writeAtomically(invocation.configSnapshotPath, contents: settings.sourceBytes)
     }
 
     func removeConfigSnapshot() {

@@ -1,11 +1,10 @@
 /// `asd unsync`: a final write-back, then every target is put back on disk.
 extension Engine {
     public func unsync() throws(ASDError) {
-        Signals.install()
         try recoverUngracefulState()
-        var failures: [String] = []
+        var failures: [FilePath] = []
         var keptMounted = false
-        for paths in allPaths where isRunning(paths) {
+        for paths in targets where isRunning(paths) {
             do throws(ASDError) {
                 try writeBack(paths)
             } catch {
@@ -50,16 +49,14 @@ extension Engine {
         try Concurrently.run { () throws(ASDError) in
             try removeVolatileCopies(paths)
         } and: { () throws(ASDError) in
-            try discardSnapshot(paths)
+            try Snapshot.discard(paths)
         }
         try removeDiskCopyDirectory(paths)
         // The write-back was flushed already; this makes the removal of the snapshot
         // and the disk-copy directory durable too, so a power cut right after unsync
         // cannot bring them back (and with them a spurious crash recovery).
-        do throws(Errno) {
-            try FileSystemInfo.syncFilesystem(containing: paths.parent.isEmpty ? "/" : paths.parent)
-        } catch {
-            throw .system(operation: "flush (syncfs) the filesystem of", path: paths.parent, errno: error)
+        try ASDError.attempt("flush (syncfs) the filesystem of", paths.parentDirectory) { () throws(Errno) in
+            try FileSystemInfo.syncFilesystem(containing: paths.parentDirectory)
         }
     }
 
@@ -74,31 +71,14 @@ extension Engine {
         }
     }
 
-    /// Renames the snapshot out of the way, then deletes it, so a crash half-way
-    /// never leaves a partial snapshot under the name recovery would archive.
-    func discardSnapshot(_ paths: TargetPaths) throws(ASDError) {
-        let doomed = paths.snapshot + ".partial"
-        if FileOps.exists(paths.snapshot) {
-            if FileOps.exists(doomed) { try removeTreeOrThrow(doomed) }
-            do throws(Errno) {
-                try FileOps.rename(paths.snapshot, to: doomed)
-            } catch {
-                throw .system(operation: "rename the snapshot", path: paths.snapshot, errno: error)
-            }
-        }
-        if FileOps.exists(doomed) { try removeTreeOrThrow(doomed) }
-    }
-
     /// rmdir of the (now unmounted, empty) disk copy; never recursive.
     func removeDiskCopyDirectory(_ paths: TargetPaths) throws(ASDError) {
         guard FileOps.exists(paths.diskCopy) else { return }
         if MountInfo.isMountPoint(paths.diskCopy) {
             throw .unexpectedState(path: paths.diskCopy, detail: "it is still mounted")
         }
-        do throws(Errno) {
+        try ASDError.attempt("remove the empty disk-copy directory", paths.diskCopy) { () throws(Errno) in
             try FileOps.removeDirectory(paths.diskCopy)
-        } catch {
-            throw .system(operation: "remove the empty disk-copy directory", path: paths.diskCopy, errno: error)
         }
     }
 }

@@ -1,10 +1,9 @@
 /// `asd resync`: write every tmpfs copy back to its disk copy, durably.
 extension Engine {
     public func resync() throws(ASDError) {
-        Signals.install()
         try recoverUngracefulState()
-        var failures: [String] = []
-        for paths in allPaths where isRunning(paths) {
+        var failures: [FilePath] = []
+        for paths in targets where isRunning(paths) {
             do throws(ASDError) {
                 try writeBack(paths)
             } catch {
@@ -21,7 +20,7 @@ extension Engine {
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
     func writeBack(_ paths: TargetPaths) throws(ASDError) {
-        let stage = try StagingMount.open(for: paths, at: invocation.daemonFile + ".stage")
+        let stage = try StagingMount.open(for: paths, at: invocation.stagingMountPoint)
         defer { stage.close() }
         log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
         if settings.useOverlay || overlayLower(paths) != nil {
@@ -29,17 +28,15 @@ extension Engine {
         } else {
             try writeBackFull(paths, stage: stage)
         }
-        do throws(Errno) {
+        try ASDError.attempt("flush (syncfs) the filesystem of", paths.target) { () throws(Errno) in
             try FileSystemInfo.syncFilesystem(containing: stage.targetView)
-        } catch {
-            throw .system(operation: "flush (syncfs) the filesystem of", path: paths.target, errno: error)
         }
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
     /// snapshot (see `TreeMirror.changedOnlyIn`). The temp directory lies
     /// beside the target, never inside it, so only the marker is excluded.
-    private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: String? = nil) throws(ASDError) {
+    private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: FilePath? = nil) throws(ASDError) {
         var mirror = TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
             mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: [TargetPaths.flagName], log: log)

@@ -15,6 +15,9 @@ public struct FilePath: Hashable, Comparable, Sendable {
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// The empty path.
+    public init() { self.bytes = [] }
+
     public init<S: Sequence>(_ bytes: S) where S.Element == UInt8 { self.bytes = Array(bytes) }
 
     /// The UTF-8 bytes of `string`.

@@ -12,35 +12,39 @@ extension FileOps {
     /// On failure the partial destination is removed.
     /// Returns the bytes copied.
     @discardableResult
-    public static func copyFile(from source: String, to destination: String) throws(Errno) -> Int64 {
+    public static func copyFile(from source: FilePath, to destination: FilePath) throws(Errno) -> Int64 {
         try copyFile(directoryFD: AT_FDCWD, source, toDirectoryFD: AT_FDCWD, destination)
     }
 
     /// `copyFile` with each side named relative to an open directory (openat(2)).
     static func copyFile(
-        directoryFD: Int32, _ source: String, toDirectoryFD: Int32, _ destination: String
+        directoryFD: Int32, _ source: FilePath, toDirectoryFD: Int32, _ destination: FilePath
     ) throws(Errno) -> Int64 {
-        let input = try retryingEINTR { openat(directoryFD, source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        let input = try source.withCString { (c) throws(Errno) in
+            try retryingEINTR { openat(directoryFD, c, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        }
         defer { close(input) }
         var st = stat()
         _ = try retryingEINTR { fstat(input, &st) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw Errno.invalid }
-        let output = try retryingEINTR {
-            openat(toDirectoryFD, destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let output = try destination.withCString { (c) throws(Errno) in
+            try retryingEINTR { openat(toDirectoryFD, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         }
         var closed = false
         defer { if !closed { close(output) } }
-        do {
+        do throws(Errno) {
             try copyContent(from: input, to: output, size: Int(st.st_size))
             _ = try retryingEINTR { fchown(output, st.st_uid, st.st_gid) }
             try copyXattrs(fromFD: input, toFD: output)
             _ = try retryingEINTR { fchmod(output, st.st_mode & 0o7777) }
             var times = [st.st_atim, st.st_mtim]
             _ = try retryingEINTR { futimens(output, &times) }
+            // Never retried: Linux releases the descriptor even when close
+            // reports EINTR, and a retry could close one another thread opened.
             closed = true
-            _ = try retryingEINTR { close(output) }
+            if close(output) != 0 && errno != EINTR { throw Errno.current }
         } catch {
-            Glibc.unlinkat(toDirectoryFD, destination, 0)
+            destination.withCString { _ = Glibc.unlinkat(toDirectoryFD, $0, 0) }
             throw error
         }
         return Int64(st.st_size)

@@ -3,8 +3,9 @@
 #endif
 
 /// An open directory descriptor. Operations take a name relative to it
-/// (the *at(2) calls), which is faster than whole paths for big trees and
-/// immune to a parent being renamed meanwhile. Never follows symlinks.
+/// (the *at(2) calls): a walk goes from descriptor to descriptor, one
+/// component at a time, so a directory swapped for a symlink meanwhile is
+/// refused (ELOOP/ENOTDIR), never followed. Names are bytes (`FilePath`).
 /// Closed with close(2) when released.
 public final class DirectoryHandle: Sendable {
     let fd: Int32
@@ -13,22 +14,41 @@ public final class DirectoryHandle: Sendable {
 
     deinit { close(fd) }
 
+    static let openFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+
     /// open(2) O_DIRECTORY|O_NOFOLLOW: fails with ENOTDIR/ELOOP on anything
-    /// but a real directory.
-    public convenience init(path: String) throws(Errno) {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+    /// but a real directory in the last component.
+    public convenience init(path: FilePath) throws(Errno) {
+        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, DirectoryHandle.openFlags) } }
         self.init(adopting: fd)
     }
 
-    /// openat(2) of the subdirectory `name`.
-    public func openDirectory(_ name: String) throws(Errno) -> DirectoryHandle {
-        let fd = try retryingEINTR { openat(self.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+    /// open(2) O_DIRECTORY, following symlinks: for a directory root set up
+    /// (VOLATILE, the parent of a target), never for one a user owns.
+    public convenience init(resolving path: FilePath) throws(Errno) {
+        let fd = try path.withCString { (c) throws(Errno) in
+            try retryingEINTR { open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        }
+        self.init(adopting: fd)
+    }
+
+    /// openat(2) O_DIRECTORY|O_NOFOLLOW of the subdirectory `name` (one component).
+    public func openDirectory(_ name: FilePath) throws(Errno) -> DirectoryHandle {
+        let fd = try name.withCString { (c) throws(Errno) in try retryingEINTR { openat(self.fd, c, DirectoryHandle.openFlags) } }
         return DirectoryHandle(adopting: fd)
     }
 
+    /// Descends through `relative` one component at a time (each opened with
+    /// O_NOFOLLOW relative to the one before); "" is this directory again.
+    public func openDirectory(relative: FilePath) throws(Errno) -> DirectoryHandle {
+        var current = try openDirectory(".")
+        for component in relative.components { current = try current.openDirectory(component) }
+        return current
+    }
+
     /// fdopendir(3) on a dup(2) of the descriptor, then readdir(3): every
-    /// name except "." and "..".
-    public func entries() throws(Errno) -> [String] {
+    /// name except "." and "..", as the bytes the kernel returns.
+    public func entries() throws(Errno) -> [FilePath] {
         let copy = try retryingEINTR { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
         guard let stream = fdopendir(copy) else {
             let error = Errno.current
@@ -37,17 +57,17 @@ public final class DirectoryHandle: Sendable {
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var names: [String] = []
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        var names: [FilePath] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 { throw Errno.current }
                 return names
             }
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
+            let name = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self)
+            if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }
+            names.append(FilePath(cString: name))
         }
     }
 
@@ -59,79 +79,78 @@ public final class DirectoryHandle: Sendable {
     }
 
     /// fstatat(2) with AT_SYMLINK_NOFOLLOW.
-    public func status(_ name: String) throws(Errno) -> FileStatus {
+    public func status(_ name: FilePath) throws(Errno) -> FileStatus {
         var st = stat()
-        _ = try retryingEINTR { fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) }
+        _ = try name.withCString { (c) throws(Errno) in try retryingEINTR { fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) } }
         return FileStatus(st)
     }
 
+    /// fstatat(2) returning nil when `name` does not exist.
+    public func statusIfExists(_ name: FilePath) throws(Errno) -> FileStatus? {
+        do { return try status(name) } catch {
+            if error == .noEntry { return nil }
+            throw error
+        }
+    }
+
     /// statx(2) STATX_ATTR_MOUNT_ROOT of `name`.
-    public func isMountRoot(_ name: String) throws(Errno) -> Bool {
-        try FileOps.isMountRoot(directoryFD: fd, name: name)
+    public func isMountRoot(_ name: FilePath) throws(Errno) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: LibC.statxSize)
+        return try name.withCString { (c) throws(Errno) in
+            try FileOps.isMountRoot(directoryFD: fd, name: c, buffer: &buffer)
+        }
     }
 
     /// mkdirat(2) (mode is filtered by the umask; set it afterwards).
-    public func makeDirectory(_ name: String, mode: UInt32 = 0o700) throws(Errno) {
-        _ = try retryingEINTR { mkdirat(fd, name, mode_t(mode)) }
+    public func makeDirectory(_ name: FilePath, mode: UInt32 = 0o700) throws(Errno) {
+        _ = try name.withCString { (c) throws(Errno) in try retryingEINTR { mkdirat(fd, c, mode_t(mode)) } }
     }
 
     /// linkat(2): `newName` in `directory` becomes another name for `name` here.
-    public func hardLink(_ name: String, to directory: DirectoryHandle, as newName: String) throws(Errno) {
-        _ = try retryingEINTR { linkat(fd, name, directory.fd, newName, 0) }
+    public func hardLink(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
+        _ = try name.withCString { (from) throws(Errno) in
+            try newName.withCString { (to) throws(Errno) in try retryingEINTR { linkat(fd, from, directory.fd, to, 0) } }
+        }
     }
 
-    /// readlinkat(2).
-    public func readSymlink(_ name: String) throws(Errno) -> String {
+    /// readlinkat(2): the target bytes of a symlink.
+    public func readSymlink(_ name: FilePath) throws(Errno) -> FilePath {
         try FileOps.readLink(directoryFD: fd, name: name)
     }
 
     /// symlinkat(2).
-    public func createSymlink(_ name: String, target: String) throws(Errno) {
-        _ = try retryingEINTR { symlinkat(target, fd, name) }
+    public func createSymlink(_ name: FilePath, target: FilePath) throws(Errno) {
+        _ = try target.withCString { (t) throws(Errno) in
+            try name.withCString { (c) throws(Errno) in try retryingEINTR { symlinkat(t, fd, c) } }
+        }
     }
 
     /// mknodat(2): fifo, socket or device node.
-    public func makeNode(_ name: String, type: FileType, permissions: UInt32, rdev: UInt64 = 0) throws(Errno) {
-        _ = try retryingEINTR { mknodat(fd, name, type.formatBits | (permissions & 0o7777), dev_t(rdev)) }
-    }
-
-    /// fchownat(2) with AT_SYMLINK_NOFOLLOW.
-    public func changeOwner(_ name: String, uid: UInt32, gid: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
-    }
-
-    /// fchmodat(2) (never call it on a symlink: Linux would follow it).
-    public func changeMode(_ name: String, _ permissions: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchmodat(fd, name, mode_t(permissions & 0o7777), 0) }
-    }
-
-    /// utimensat(2) with AT_SYMLINK_NOFOLLOW, nanosecond precision.
-    public func setTimes(_ name: String, access: FileTime, modification: FileTime) throws(Errno) {
-        var times = [access.timespec, modification.timespec]
-        _ = try retryingEINTR { utimensat(fd, name, &times, AT_SYMLINK_NOFOLLOW) }
+    public func makeNode(_ name: FilePath, type: FileType, permissions: UInt32, rdev: UInt64 = 0) throws(Errno) {
+        _ = try name.withCString { (c) throws(Errno) in
+            try retryingEINTR { mknodat(fd, c, type.formatBits | (permissions & 0o7777), dev_t(rdev)) }
+        }
     }
 
     /// unlinkat(2); `directory: true` passes AT_REMOVEDIR (rmdir).
-    public func remove(_ name: String, directory: Bool = false) throws(Errno) {
-        _ = try retryingEINTR { unlinkat(fd, name, directory ? AT_REMOVEDIR : 0) }
-    }
-
-    /// openat(2) of `path` relative to this directory (any depth, no symlinks
-    /// followed in the last component).
-    public func openDirectory(relative path: String) throws(Errno) -> DirectoryHandle {
-        path.isEmpty ? try openDirectory(".") : try openDirectory(path)
+    public func remove(_ name: FilePath, directory: Bool = false) throws(Errno) {
+        _ = try name.withCString { (c) throws(Errno) in
+            try retryingEINTR { unlinkat(fd, c, directory ? AT_REMOVEDIR : 0) }
+        }
     }
 
     /// renameat(2): `name` here becomes `newName` in `directory`, replacing it
     /// atomically (both must be on one mount).
-    public func rename(_ name: String, to directory: DirectoryHandle, as newName: String) throws(Errno) {
-        _ = try retryingEINTR { renameat(fd, name, directory.fd, newName) }
+    public func rename(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
+        _ = try name.withCString { (from) throws(Errno) in
+            try newName.withCString { (to) throws(Errno) in try retryingEINTR { renameat(fd, from, directory.fd, to) } }
+        }
     }
 
     /// Copies the regular file `name` to the new file `newName` in `directory`
     /// (see `FileOps.copyFile`); returns the bytes copied.
     @discardableResult
-    public func copyFile(_ name: String, to directory: DirectoryHandle, as newName: String) throws(Errno) -> Int64 {
+    public func copyFile(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) -> Int64 {
         try FileOps.copyFile(directoryFD: fd, name, toDirectoryFD: directory.fd, newName)
     }
 

@@ -11,17 +11,17 @@ public enum FileOps {
 
     /// opendir(3) / readdir(3): the names in `path`, without "." and "..",
     /// in the order the file system returns them.
-    public static func listDirectory(_ path: String) throws(Errno) -> [String] {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    public static func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath] {
+        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } }
         return try DirectoryHandle(adopting: fd).entries()
     }
 
     /// mkdir(2), then chown(2) and chmod(2) so the umask does not interfere.
     /// `uid`/`gid` nil keep the creator's. Fails with EEXIST when it exists.
     public static func makeDirectory(
-        _ path: String, mode: UInt32, uid: UInt32? = nil, gid: UInt32? = nil
+        _ path: FilePath, mode: UInt32, uid: UInt32? = nil, gid: UInt32? = nil
     ) throws(Errno) {
-        _ = try retryingEINTR { mkdir(path, 0o700) }
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { mkdir(c, 0o700) } }
         if uid != nil || gid != nil {
             try changeOwner(path, uid: uid, gid: gid)
         }
@@ -33,16 +33,17 @@ public enum FileOps {
     /// gets `mode` (and `uid`/`gid` when given). Existing directories are
     /// left as they are; an existing non-directory fails with ENOTDIR.
     public static func makeDirectories(
-        _ path: String, mode: UInt32 = 0o755, uid: UInt32? = nil, gid: UInt32? = nil
+        _ path: FilePath, mode: UInt32 = 0o755, uid: UInt32? = nil, gid: UInt32? = nil
     ) throws(Errno) {
         if let existing = try statusIfExists(path) {
             if existing.isDirectory { return }
             throw Errno.notDirectory
         }
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        if let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex {
+        let trimmed = path.trimmingTrailingSlashes
+        let parent = trimmed.parent
+        if parent != trimmed && !parent.isEmpty {
             let root: UInt32? = geteuid() == 0 ? 0 : nil
-            try makeDirectories(String(trimmed[..<slash]), mode: 0o755, uid: root, gid: root)
+            try makeDirectories(parent, mode: 0o755, uid: root, gid: root)
         }
         do {
             try makeDirectory(trimmed, mode: mode, uid: uid, gid: gid)
@@ -53,107 +54,125 @@ public enum FileOps {
     }
 
     /// rmdir(2).
-    public static func removeDirectory(_ path: String) throws(Errno) {
-        _ = try retryingEINTR { rmdir(path) }
+    public static func removeDirectory(_ path: FilePath) throws(Errno) {
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { rmdir(c) } }
     }
 
     // MARK: Links and nodes
 
     /// link(2): a new name `newPath` for the file `existing` (not followed).
-    public static func hardLink(_ existing: String, _ newPath: String) throws(Errno) {
-        _ = try retryingEINTR { linkat(AT_FDCWD, existing, AT_FDCWD, newPath, 0) }
+    public static func hardLink(_ existing: FilePath, _ newPath: FilePath) throws(Errno) {
+        _ = try existing.withCString { (from) throws(Errno) in
+            try newPath.withCString { (to) throws(Errno) in try retryingEINTR { linkat(AT_FDCWD, from, AT_FDCWD, to, 0) } }
+        }
     }
 
-    /// readlink(2): the target text of a symlink.
-    public static func readSymlink(_ path: String) throws(Errno) -> String {
+    /// readlink(2): the target bytes of a symlink.
+    public static func readSymlink(_ path: FilePath) throws(Errno) -> FilePath {
         try readLink(directoryFD: AT_FDCWD, name: path)
     }
 
     /// readlinkat(2) with a growing buffer.
-    static func readLink(directoryFD: Int32, name: String) throws(Errno) -> String {
+    static func readLink(directoryFD: Int32, name: FilePath) throws(Errno) -> FilePath {
         var capacity = 256
         while true {
             var buffer = [UInt8](repeating: 0, count: capacity)
-            let count = try retryingEINTR {
-                buffer.withUnsafeMutableBufferPointer { raw in
-                    raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: capacity) {
-                        readlinkat(directoryFD, name, $0, capacity)
+            let count = try name.withCString { (c) throws(Errno) in
+                try retryingEINTR {
+                    buffer.withUnsafeMutableBufferPointer { raw in
+                        raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: capacity) {
+                            readlinkat(directoryFD, c, $0, capacity)
+                        }
                     }
                 }
             }
-            if count < capacity {
-                return String(decoding: buffer[..<count], as: UTF8.self)
-            }
+            if count < capacity { return FilePath(buffer[..<count]) }
             capacity *= 4
         }
     }
 
     /// symlink(2): creates `path` pointing at `target` (which may dangle).
-    public static func createSymlink(_ path: String, target: String) throws(Errno) {
-        _ = try retryingEINTR { symlink(target, path) }
+    public static func createSymlink(_ path: FilePath, target: FilePath) throws(Errno) {
+        _ = try target.withCString { (t) throws(Errno) in
+            try path.withCString { (c) throws(Errno) in try retryingEINTR { symlink(t, c) } }
+        }
     }
 
     /// mknod(2) (mkfifo(3) for a fifo): a fifo, socket or device node with
     /// `permissions`; `rdev` is the device number for devices.
     public static func makeNode(
-        _ path: String, type: FileType, permissions: UInt32, rdev: UInt64 = 0
+        _ path: FilePath, type: FileType, permissions: UInt32, rdev: UInt64 = 0
     ) throws(Errno) {
-        _ = try retryingEINTR { mknod(path, type.formatBits | (permissions & 0o7777), dev_t(rdev)) }
+        _ = try path.withCString { (c) throws(Errno) in
+            try retryingEINTR { mknod(c, type.formatBits | (permissions & 0o7777), dev_t(rdev)) }
+        }
     }
 
     // MARK: Metadata
 
     /// lchown(2): nil keeps the current owner or group. Does not follow symlinks.
-    public static func changeOwner(_ path: String, uid: UInt32?, gid: UInt32?) throws(Errno) {
-        _ = try retryingEINTR { lchown(path, uid ?? UInt32.max, gid ?? UInt32.max) }
+    public static func changeOwner(_ path: FilePath, uid: UInt32?, gid: UInt32?) throws(Errno) {
+        _ = try path.withCString { (c) throws(Errno) in
+            try retryingEINTR { lchown(c, uid ?? UInt32.max, gid ?? UInt32.max) }
+        }
     }
 
     /// fchmodat(2) on `path` (including setuid/setgid/sticky bits). A symlink
     /// is followed, as Linux cannot change a symlink's mode.
-    public static func changeMode(_ path: String, _ permissions: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchmodat(AT_FDCWD, path, mode_t(permissions & 0o7777), 0) }
+    public static func changeMode(_ path: FilePath, _ permissions: UInt32) throws(Errno) {
+        _ = try path.withCString { (c) throws(Errno) in
+            try retryingEINTR { fchmodat(AT_FDCWD, c, mode_t(permissions & 0o7777), 0) }
+        }
     }
 
     /// utimensat(2) with AT_SYMLINK_NOFOLLOW: sets access and modification
     /// times with nanosecond precision on `path` itself.
-    public static func setTimes(_ path: String, access: FileTime, modification: FileTime) throws(Errno) {
+    public static func setTimes(_ path: FilePath, access: FileTime, modification: FileTime) throws(Errno) {
         var times = [access.timespec, modification.timespec]
-        _ = try retryingEINTR { utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) }
+        _ = try path.withCString { (c) throws(Errno) in
+            try retryingEINTR { utimensat(AT_FDCWD, c, &times, AT_SYMLINK_NOFOLLOW) }
+        }
     }
 
     // MARK: Names
 
     /// rename(2): atomically replaces `destination` (same file system only).
-    public static func rename(_ source: String, to destination: String) throws(Errno) {
-        _ = try retryingEINTR { Glibc.rename(source, destination) }
+    public static func rename(_ source: FilePath, to destination: FilePath) throws(Errno) {
+        _ = try source.withCString { (from) throws(Errno) in
+            try destination.withCString { (to) throws(Errno) in try retryingEINTR { Glibc.rename(from, to) } }
+        }
     }
 
     /// unlink(2): removes a non-directory name.
-    public static func unlink(_ path: String) throws(Errno) {
-        _ = try retryingEINTR { Glibc.unlink(path) }
+    public static func unlink(_ path: FilePath) throws(Errno) {
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { Glibc.unlink(c) } }
     }
 
     /// `path` + ".<tag>-<getpid()>": a temp name next to `path`, on the same
     /// file system (so rename(2) can move it into place) and unique per process.
-    public static func temporarySibling(of path: String, tag: String) -> String {
+    public static func temporarySibling(of path: FilePath, tag: String) -> FilePath {
         path + ".\(tag)-\(getpid())"
     }
 
     // MARK: Durability
 
-    /// open(2) + fsync(2) + close(2): flushes a file's data and metadata.
-    public static func fsyncFile(_ path: String) throws(Errno) {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-        defer { close(fd) }
-        _ = try retryingEINTR { fsync(fd) }
+    /// open(2) O_NOFOLLOW + fsync(2) + close(2): flushes a file's data and metadata.
+    public static func fsyncFile(_ path: FilePath) throws(Errno) {
+        try flush(path, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     }
 
     /// open(2) O_DIRECTORY + fsync(2): makes entries created, renamed or
     /// removed in `path` durable.
-    public static func fsyncDirectory(_ path: String) throws(Errno) {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    public static func fsyncDirectory(_ path: FilePath) throws(Errno) {
+        try flush(path, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    }
+
+    /// open(2) with `flags`, fsync(2), close(2) (never retried: Linux
+    /// releases the descriptor even when close reports EINTR).
+    static func flush(_ path: FilePath, flags: Int32) throws(Errno) {
+        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, flags) } }
         defer { close(fd) }
-        _ = try retryingEINTR { fsync(fd) }
+        _ = try retryingEINTR { Glibc.fsync(fd) }
     }
 
     // MARK: Users
@@ -198,12 +217,12 @@ extension Errno {
 
 extension FileOps {
     /// lstat(2) succeeds: something (even a dangling symlink) is at `path`.
-    public static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: FilePath) -> Bool {
         (try? status(path)) != nil
     }
 
     /// lstat(2) shows a directory (a symlink to one does not count).
-    public static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: FilePath) -> Bool {
         (try? status(path))?.isDirectory ?? false
     }
 }

@@ -2,10 +2,10 @@
 @preconcurrency import Glibc
 #endif
 
-/// Reads a whole file as UTF-8 text with open(2) / read(2) (O_CLOEXEC).
-/// Invalid UTF-8 sequences become U+FFFD.
-func readTextFile(_ path: String) throws(Errno) -> String {
-    let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+/// Reads a whole file's bytes with open(2) / read(2) (O_CLOEXEC), until EOF
+/// (proc files report size 0).
+func readFile(_ path: FilePath) throws(Errno) -> [UInt8] {
+    let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_CLOEXEC) } }
     defer { close(fd) }
     var bytes: [UInt8] = []
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
@@ -15,5 +15,11 @@ func readTextFile(_ path: String) throws(Errno) -> String {
         if count == 0 { break }
         bytes += chunk[0..<count]
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
+}
+
+/// `readFile` as UTF-8 text; invalid UTF-8 sequences become U+FFFD (for
+/// text the kernel or the system writes, never for paths).
+func readTextFile(_ path: FilePath) throws(Errno) -> String {
+    String(decoding: try readFile(path), as: UTF8.self)
 }

@@ -102,21 +102,21 @@ public struct FileStatus: Equatable, Sendable {
 
 extension FileOps {
     /// lstat(2): the status of `path` itself (a symlink is not followed).
-    public static func status(_ path: String) throws(Errno) -> FileStatus {
+    public static func status(_ path: FilePath) throws(Errno) -> FileStatus {
         var st = stat()
-        _ = try retryingEINTR { lstat(path, &st) }
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { lstat(c, &st) } }
         return FileStatus(st)
     }
 
     /// stat(2): the status of what `path` points to (symlinks followed).
-    public static func statusFollowingLinks(_ path: String) throws(Errno) -> FileStatus {
+    public static func statusFollowingLinks(_ path: FilePath) throws(Errno) -> FileStatus {
         var st = stat()
-        _ = try retryingEINTR { stat(path, &st) }
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { stat(c, &st) } }
         return FileStatus(st)
     }
 
     /// lstat(2) returning nil when the path does not exist (ENOENT/ENOTDIR).
-    public static func statusIfExists(_ path: String) throws(Errno) -> FileStatus? {
+    public static func statusIfExists(_ path: FilePath) throws(Errno) -> FileStatus? {
         do {
             return try status(path)
         } catch {
@@ -127,14 +127,9 @@ extension FileOps {
 
     /// statx(2) STATX_ATTR_MOUNT_ROOT: whether `path` is the root of a mount,
     /// which also catches bind mounts of the same filesystem (same st_dev).
-    public static func isMountRoot(_ path: String) throws(Errno) -> Bool {
-        try isMountRoot(directoryFD: AT_FDCWD, name: path)
-    }
-
-    /// statx(2) relative to a directory descriptor, not following symlinks.
-    static func isMountRoot(directoryFD: Int32, name: String) throws(Errno) -> Bool {
+    public static func isMountRoot(_ path: FilePath) throws(Errno) -> Bool {
         var buffer = [UInt8](repeating: 0, count: LibC.statxSize)
-        return try isMountRoot(directoryFD: directoryFD, name: name, buffer: &buffer)
+        return try path.withCString { (c) throws(Errno) in try isMountRoot(directoryFD: AT_FDCWD, name: c, buffer: &buffer) }
     }
 
     /// The same with a C name and a reusable buffer of `LibC.statxSize` bytes,

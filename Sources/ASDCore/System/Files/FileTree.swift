@@ -26,26 +26,26 @@ public struct TreeSummary: Equatable, Sendable {
 public struct FileTreeWalker {
     public struct Entry: Sendable {
         /// Path relative to the root, e.g. "a/b/c" (never empty: the root is not reported).
-        public let relativePath: String
+        public let relativePath: FilePath
         public let status: FileStatus
         /// A directory that is a mount point; its content is not visited.
         public let isMountPoint: Bool
     }
 
-    public let root: String
+    public let root: FilePath
 
-    public init(root: String) { self.root = root }
+    public init(root: FilePath) { self.root = root }
 
     /// Calls `visit` for every entry below the root, a directory before its
     /// content. Throws the first failure (of the walk or of `visit`).
     public func walk(_ visit: (Entry) throws(Errno) -> Void) throws(Errno) {
         let handle = try DirectoryHandle(path: root)
         let device = try handle.status().device
-        try walk(handle, prefix: "", device: device, visit)
+        try walk(handle, prefix: FilePath(), device: device, visit)
     }
 
     private func walk(
-        _ directory: DirectoryHandle, prefix: String, device: UInt64,
+        _ directory: DirectoryHandle, prefix: FilePath, device: UInt64,
         _ visit: (Entry) throws(Errno) -> Void
     ) throws(Errno) {
         for name in try directory.entries() {
@@ -56,7 +56,7 @@ public struct FileTreeWalker {
                 if error == .noEntry { continue }  // vanished meanwhile
                 throw error
             }
-            let path = prefix + name
+            let path = prefix.appending(name)
             guard status.isDirectory else {
                 try visit(Entry(relativePath: path, status: status, isMountPoint: false))
                 continue
@@ -72,7 +72,7 @@ public struct FileTreeWalker {
                 if error == .noEntry { continue }
                 throw error
             }
-            try walk(child, prefix: path + "/", device: device, visit)
+            try walk(child, prefix: path, device: device, visit)
         }
     }
 }
@@ -80,7 +80,7 @@ public struct FileTreeWalker {
 extension FileOps {
     /// Apparent size (`du -sb`-like) of `path`: the bytes of its regular
     /// files, each hard-linked inode counted once, not crossing mounts.
-    public static func directorySize(_ path: String) throws(Errno) -> UInt64 {
+    public static func directorySize(_ path: FilePath) throws(Errno) -> UInt64 {
         var total: UInt64 = 0
         var seen = Set<UInt64>()
         try FileTreeWalker(root: path).walk { entry throws(Errno) in
@@ -94,7 +94,7 @@ extension FileOps {
 
     /// Allocated space (st_blocks × 512, like `du -s`) of `path` and all it
     /// holds, each hard-linked inode counted once, not crossing mounts.
-    public static func diskUsage(_ path: String) throws(Errno) -> UInt64 {
+    public static func diskUsage(_ path: FilePath) throws(Errno) -> UInt64 {
         try summarize(path).diskUsage
     }
 
@@ -104,11 +104,11 @@ extension FileOps {
     /// so tests can exercise the parallel walk on small trees.
     /// Throws the first failure of the walk (an entry vanishing meanwhile is
     /// not one), like `diskUsage` always did.
-    public static func summarize(_ path: String, workers: Int? = nil) throws(Errno) -> TreeSummary {
+    public static func summarize(_ path: FilePath, workers: Int? = nil) throws(Errno) -> TreeSummary {
         let rootStatus = try status(path)
         let rootBlocks = UInt64(max(rootStatus.blocks, 0))
         guard rootStatus.isDirectory else { return TreeSummary(diskUsage: rootBlocks * 512, hardLinkedFiles: 0) }
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, DirectoryHandle.openFlags) } }
         let root = try ScanDirectory(adopting: fd)
         var st = stat()
         _ = try retryingEINTR { fstat(root.fd, &st) }
@@ -122,72 +122,31 @@ extension FileOps {
     /// The first regular file below `path` with more than one link (as
     /// `find -type f -links +1`) and how many such files there are; nil when
     /// there are none.
-    public static func firstHardLinkedFile(in path: String) throws(Errno) -> (example: String, count: Int)? {
-        var example: String?
+    public static func firstHardLinkedFile(in path: FilePath) throws(Errno) -> (example: FilePath, count: Int)? {
+        var example: FilePath?
         var count = 0
         try FileTreeWalker(root: path).walk { entry throws(Errno) in
             guard entry.status.isRegular, entry.status.linkCount > 1 else { return }
             count += 1
-            if example == nil { example = path + "/" + entry.relativePath }
+            if example == nil { example = path.appending(entry.relativePath) }
         }
         guard let example else { return nil }
         return (example, count)
     }
 
-    /// `rm -rf path` that never crosses into another mount. A missing path
-    /// is success; a non-directory is unlinked. Mount points inside the tree
-    /// (another device, or a bind mount of the same one) are left alone with
-    /// their content, everything else is removed, and then EBUSY is thrown.
-    /// A root that is itself a mount point is refused with EBUSY untouched.
-    /// Directories lacking owner rwx are made 0700 first so they can be emptied.
-    public static func removeTree(_ path: String) throws(Errno) {
-        guard let status = try statusIfExists(path) else { return }
-        guard status.isDirectory else {
-            try unlink(path)
-            return
+    /// `rm -rf path`, descriptor-relative below the parent of `path` (see
+    /// `DirectoryHandle.removeTree`): a missing path is success, a
+    /// non-directory is unlinked, mounts inside are kept (then EBUSY), and
+    /// a `path` that is itself a mount point is refused with EBUSY.
+    public static func removeTree(_ path: FilePath) throws(Errno) {
+        let trimmed = path.trimmingTrailingSlashes
+        let parent: DirectoryHandle
+        do {
+            parent = try DirectoryHandle(resolving: trimmed.directory)
+        } catch {
+            if error == .noEntry || error == .notDirectory { return }
+            throw error
         }
-        if try isMountRoot(path) { throw Errno.busy }
-        if status.permissions & 0o700 != 0o700 { try? changeMode(path, 0o700) }
-        let handle = try DirectoryHandle(path: path)
-        let keptMountPoint = try emptyDirectory(handle, device: status.device)
-        if keptMountPoint { throw Errno.busy }
-        try removeDirectory(path)
-    }
-
-    /// Removes everything in `directory`; returns true when a mount point was
-    /// kept (so the directory could not be emptied).
-    private static func emptyDirectory(_ directory: DirectoryHandle, device: UInt64) throws(Errno) -> Bool {
-        var keptMountPoint = false
-        for name in try directory.entries() {
-            let status: FileStatus
-            do {
-                status = try directory.status(name)
-            } catch {
-                if error == .noEntry { continue }
-                throw error
-            }
-            if !status.isDirectory {
-                try ignoringMissing { () throws(Errno) in try directory.remove(name) }
-                continue
-            }
-            var mounted = status.device != device
-            if !mounted { mounted = try directory.isMountRoot(name) }
-            if mounted {
-                keptMountPoint = true
-                continue
-            }
-            if status.permissions & 0o700 != 0o700 { try? directory.changeMode(name, 0o700) }
-            let child = try directory.openDirectory(name)
-            if try emptyDirectory(child, device: device) {
-                keptMountPoint = true
-                continue
-            }
-            try ignoringMissing { () throws(Errno) in try directory.remove(name, directory: true) }
-        }
-        return keptMountPoint
-    }
-
-    private static func ignoringMissing(_ body: () throws(Errno) -> Void) throws(Errno) {
-        do { try body() } catch { if error != .noEntry { throw error } }
+        try parent.removeTree(trimmed.lastComponent)
     }
 }

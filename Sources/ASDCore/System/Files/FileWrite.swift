@@ -6,9 +6,11 @@ extension FileOps {
     /// Writes `contents` to a temp file beside `path` (open O_EXCL, write,
     /// fchmod, fsync), renames it over `path` and fsyncs the directory, so
     /// readers see the old or the new file and a crash leaves no torn one.
-    public static func writeFileAtomically(_ path: String, contents: [UInt8], mode: UInt32) throws(Errno) {
+    public static func writeFileAtomically(_ path: FilePath, contents: [UInt8], mode: UInt32) throws(Errno) {
         let temp = temporarySibling(of: path, tag: "new")
-        let fd = try retryingEINTR { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        let fd = try temp.withCString { (c) throws(Errno) in
+            try retryingEINTR { open(c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        }
         do throws(Errno) {
             var offset = 0
             while offset < contents.count {
@@ -23,11 +25,9 @@ extension FileOps {
             try rename(temp, to: path)
         } catch {
             close(fd)
-            _ = Glibc.unlink(temp)
+            try? unlink(temp)
             throw error
         }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        try fsyncDirectory(directory)
+        try fsyncDirectory(path.directory)
     }
 }

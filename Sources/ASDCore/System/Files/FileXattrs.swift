@@ -7,7 +7,8 @@
 /// A file system without xattr support (ENOTSUP) reads as having none.
 extension FileOps {
     /// llistxattr(2): the attribute names of `path`.
-    public static func listXattrs(_ path: String) throws(Errno) -> [String] {
+    public static func listXattrs(_ path: FilePath) throws(Errno) -> [String] {
+        let path = path.cString
         guard let llistxattr = LibC.llistxattr else { throw LibC.noSys }
         while true {
             let size = llistxattr(path, nil, 0)
@@ -34,7 +35,8 @@ extension FileOps {
     /// llistxattr(2) with no buffer: the length of the name list, 0 when
     /// `path` has no attributes (or its file system none). One cheap call
     /// that settles "no xattrs on either side" for most files.
-    public static func xattrListLength(_ path: String) throws(Errno) -> Int {
+    public static func xattrListLength(_ path: FilePath) throws(Errno) -> Int {
+        let path = path.cString
         guard let llistxattr = LibC.llistxattr else { throw LibC.noSys }
         while true {
             let size = llistxattr(path, nil, 0)
@@ -47,7 +49,8 @@ extension FileOps {
     }
 
     /// lgetxattr(2): the value of attribute `name` of `path`.
-    public static func getXattr(_ path: String, name: String) throws(Errno) -> [UInt8] {
+    public static func getXattr(_ path: FilePath, name: String) throws(Errno) -> [UInt8] {
+        let path = path.cString
         guard let lgetxattr = LibC.lgetxattr else { throw LibC.noSys }
         while true {
             let size = lgetxattr(path, name, nil, 0)
@@ -68,19 +71,21 @@ extension FileOps {
     }
 
     /// lsetxattr(2): creates or replaces attribute `name` of `path`.
-    public static func setXattr(_ path: String, name: String, value: [UInt8]) throws(Errno) {
+    public static func setXattr(_ path: FilePath, name: String, value: [UInt8]) throws(Errno) {
+        let path = path.cString
         guard let lsetxattr = LibC.lsetxattr else { throw LibC.noSys }
         _ = try retryingEINTR { lsetxattr(path, name, value, value.count, 0) }
     }
 
     /// lremovexattr(2).
-    public static func removeXattr(_ path: String, name: String) throws(Errno) {
+    public static func removeXattr(_ path: FilePath, name: String) throws(Errno) {
+        let path = path.cString
         guard let lremovexattr = LibC.lremovexattr else { throw LibC.noSys }
         _ = try retryingEINTR { lremovexattr(path, name) }
     }
 
     /// Every attribute of `path` as name → value.
-    public static func xattrs(_ path: String) throws(Errno) -> [String: [UInt8]] {
+    public static func xattrs(_ path: FilePath) throws(Errno) -> [String: [UInt8]] {
         var result: [String: [UInt8]] = [:]
         for name in try listXattrs(path) {
             do {
@@ -97,7 +102,7 @@ extension FileOps {
     /// When `tolerant` is true, attributes the destination refuses (EPERM:
     /// user.* on a symlink or device; ENOTSUP: file system without xattrs)
     /// are skipped; other failures throw.
-    public static func copyXattrs(from source: String, to destination: String, tolerant: Bool = false) throws(Errno) {
+    public static func copyXattrs(from source: FilePath, to destination: FilePath, tolerant: Bool = false) throws(Errno) {
         for (name, value) in try xattrs(source) {
             do {
                 try setXattr(destination, name: name, value: value)

@@ -25,9 +25,9 @@ public struct FileSystemInfo: Equatable, Sendable {
     public var isVolatile: Bool { isTmpfs || source.hasPrefix("/dev/zram") }
 
     /// statfs(2) and statvfs(3) of `path`, plus its mountinfo entry.
-    public static func of(_ path: String) throws(Errno) -> FileSystemInfo {
+    public static func of(_ path: FilePath) throws(Errno) -> FileSystemInfo {
         var vfs = statvfs()
-        _ = try retryingEINTR { statvfs(path, &vfs) }
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { statvfs(c, &vfs) } }
         let unit = UInt64(vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize)
         let magic = try statfsType(path)
         let entry = resolvedPath(path).flatMap { real in
@@ -44,12 +44,13 @@ public struct FileSystemInfo: Equatable, Sendable {
     /// f_type from statfs(2). glibc's `struct statfs` is not imported, so
     /// the call goes through dlsym and reads f_type, the first field (a
     /// `long` on 64-bit Linux), from a generously sized buffer.
-    static func statfsType(_ path: String) throws(Errno) -> UInt32 {
+    static func statfsType(_ path: FilePath) throws(Errno) -> UInt32 {
         guard let call = LibC.statfs else { throw Errno(rawValue: ENOSYS) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        _ = try retryingEINTR { call(path, buffer) }
+        let name = path.cString
+        _ = try retryingEINTR { call(name, buffer) }
         return UInt32(truncatingIfNeeded: buffer.load(as: Int.self))
     }
 
@@ -75,30 +76,16 @@ public struct FileSystemInfo: Equatable, Sendable {
 
     /// True when `path` may hold tmpfs copies (tmpfs or zram); false when
     /// it is anything else or cannot be examined.
-    public static func isVolatileOK(_ path: String) -> Bool {
+    public static func isVolatileOK(_ path: FilePath) -> Bool {
         (try? of(path))?.isVolatile ?? false
-    }
-
-    /// Checks VOLATILE: `volatileMissing` when it does not exist,
-    /// `volatileNotTmpfs` naming the type when it is not tmpfs/zram.
-    public static func requireVolatile(_ path: String) throws(ASDError) -> FileSystemInfo {
-        let info: FileSystemInfo
-        do {
-            info = try of(path)
-        } catch {
-            if error == .noEntry || error == .notDirectory { throw ASDError.volatileMissing(path: path) }
-            throw ASDError.system(operation: "examine the filesystem of", path: path, errno: error)
-        }
-        guard info.isVolatile else { throw ASDError.volatileNotTmpfs(path: path, fsType: info.typeName) }
-        return info
     }
 
     // MARK: Durability
 
     /// open(2) + syncfs(2) + close: flushes the whole filesystem holding
     /// `path`, metadata included.
-    public static func syncFilesystem(containing path: String) throws(Errno) {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+    public static func syncFilesystem(containing path: FilePath) throws(Errno) {
+        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_CLOEXEC) } }
         defer { close(fd) }
         if let syncfs = LibC.syncfs {
             _ = try retryingEINTR { syncfs(fd) }
@@ -108,10 +95,8 @@ public struct FileSystemInfo: Equatable, Sendable {
     }
 
     /// open(2) read-only (works for directories too) + fsync(2) + close.
-    public static func fsyncPath(_ path: String) throws(Errno) {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { close(fd) }
-        _ = try retryingEINTR { fsync(fd) }
+    public static func fsyncPath(_ path: FilePath) throws(Errno) {
+        try FileOps.flush(path, flags: O_RDONLY | O_CLOEXEC)
     }
 
     // MARK: Overlay support
@@ -133,7 +118,7 @@ public struct FileSystemInfo: Equatable, Sendable {
             return .available
         }
         guard let release = try? MountInfo.readProcFile("/proc/sys/kernel/osrelease") else { return .unavailable }
-        let base = "/lib/modules/" + release.trimmingTrailingNewlines() + "/"
+        let base: FilePath = "/lib/modules/\(release.trimmingTrailingNewlines())/"
         for file in ["modules.dep", "modules.builtin"] {
             guard let text = try? MountInfo.readProcFile(base + file) else { continue }
             if text.split(separator: "\n").contains(where: { $0.contains("/overlay.ko") }) {

@@ -8,11 +8,11 @@ import Synchronization
 /// Same protocol as upstream's `flock -e /run/asd-lock`, so an upstream
 /// asd and this one exclude each other.
 public final class FileLock: Sendable {
-    public let path: String
+    public let path: FilePath
     private let fd: Int32
     private let released = Mutex(false)
 
-    private init(path: String, fd: Int32) {
+    private init(path: FilePath, fd: Int32) {
         self.path = path
         self.fd = fd
     }
@@ -24,10 +24,10 @@ public final class FileLock: Sendable {
     /// restarts after our recording signal handlers (SA_RESTART), so
     /// SIGTERM could not stop the wait. A recorded signal ends the wait
     /// with `ASDError.interrupted`.
-    public static func acquire(path: String, onWait: () -> Void) throws(ASDError) -> FileLock {
+    public static func acquire(path: FilePath, onWait: () -> Void) throws(ASDError) -> FileLock {
         let fd: Int32
-        do {
-            fd = try retryingEINTR { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        do throws(Errno) {
+            fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) } }
         } catch {
             throw ASDError.system(operation: "open the lock file", path: path, errno: error)
         }
@@ -55,10 +55,10 @@ public final class FileLock: Sendable {
     }
 
     /// flock(2) LOCK_EX|LOCK_NB once: nil when someone else holds it.
-    public static func tryAcquire(path: String) throws(ASDError) -> FileLock? {
+    public static func tryAcquire(path: FilePath) throws(ASDError) -> FileLock? {
         let fd: Int32
-        do {
-            fd = try retryingEINTR { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        do throws(Errno) {
+            fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) } }
         } catch {
             throw ASDError.system(operation: "open the lock file", path: path, errno: error)
         }

@@ -30,23 +30,19 @@ public enum ProcessIdentity {
 
 /// realpath(3) semantics of GNU `realpath` (default -E): every component
 /// but the last must exist. Returns nil when that fails.
-public func resolvedPath(_ path: String) -> String? {
-    if let full = realpath(path, nil) {
+public func resolvedPath(_ path: FilePath) -> FilePath? {
+    if let full = path.withCString({ realpath($0, nil) }) {
         defer { free(full) }
-        return String(cString: full)
+        return FilePath(cString: full)
     }
     // Last component may be missing: resolve the parent and append it.
-    let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-    guard let slash = trimmed.lastIndex(of: "/") else {
+    let trimmed = path.trimmingTrailingSlashes
+    guard trimmed.bytes.contains(FilePath.slash) else {
         guard let cwd = getcwd(nil, 0) else { return nil }
         defer { free(cwd) }
-        let base = String(cString: cwd)
-        return (base == "/" ? "" : base) + "/" + trimmed
+        return FilePath(cString: cwd).appending(trimmed)
     }
-    let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
-    let name = String(trimmed[trimmed.index(after: slash)...])
-    guard let full = realpath(parent, nil) else { return nil }
+    guard let full = trimmed.directory.withCString({ realpath($0, nil) }) else { return nil }
     defer { free(full) }
-    let base = String(cString: full)
-    return (base == "/" ? "" : base) + "/" + name
+    return FilePath(cString: full).appending(trimmed.lastComponent)
 }

@@ -30,14 +30,15 @@ public enum TerminationStatus: Equatable, Hashable, Sendable, CustomStringConver
 
 /// What a finished child produced.
 public struct ProcessResult: Sendable {
-    public var argv: [String]
+    /// The command line, bytes as given (paths in it may not be UTF-8).
+    public var argv: [FilePath]
     public var status: TerminationStatus
     /// Captured stdout; empty unless `captureOutput` was set.
     public var standardOutput: [UInt8]
     /// Captured stderr, decoded as UTF-8 (invalid bytes repaired).
     public var standardError: String
 
-    public init(argv: [String], status: TerminationStatus, standardOutput: [UInt8], standardError: String) {
+    public init(argv: [FilePath], status: TerminationStatus, standardOutput: [UInt8], standardError: String) {
         self.argv = argv
         self.status = status
         self.standardOutput = standardOutput
@@ -51,7 +52,7 @@ public struct ProcessResult: Sendable {
     /// the `allowing` codes.
     public func requireSuccess(allowing: Set<Int32> = []) throws(ASDError) {
         if case .exited(let code) = status, code == 0 || allowing.contains(code) { return }
-        throw ASDError.command(argv: argv, status: status.description, stderr: standardError)
+        throw ASDError.command(argv: argv.map(\.description), status: status.description, stderr: standardError)
     }
 }
 
@@ -62,7 +63,7 @@ public enum StandardInput: Sendable, Equatable {
     /// Our own stdin.
     case inherit
     /// A file opened read-only.
-    case file(String)
+    case file(FilePath)
     /// An open descriptor of ours (not closed by the runner).
     case fileDescriptor(Int32)
 }
@@ -82,7 +83,7 @@ public enum Subprocess {
     /// Throws `ASDError.system` when the program cannot be started (e.g. not
     /// found); the child's own failure is in the returned status.
     public static func run(
-        _ argv: [String],
+        _ argv: [FilePath],
         standardInput: StandardInput = .nullDevice,
         captureOutput: Bool = false,
         outputPassthrough: Bool = false,
@@ -94,7 +95,7 @@ public enum Subprocess {
     }
 
     static func run(
-        _ argv: [String],
+        _ argv: [FilePath],
         standardInput: StandardInput,
         captureOutput: Bool,
         outputPassthrough: Bool,
@@ -102,7 +103,7 @@ public enum Subprocess {
         signals: SignalSource
     ) throws(ASDError) -> ProcessResult {
         guard let program = argv.first, !program.isEmpty else {
-            throw ASDError.usage("Internal error: an empty command line was given to the subprocess runner.")
+            throw ASDError.internalError("an empty command line was given to the subprocess runner")
         }
         let output: ChildOutput = captureOutput ? .capture : (outputPassthrough ? .inherit : .discard)
         do {
@@ -120,7 +121,7 @@ public enum Subprocess {
     /// Runs `argv` and throws `ASDError.command` unless it exits 0.
     @discardableResult
     public static func checked(
-        _ argv: [String], captureOutput: Bool = false, environment: [String: String]? = nil
+        _ argv: [FilePath], captureOutput: Bool = false, environment: [String: String]? = nil
     ) throws(ASDError) -> ProcessResult {
         let result = try run(argv, captureOutput: captureOutput, environment: environment)
         try result.requireSuccess()

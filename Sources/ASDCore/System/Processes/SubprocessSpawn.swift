@@ -10,7 +10,7 @@ enum ChildOutput {
 /// A failed step while starting a child (before it ran any code of its own).
 struct SpawnFailure: Error {
     var operation: String
-    var path: String
+    var path: FilePath
     var errno: Errno
 }
 
@@ -28,7 +28,7 @@ struct SpawnedChild {
     /// does not leak into the child. No POSIX_SPAWN_SETPGROUP: the child
     /// stays in our process group.
     static func spawn(
-        argv: [String], input: StandardInput, output: ChildOutput, environment: [String: String]?
+        argv: [FilePath], input: StandardInput, output: ChildOutput, environment: [String: String]?
     ) throws(SpawnFailure) -> SpawnedChild {
         var opened: [Int32] = []  // our fds to close whatever happens
         defer { for fd in opened { close(fd) } }
@@ -38,7 +38,7 @@ struct SpawnedChild {
         case .nullDevice, .inherit: break
         case .fileDescriptor(let fd): inputFD = fd
         case .file(let path):
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
             if fd < 0 { throw SpawnFailure(operation: "open the input file", path: path, errno: .current) }
             opened.append(fd)
             inputFD = fd
@@ -82,11 +82,11 @@ struct SpawnedChild {
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let envWords = environment.map { $0.map { "\($0.key)=\($0.value)" }.sorted() }
+        let envWords = environment.map { $0.map { FilePath("\($0.key)=\($0.value)") }.sorted() }
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { cArgv in
+        let rc = FilePath.withCStrings(argv) { cArgv in
             if let envWords {
-                return withCStrings(envWords) { cEnv in
+                return FilePath.withCStrings(envWords) { cEnv in
                     posix_spawnp(&pid, cArgv[0]!, &actions, &attributes, cArgv, cEnv)
                 }
             }
@@ -177,11 +177,4 @@ struct SpawnedChild {
         }
         return (output, errorText, TerminationStatus(waitStatus: status))
     }
-}
-
-/// Calls `body` with a NULL-terminated array of C strings for `words`.
-func withCStrings<R>(_ words: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    let pointers: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { for pointer in pointers { free(pointer) } }
-    return body(pointers)
 }

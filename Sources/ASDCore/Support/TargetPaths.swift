@@ -1,0 +1,64 @@
+/// Every path asd uses for one sync target, named exactly as upstream asd 6.0
+/// names them (SPEC §3), so either implementation can take over the other's
+/// state. Worked out once per run (`Engine.targets`); every derived name is
+/// a member here, never built by callers. Paths are bytes (`FilePath`).
+public struct TargetPaths: Equatable, Sendable {
+    /// The managed directory, e.g. /srv/http.
+    public let target: FilePath
+    /// Owner's user name (from the target, or the disk copy while running).
+    public let user: String
+    /// `parent/.base-backup_asd` (no extra dot when base starts with '.').
+    public let diskCopy: FilePath
+    /// `parent/.base-backup_asd-old`: hardlink snapshot of the sync-time state.
+    public let snapshot: FilePath
+    /// `$VOLATILE/<instance>-USER/abs/path`.
+    public let tmpfsCopy: FilePath
+    /// Overlay upper dir: tmpfs copy + `-rw`.
+    public let overlayUpper: FilePath
+    /// Overlay work dir: `$VOLATILE/.<instance>-USER/abs/path`.
+    public let overlayWork: FilePath
+
+    public static let crashRecoverySuffix = "crashrecovery"
+    public static let flagName: FilePath = ".flagged"
+
+    public init(target: FilePath, user: String, volatile: FilePath, instance: String) {
+        self.target = target
+        self.user = user
+        let (parent, base) = target.split
+        let dotted: FilePath = base.hasPrefix(".") ? base : "." + base
+        self.diskCopy = "\(parent)/\(dotted)-backup_asd"
+        self.snapshot = diskCopy + "-old"
+        self.tmpfsCopy = "\(volatile)/\(instance)-\(user)\(target)"
+        self.overlayUpper = tmpfsCopy + "-rw"
+        self.overlayWork = "\(volatile)/.\(instance)-\(user)\(target)"
+    }
+
+    /// `.flagged` inside the tmpfs copy: present while asd runs cleanly.
+    public var flag: FilePath { tmpfsCopy.appending(Self.flagName) }
+
+    /// The directory holding the target, its disk copy, snapshot and archives
+    /// (bash's `${DIR%/*}`: "" for a top-level target).
+    public var parent: FilePath { target.parent }
+
+    /// `parent`, or "/" for a top-level target: for a syscall.
+    public var parentDirectory: FilePath { parent.isEmpty ? "/" : parent }
+
+    /// The snapshot's name while it is built or deleted (never archived).
+    public var snapshotPartial: FilePath { snapshot + ".partial" }
+
+    /// Name of the copier's temp directory beside the disk copy.
+    public var tempDirectoryName: FilePath { diskCopy.lastComponent + "-tmp" }
+
+    /// `parent/.base-backup_asd-tmp`: where write-back builds new files.
+    public var tempDirectory: FilePath { "\(parent)/\(tempDirectoryName)" }
+
+    /// File-name prefix of crash archives: `.base-backup_asd-crashrecovery-`.
+    public var archivePrefix: FilePath {
+        diskCopy.lastComponent + "-" + Self.crashRecoverySuffix + "-"
+    }
+
+    /// Archive path for a timestamp formatted `YYYYmmdd_HHMMSS`.
+    public func archive(stamp: String) -> FilePath {
+        diskCopy + "-\(Self.crashRecoverySuffix)-\(stamp).tar.zstd"
+    }
+}
