@@ -16,8 +16,12 @@ struct TreeManifest: Equatable, Sendable {
     /// Parses `E\0path\0type\0mode\0uid\0gid\0size\0mtime\0links\0target\0sha\0rdev\0xattrs\0`
     /// records.
     init(parsing bytes: [UInt8]) throws {
-        let fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
+        // Names and link targets are bytes: `exactText` keeps them apart
+        // (caf\xe9 and caf\xe8 stay two names), the rest is ASCII.
+        let raw = bytes.split(separator: 0, omittingEmptySubsequences: false)
+        let fields = raw.indices.map { index in
+            let field = (index - raw.startIndex) % 13
+            return field == 1 || field == 9 ? Self.exactText(raw[index]) : String(decoding: raw[index], as: UTF8.self)
         }
         var entries: [TreeEntry] = []
         var index = 0
@@ -30,6 +34,31 @@ struct TreeManifest: Equatable, Sendable {
             index += 13
         }
         self.init(entries: entries)
+    }
+}
+
+extension TreeManifest {
+    /// Bytes as text without losing any: valid UTF-8 as it is, a backslash as
+    /// `\\`, every other byte as `\xNN` (so two names that differ in bytes
+    /// never compare equal, unlike `String(decoding:)`, which makes both U+FFFD).
+    static func exactText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let bytes = Array(bytes)
+        var out = ""
+        var index = 0
+        while index < bytes.count {
+            let lead = bytes[index]
+            let length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3
+                : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0
+            if length > 0, index + length <= bytes.count,
+               let text = String(validating: bytes[index..<(index + length)], as: UTF8.self) {
+                out += text == "\\" ? "\\\\" : text
+                index += length
+            } else {
+                out += "\\x" + String(lead, radix: 16)
+                index += 1
+            }
+        }
+        return out
     }
 }
 

@@ -27,6 +27,22 @@ import Testing
         #expect(manifest["dev"]?.device == "1:3" && manifest["dev"]?.mtime.nanoseconds == 500_000_000)
     }
 
+    /// Names are compared as bytes: two names that differ only in a byte that
+    /// is not UTF-8 stay two entries, and a backslash cannot fake an escape.
+    @Test func namesThatAreNotUTF8StayApart() throws {
+        func record(_ name: [UInt8], target: [UInt8] = []) -> [UInt8] {
+            Array("E\0./".utf8) + name + Array("\0f\0644\0000\0000\0001\0001.0\0001\0".utf8) + target
+                + Array("\0-\0-\0\0".utf8)
+        }
+        let bytes = record(Array("caf".utf8) + [0xe9]) + record(Array("caf".utf8) + [0xe8])
+            + record(Array("caf\\xe9".utf8)) + record(Array("l".utf8), target: [0xff])
+        let manifest = try TreeManifest(parsing: bytes)
+        #expect(manifest.paths.count == 4)
+        #expect(manifest["caf\\xe9"] != nil && manifest["caf\\xe8"] != nil && manifest["caf\\\\xe9"] != nil)
+        #expect(manifest["l"]?.linkTarget == nil)  // a file: the target field is not kept
+        #expect(TreeManifest.exactText([0x61, 0xff, 0xc3, 0xa9]) == "a\\xffé")
+    }
+
     @Test func rejectsTruncatedRecords() {
         #expect(throws: HarnessError.self) {
             try TreeManifest(parsing: Array("E\0./x\0f\0644\0".utf8))
