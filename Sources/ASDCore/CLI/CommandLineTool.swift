@@ -7,6 +7,16 @@ public enum CommandLineTool {
             console.info(Usage.text(invocation: invocation, console: console))
             return 0
         }
+        switch verb {
+        case "--help", "-h", "help":
+            console.info(Usage.text(invocation: invocation, console: console))
+            return 0
+        case "--version", "-V", "version":
+            console.info("asd (Anything-sync-daemon, Swift) \(Version.string)")
+            return 0
+        default:
+            break
+        }
         guard let command = Command(verb: verb) else {
             console.error("Unknown command '\(verb)'.\n" + Usage.text(invocation: invocation, console: console))
             return ASDError.usage("").exitCode
@@ -59,6 +69,8 @@ enum Usage {
           resync   Write the tmpfs copies back to disk. Must be run as root.
           sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.
           unsync   Write back and put the targets on disk again. Must be run as root; prefer 'systemctl stop asd'.
+          help     Show this text (also --help, -h).
+          version  Show the version (also --version, -V).
 
          Environment: ASDCONF (config, default /etc/asd.conf), DAEMON_FILE (default /run/asd), DEBUG=1.
         """
