@@ -22,7 +22,7 @@ struct ConfigParser {
     private static let declarationBuiltins: Set<String> = ["export", "declare", "typeset", "local", "readonly"]
 
     init(text: String, file: String, environment: [String: String]) {
-        self.lexer = ConfigLexer(text: text, file: file)
+        self.lexer = ConfigLexer(text: ConfigText.normalized(text), file: file)
         self.environment = environment
     }
 
@@ -62,7 +62,10 @@ struct ConfigParser {
 
         let snapshot = values
         let environment = environment
+        let reads = NameReads()
+        defer { for read in reads.names { values.noteReference(read) } }
         lexer.lookup = { name in
+            reads.names.append(name)
             if let value = snapshot[name] {
                 if case .array(let elements) = value, elements.isEmpty { return nil }
                 return value.expanded
@@ -70,6 +73,7 @@ struct ConfigParser {
             return environment[name]
         }
 
+        values.noteAssignment(name, line: start)
         if lexer.peek() == "(" {
             lexer.advance()
             assign(.array(try readArray(start: start)), to: name, append: append)
@@ -162,6 +166,11 @@ struct ConfigParser {
         }
         return "commands are not allowed; only NAME=value assignments are"
     }
+}
+
+/// The names one assignment's expansions read.
+private final class NameReads {
+    var names: [String] = []
 }
 
 extension ConfigLexer {

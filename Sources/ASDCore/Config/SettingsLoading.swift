@@ -1,11 +1,17 @@
 /// Turning parsed config variables into `Settings`, with upstream's defaults
-/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file.
+/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file
+/// (with a warning: see SettingsWarnings.swift).
 extension Settings {
     /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case).
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
     public static func load(path: String, environment: [String: String]) throws(ASDError) -> Settings {
+        try from(values(path: path, environment: environment), file: path)
+    }
+
+    /// Reads and parses the config at `path` into its variables.
+    static func values(path: String, environment: [String: String]) throws(ASDError) -> ConfigValues {
         let text: String
         do {
             text = try readTextFile(path)
@@ -13,8 +19,7 @@ extension Settings {
             if error == .noEntry { throw .configMissing(path: path) }
             throw .configUnreadable(path: path, reason: error)
         }
-        let values = try ConfigFile.parse(text, file: path, environment: environment)
-        return try from(values, file: path)
+        return try ConfigFile.parse(text, file: path, environment: environment)
     }
 
     /// Applies upstream's defaults and checks to the variables of `file`.
