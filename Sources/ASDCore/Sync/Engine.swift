@@ -29,10 +29,10 @@ public struct Engine: Sendable {
         String(paths.diskCopy.split(separator: "/").last ?? "") + "-tmp"
     }
 
-    /// True while `paths` is in the healthy running state: the tmpfs copy carries
-    /// `.flagged` and the target is mounted over.
+    /// True while `paths` is in the healthy running state: the target is served
+    /// from our tmpfs copy (by the mount table) and the copy carries `.flagged`.
     func isRunning(_ paths: TargetPaths) -> Bool {
-        FileOps.exists(paths.flag) && MountInfo.isMountPoint(paths.target)
+        (try? state(of: paths)) == .running
     }
 
     /// The overlay's lower dir, from mountinfo, when the tmpfs copy is an overlay.

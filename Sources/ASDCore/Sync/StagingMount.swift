@@ -11,20 +11,23 @@ struct StagingMount {
     /// Our temp directory beside the disk copy (`.base-backup_asd-tmp`); nil
     /// when unstaged (temp files then go beside each file, as upstream).
     let tempDirectory: String?
-    /// False when the target is a filesystem of its own: then the parent bind
-    /// would not show it and asd writes through the disk copy instead.
+    /// False when the target is a mount point of its own (its own file system,
+    /// or a bind mount): then the parent bind would show the directory under
+    /// that mount, and asd writes through the disk copy instead.
     let isStaged: Bool
 
     static func open(for paths: TargetPaths, at mountPoint: String) throws(ASDError) -> StagingMount {
         try cleanUp(mountPoint)
         let parent = paths.parent.isEmpty ? "/" : paths.parent
         let base = TargetPaths.split(paths.target).base
-        let sameFilesystem: Bool = {
-            guard let disk = try? FileOps.status(paths.diskCopy),
-                  let dir = try? FileOps.status(parent) else { return false }
-            return disk.device == dir.device
+        // The disk copy must show the very directory the parent bind will show.
+        let sameDirectory: Bool = {
+            guard let table = try? MountInfo.current(),
+                  let disk = MountInfo.origin(of: paths.diskCopy, in: table),
+                  let dir = MountInfo.origin(of: parent, in: table) else { return false }
+            return disk == MountOrigin(device: dir.device, root: MountInfo.joinRoot(dir.root, "/" + base))
         }()
-        guard sameFilesystem else {
+        guard sameDirectory else {
             return StagingMount(mountPoint: mountPoint, targetView: paths.diskCopy, tempDirectory: nil, isStaged: false)
         }
         do throws(Errno) {

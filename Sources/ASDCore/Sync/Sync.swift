@@ -11,6 +11,13 @@ extension Engine {
                 log.warning("\(paths.target) does not exist; skipping it (its snapshot \(paths.snapshot) is kept).")
                 continue
             }
+            if isRunning(paths) {
+                // Left in tmpfs by a run that lost its daemon file: keep it there.
+                log.info("\(paths.target) is already served from its tmpfs copy; writing it back and keeping it there.")
+                do throws(ASDError) { try writeBack(paths) } catch { log.warning(error.message) }
+                done.append(paths)
+                continue
+            }
             var journal = UndoJournal()
             do throws(ASDError) {
                 try syncTarget(paths, journal: &journal)
@@ -71,7 +78,7 @@ extension Engine {
         // can write into a tmpfs copy that is not marked as live.
         try writeAtomically(paths.flag, contents: "")
         try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
-        journal.record(.unmount(paths.target))
+        journal.record(.unmountOurs(paths))
         log.debug("\(paths.target) is now in tmpfs")
     }
 
