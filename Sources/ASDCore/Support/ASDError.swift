@@ -26,6 +26,12 @@ public enum ASDError: Error, Equatable, Sendable {
     case volatileMissing(path: String)
     case volatileNotTmpfs(path: String, fsType: String)
     case overlayUnsupported
+    /// The target itself is a symlink (to `destination`).
+    case targetIsSymlink(path: String, destination: String, file: String)
+    /// A directory on the way to the target is a symlink.
+    case symlinkInTargetPath(target: String, link: String, destination: String, resolved: String?, file: String)
+    /// A file system is mounted inside the target (refused: SPEC §5.12).
+    case mountInsideTarget(target: String, mountPoint: String, fsType: String, file: String)
 
     // MARK: Running
     /// A system call failed: `operation` says what asd was doing.
@@ -93,6 +99,13 @@ extension ASDError: CustomStringConvertible {
             return "VOLATILE=\(path) is on \(fsType), not tmpfs or zram, so keeping copies there would not spare the disk. Set VOLATILE to a tmpfs such as /tmp or /dev/shm, or mount tmpfs there."
         case .overlayUnsupported:
             return "USE_OVERLAYFS is set but this kernel has no overlay filesystem. Load it ('modprobe overlay') or set USE_OVERLAYFS=no."
+        case .targetIsSymlink(let path, let destination, let file):
+            return "The sync target \(path) (WHATTOSYNC in \(file)) is a symlink to \(destination), not a directory. asd would hide the link, not its directory; list the directory it points to instead."
+        case .symlinkInTargetPath(let target, let link, let destination, let resolved, let file):
+            let hint = resolved.map { " Write the real path, \($0), in WHATTOSYNC instead." } ?? ""
+            return "The path of the sync target \(target) (WHATTOSYNC in \(file)) goes through the symlink \(link) -> \(destination). asd keeps its disk copy and snapshot beside the target and refuses paths through symlinks, which can change under it.\(hint)"
+        case .mountInsideTarget(let target, let mountPoint, let fsType, let file):
+            return "The sync target \(target) (WHATTOSYNC in \(file)) has a file system mounted inside it: \(mountPoint) (\(fsType)). asd refuses targets with mounts inside, because copying through them would overwrite the directory beneath the mount. Unmount it, mount it elsewhere, or list the directories beside it as targets instead."
         case .system(let operation, let path, let errno):
             return "Could not \(operation) \(path): \(errno)."
         case .command(let argv, let status, let stderr):

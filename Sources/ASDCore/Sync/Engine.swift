@@ -73,7 +73,9 @@ public struct Engine: Sendable {
     func checkTargets(
         hardLinkedFiles: (String) -> Int? = { try? FileOps.summarize($0).hardLinkedFiles }
     ) throws(ASDError) {
+        let table = try mountTable()
         for paths in allPaths {
+            try checkLayout(paths, in: table)
             let snapshotExists = FileOps.isDirectory(paths.snapshot)
             let ourLinks = snapshotExists || FileOps.exists(paths.snapshot + ".partial")
             guard let status = try? FileOps.status(paths.target) else {
