@@ -50,6 +50,10 @@ public enum ASDError: Error, Equatable, Sendable {
     indirect case rollbackFailed(target: String, cause: ASDError, leftover: String)
     /// A state on disk asd does not understand; refusing to touch it.
     case unexpectedState(path: String, detail: String)
+    /// The file system holding a target's disk copy is full or read-only.
+    case diskCannotTakeWrite(target: String, diskCopy: String, mountPoint: String, path: String, errno: Errno)
+    /// A file in the target cannot be hard-linked into the snapshot (EPERM).
+    case snapshotLinkRefused(target: String, path: String)
     /// resync could not write some targets back; they stay in tmpfs.
     case writeBackFailed(targets: [String])
 
@@ -124,6 +128,13 @@ extension ASDError: CustomStringConvertible {
             return "\(cause.message)\nRolling back \(target) failed too: \(leftover). Your data is safe on disk; check 'findmnt' and run 'asd unsync' or reboot."
         case .unexpectedState(let path, let detail):
             return "Refusing to touch \(path): \(detail)."
+        case .diskCannotTakeWrite(let target, let diskCopy, let mountPoint, let path, let errno):
+            let fix = errno == .readOnlyFileSystem
+                ? "It is mounted read-only; remount it read-write (e.g. 'mount -o remount,rw \(mountPoint)')"
+                : "Free space there (see 'df -h \(mountPoint)')"
+            return "Could not write \(target) back to disk: \(errno) (at \(path)). Its disk copy \(diskCopy) is on the file system mounted at \(mountPoint). \(fix), then run 'asd resync' again."
+        case .snapshotLinkRefused(let target, let path):
+            return "Could not hard-link \(path) into the snapshot of \(target): Operation not permitted. Files marked immutable (chattr +i) or append-only (chattr +a) cannot be hard-linked, so asd cannot snapshot this target. Find them with 'lsattr -R \(target) 2>/dev/null | grep -E \"^[^ ]*[ia]\"' and clear the flag ('chattr -i' or 'chattr -a'), or move those files out of the target."
         case .writeBackFailed(let targets):
             return "Could not write \(targets.joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
         }

@@ -21,18 +21,28 @@ extension Engine {
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
     func writeBack(_ paths: TargetPaths) throws(ASDError) {
-        let stage = try StagingMount.open(for: paths, at: invocation.daemonFile + ".stage")
+        let stagePoint = invocation.daemonFile + ".stage"
+        let stage: StagingMount
+        do throws(ASDError) {
+            stage = try StagingMount.open(for: paths, at: stagePoint)
+        } catch {
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
+        }
         defer { stage.close() }
         log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
-        if settings.useOverlay || overlayLower(paths) != nil {
-            try writeBackOverlay(paths, stage: stage)
-        } else {
-            try writeBackFull(paths, stage: stage)
-        }
-        do throws(Errno) {
-            try FileSystemInfo.syncFilesystem(containing: stage.targetView)
+        do throws(ASDError) {
+            if settings.useOverlay || overlayLower(paths) != nil {
+                try writeBackOverlay(paths, stage: stage)
+            } else {
+                try writeBackFull(paths, stage: stage)
+            }
+            do throws(Errno) {
+                try FileSystemInfo.syncFilesystem(containing: stage.targetView)
+            } catch {
+                throw .system(operation: "flush (syncfs) the filesystem of", path: paths.target, errno: error)
+            }
         } catch {
-            throw .system(operation: "flush (syncfs) the filesystem of", path: paths.target, errno: error)
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
     }
 
