@@ -79,7 +79,9 @@ extension Engine {
     /// user's at the target stays.
     func unmountOurs(at paths: TargetPaths) throws(ASDError) {
         // Topmost first: each umount2(2) takes the topmost mount at the path.
-        while let table = Optional(try mountTable()), let ours = ourMounts(at: paths, in: table).last {
+        while true {
+            let table = try mountTable()
+            guard let ours = ourMounts(at: paths, in: table).last else { return }
             do throws(Errno) {
                 try Mount.unmountSubtree(ours, in: table, lazy: false)
             } catch {
