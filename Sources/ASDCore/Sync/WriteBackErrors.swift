@@ -8,7 +8,7 @@ extension Engine {
     func explain(_ error: ASDError, writingBack paths: TargetPaths, stagePoint: String, staged: Bool) -> ASDError {
         guard case .system(let operation, let path, let errno) = error else { return error }
         let shown = visiblePath(path, paths: paths, stagePoint: stagePoint)
-        if errno == .noSpace || errno == .quotaExceeded || errno == .readOnlyFileSystem || errno == .fileTooLarge {
+        if errno == .noSpace || errno == .quotaExceeded || errno == .readOnlyFileSystem {
             return .diskCannotTakeWrite(target: paths.target, diskCopy: paths.diskCopy,
                                         mountPoint: diskMountPoint(paths, staged: staged), path: shown, errno: errno)
         }

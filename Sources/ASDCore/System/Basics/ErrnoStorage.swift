@@ -7,5 +7,4 @@
 extension Errno {
     public static let readOnlyFileSystem = Errno(rawValue: EROFS)
     public static let quotaExceeded = Errno(rawValue: EDQUOT)
-    public static let fileTooLarge = Errno(rawValue: EFBIG)
 }
