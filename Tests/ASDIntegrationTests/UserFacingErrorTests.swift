@@ -4,16 +4,18 @@ import Testing
 
 /// Errors that name what the user sees (issue 11, item 5).
 @Suite(.privileged) struct UserFacingErrorTests {
-    /// The target's parent is a small file system of its own (`$DATA/fs`, 2 MiB tmpfs);
-    /// a resync that does not fit, or meets it read-only, names the target, its disk copy
-    /// and that mount point, never the transient staging path. The tmpfs copy stays.
-    @Test(arguments: [(false, "full"), (true, "full"), (false, "read-only"), (true, "read-only")])
+    /// The target's parent is a small file system of its own (`$DATA/fs`, 2 MiB tmpfs), or
+    /// the target itself is (`$DATA/fs`, a mount point); a resync that does not fit, or
+    /// meets it read-only, names the target, its disk copy and that mount point, never the
+    /// transient staging path. The tmpfs copy stays.
+    @Test(arguments: [(false, "full"), (true, "full"), (false, "read-only"), (true, "read-only"),
+                      (false, "full target"), (true, "full target")])
     func fullOrReadOnlyDiskDuringResync(overlay: Bool, problem: String) async throws {
         let sandbox = try Sandbox()
-        let target = "$DATA/fs/t"
+        let target = problem == "full target" ? "$DATA/fs" : "$DATA/fs/t"
         try sandbox.writeConfig(targets: [target], overlay: overlay)
         let paths = sandbox.paths(target)
-        let change = problem == "full"
+        let change = problem.hasPrefix("full")
             ? "head -c 3M /dev/zero >\"\(target)/big\""
             : "printf 'x' >>\"\(target)/one.txt\" && mount -o remount,ro \"$DATA/fs\""
         let result = try await Scenario(sandbox)
