@@ -6,7 +6,9 @@ extension Engine {
         try StagingMount.cleanUp(invocation.daemonFile + ".stage")
         for paths in allPaths {
             removeLeftoverTempDirectory(paths)
-            if try keepIfRunning(paths) { continue }
+            let running = try keepIfRunning(paths)
+            StagingMount.removeLeftoverInsideTarget(paths, running: running)
+            if running { continue }
             let hasDiskCopy = FileOps.isDirectory(paths.diskCopy)
             let hasSnapshot = FileOps.isDirectory(paths.snapshot)
             let hasPartial = FileOps.exists(paths.snapshot + ".partial")

@@ -8,8 +8,10 @@ struct StagingMount {
     let mountPoint: String
     /// The target's on-disk directory, seen through the staging mount.
     let targetView: String
-    /// Our temp directory beside the disk copy (`.base-backup_asd-tmp`); nil
-    /// when unstaged (temp files then go beside each file, as upstream).
+    /// Our temp directory (`.base-backup_asd-tmp`): beside the target when
+    /// staged; inside the disk copy's root when the target is a mount point of
+    /// its own (its file system has no room outside the target; the name is
+    /// left out of every copy and removed as a leftover by crash recovery).
     let tempDirectory: String?
     /// False when the target is a mount point of its own (its own file system,
     /// or a bind mount): then the parent bind would show the directory under
@@ -28,7 +30,11 @@ struct StagingMount {
             return disk == MountOrigin(device: dir.device, root: MountInfo.joinRoot(dir.root, "/" + base))
         }()
         guard sameDirectory else {
-            return StagingMount(mountPoint: mountPoint, targetView: paths.diskCopy, tempDirectory: nil, isStaged: false)
+            let stage = StagingMount(
+                mountPoint: mountPoint, targetView: paths.diskCopy,
+                tempDirectory: paths.diskCopy + "/" + Engine.tempDirName(paths), isStaged: false)
+            try stage.prepareTempDirectory()
+            return stage
         }
         do throws(Errno) {
             try FileOps.makeDirectory(mountPoint, mode: 0o700, uid: 0, gid: 0)
@@ -70,11 +76,20 @@ struct StagingMount {
     }
 
     func close() {
+        if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
         if isStaged {
-            if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
             _ = try? Mount.unmountAll(mountPoint, lazy: true)
+            try? FileOps.removeDirectory(mountPoint)
         }
-        try? FileOps.removeDirectory(mountPoint)
+    }
+
+    /// The temp directory a killed write-back left inside a target that is a
+    /// mount point: in its disk copy while that is mounted, else in the target.
+    static func removeLeftoverInsideTarget(_ paths: TargetPaths, running: Bool) {
+        let name = "/" + Engine.tempDirName(paths)
+        for dir in running ? [paths.diskCopy] : [paths.diskCopy, paths.target] where FileOps.isDirectory(dir + name) {
+            try? FileOps.removeTree(dir + name)
+        }
     }
 
     /// Removes a staging mount left by a killed asd.

@@ -112,7 +112,7 @@ extension Engine {
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
         do throws(ASDError) {
             let report = try TreeMirror(
-                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [], log: log
+                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [Self.tempDirName(paths)], log: log
             ).run()
             log.debug("Copied \(report.files) files (\(formatBytes(UInt64(report.bytes)))) to \(paths.tmpfsCopy)")
             if report.vanished > 0 {

@@ -52,7 +52,8 @@ extension Engine {
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: String? = nil) throws(ASDError) {
         var mirror = TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
-            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: [TargetPaths.flagName], log: log)
+            mode: .update(tempDirectory: stage.tempDirectory),
+            excludedTopNames: [TargetPaths.flagName, Self.tempDirName(paths)], log: log)
         mirror.changedOnlyIn = upper
         let report = try mirror.run()
         log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")
