@@ -39,7 +39,7 @@ struct ConfigRealWorldTests {
     }
 
     @Test func knownKeysAndWordsGiveNoWarning() throws {
-        let text = "WHATTOSYNC=(/a)\nVOLATILE=/tmp\nUSE_OVERLAYFS=Enabled\nUSE_BACKUPS=off\nBACKUP_LIMIT=3\nENABLE_HARDLINK_SAFETY_CHECK=0\nUSE_RSYNC=no\n"
+        let text = "WHATTOSYNC=(/a)\nVOLATILE=/tmp\nUSE_OVERLAYFS=Enabled\nUSE_BACKUPS=off\nBACKUP_LIMIT=3\nENABLE_HARDLINK_SAFETY_CHECK=0\n"
         let values = try ConfigFile.parse(text, file: "f", environment: [:])
         #expect(Settings.warnings(for: values, file: "f").isEmpty)
     }

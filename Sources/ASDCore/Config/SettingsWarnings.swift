@@ -2,13 +2,13 @@
 /// (SPEC §2): upstream configs may set other variables, and bash would accept
 /// any word for a boolean. Each warning names the file and the line.
 extension Settings {
-    /// The variables asd reads (USE_RSYNC is upstream-compatible and accepted).
+    /// The variables asd reads.
     public static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
-        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
+        "ENABLE_HARDLINK_SAFETY_CHECK",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
-    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
+    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS"]
     /// Words that clearly mean "no"; anything outside these and the affirmative
     /// words also means no, but is probably a mistake.
     public static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]
