@@ -2,7 +2,7 @@
 enum CleanCommand {
     static func run(_ context: CommandContext) throws(ASDError) {
         let invocation = context.invocation, console = context.console
-        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment)
+        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment).settings
         console.info(Header.text(console: console))
         var firstFailure: ASDError?
         for target in settings.whatToSync {

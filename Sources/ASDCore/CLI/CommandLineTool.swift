@@ -7,6 +7,16 @@ public enum CommandLineTool {
             console.info(Usage.text(invocation: invocation, console: console))
             return 0
         }
+        switch verb {
+        case "--help", "-h", "help":
+            console.info(Usage.text(invocation: invocation, console: console))
+            return 0
+        case "--version", "-V", "version":
+            console.info("asd (Anything-sync-daemon, Swift) \(Version.string)")
+            return 0
+        default:
+            break
+        }
         guard let command = Command(verb: verb) else {
             console.error("Unknown command '\(verb)'.\n" + Usage.text(invocation: invocation, console: console))
             return ASDError.usage("").exitCode

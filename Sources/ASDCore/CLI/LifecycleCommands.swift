@@ -30,7 +30,9 @@ enum LifecycleCommand {
         default:
             break
         }
-        let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment)
+        let (settings, warnings) = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment)
+        // Said when the config is taken up; resync and unsync use the same snapshot.
+        if command == .sync { for warning in warnings { console.warning(warning) } }
         let engine = Engine(settings: settings, invocation: invocation, log: console)
         console.debug("Instance \(invocation.instanceName), config \(settings.sourceFile), daemon file \(invocation.daemonFile), lock \(invocation.lockPath)")
         switch command {

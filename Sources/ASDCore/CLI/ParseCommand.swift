@@ -7,7 +7,9 @@ enum ParseCommand {
         let configPath = ConfigLoader.pathInForce(invocation)
         let settings: Settings
         do throws(ASDError) {
-            settings = try Settings.load(path: configPath, environment: context.environment)
+            let loaded = try Settings.loadWithWarnings(path: configPath, environment: context.environment)
+            settings = loaded.settings
+            for warning in loaded.warnings { console.warning(warning) }
         } catch {
             // A fresh install has an empty list: a preview says what to do, not "error".
             guard case .noTargets = error else { throw error }

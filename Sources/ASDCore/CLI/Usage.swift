@@ -10,6 +10,8 @@ enum Usage {
           resync   Write the tmpfs copies back to disk. Must be run as root.
           sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.
           unsync   Write back and put the targets on disk again. Must be run as root; prefer 'systemctl stop asd'.
+          help     Show this text (also --help, -h).
+          version  Show the version (also --version, -V).
 
          Environment: ASDCONF (config, default /etc/asd.conf), DAEMON_FILE (default /run/asd), DEBUG=1.
         """

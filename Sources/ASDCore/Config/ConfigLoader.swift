@@ -5,8 +5,9 @@ enum ConfigLoader {
         FileOps.exists(invocation.configSnapshotPath) ? invocation.configSnapshotPath : invocation.configPath
     }
 
-    /// The settings in force, read (once) and parsed from `pathInForce`.
-    static func settingsInForce(invocation: Invocation, environment: [String: String]) throws(ASDError) -> Settings {
-        try Settings.load(path: pathInForce(invocation), environment: environment)
+    /// The settings in force, read (once) and parsed from `pathInForce`, with
+    /// the warnings for what the file sets that asd does not use.
+    static func settingsInForce(invocation: Invocation, environment: [String: String]) throws(ASDError) -> (settings: Settings, warnings: [String]) {
+        try Settings.loadWithWarnings(path: pathInForce(invocation), environment: environment)
     }
 }

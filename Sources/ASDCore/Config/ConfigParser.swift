@@ -27,7 +27,7 @@ struct ConfigParser {
     private static let declarationBuiltins: Set<String> = ["export", "declare", "typeset", "local", "readonly"]
 
     init(bytes: [UInt8], file: FilePath, environment: [String: String]) {
-        self.lexer = ConfigLexer(bytes: bytes, file: file)
+        self.lexer = ConfigLexer(bytes: ConfigText.normalized(bytes), file: file)
         self.environment = environment
     }
 
@@ -67,7 +67,10 @@ struct ConfigParser {
 
         let snapshot = values
         let environment = environment
+        let reads = NameReads()
+        defer { for read in reads.names { values.noteReference(read) } }
         lexer.lookup = { name in
+            reads.names.append(name)
             if let value = snapshot[name] {
                 if case .array(let elements) = value, elements.isEmpty { return nil }
                 return value.expanded.bytes
@@ -75,6 +78,7 @@ struct ConfigParser {
             return environment[name].map { Array($0.utf8) }
         }
 
+        values.noteAssignment(name, line: start)
         if lexer.peek() == "(" {
             lexer.advance()
             assign(.array(try readArray(start: start)), to: name, append: append)
@@ -167,6 +171,11 @@ struct ConfigParser {
         }
         return "commands are not allowed; only NAME=value assignments are"
     }
+}
+
+/// The names one assignment's expansions read.
+private final class NameReads {
+    var names: [String] = []
 }
 
 extension ConfigLexer {

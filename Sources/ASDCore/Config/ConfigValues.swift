@@ -29,6 +29,10 @@ public struct ConfigValues: Equatable, Sendable {
     public private(set) var variables: [String: ConfigValue] = [:]
     /// Names in the order the file first assigned them.
     public private(set) var order: [String] = []
+    /// The 1-based line of each name's first assignment (for warnings).
+    public private(set) var lines: [String: Int] = [:]
+    /// Names that a later `$NAME` read: helpers, not typos of a key.
+    public private(set) var referenced: Set<String> = []
 
     public init() {}
 
@@ -44,6 +48,18 @@ public struct ConfigValues: Equatable, Sendable {
             if newValue == nil { order.removeAll { $0 == name } }
             variables[name] = newValue
         }
+    }
+
+    /// Notes where `name` was first assigned.
+    mutating func noteAssignment(_ name: String, line: Int) {
+        if lines[name] == nil { lines[name] = line }
+    }
+
+    mutating func noteReference(_ name: String) { referenced.insert(name) }
+
+    /// Equal values; where they were assigned and what read them does not count.
+    public static func == (lhs: ConfigValues, rhs: ConfigValues) -> Bool {
+        lhs.variables == rhs.variables && lhs.order == rhs.order
     }
 
     /// The variable as bash's `$NAME` would give it, or nil when the file never assigned it.

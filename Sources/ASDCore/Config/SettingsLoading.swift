@@ -1,11 +1,18 @@
 /// Turning parsed config variables into `Settings`, with upstream's defaults
-/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file.
+/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file
+/// (with a warning: see SettingsWarnings.swift).
 extension Settings {
     /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case).
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
     public static func load(path: FilePath, environment: [String: String]) throws(ASDError) -> Settings {
+        try loadWithWarnings(path: path, environment: environment).settings
+    }
+
+    /// Reads the config at `path` once and parses it: its exact bytes (kept as
+    /// the snapshot in force) and its variables.
+    static func values(path: FilePath, environment: [String: String]) throws(ASDError) -> (bytes: [UInt8], values: ConfigValues) {
         let bytes: [UInt8]
         do throws(Errno) {
             bytes = try readFile(path)
@@ -13,10 +20,7 @@ extension Settings {
             if error == .noEntry { throw .configMissing(path: path) }
             throw .configUnreadable(path: path, reason: error)
         }
-        let values = try ConfigFile.parse(bytes, file: path, environment: environment)
-        var settings = try from(values, file: path)
-        settings.sourceBytes = bytes
-        return settings
+        return (bytes, try ConfigFile.parse(bytes, file: path, environment: environment))
     }
 
     /// Applies upstream's defaults and checks to the variables of `file`.

@@ -69,7 +69,7 @@ public enum Snapshot {
             let destinationRoot = try ASDError.attempt("open the snapshot directory", destination) { () throws(Errno) in
                 try parent.openDirectory(destination.lastComponent)
             }
-            var builder = Builder(device: rootStatus.device)
+            var builder = Builder(device: rootStatus.device, root: source)
             try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
             try ASDError.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
                 try destinationRoot.copyXattrs(from: sourceRoot, ".", to: ".")
@@ -92,8 +92,13 @@ public enum Snapshot {
     /// Walks the source tree with directory descriptors, mirroring it.
     private struct Builder {
         let device: UInt64
+        /// The snapshot's source, for messages.
+        let root: FilePath
 
-        init(device: UInt64) { self.device = device }
+        init(device: UInt64, root: FilePath) {
+            self.device = device
+            self.root = root
+        }
 
         mutating func fill(
             from source: DirectoryHandle, sourcePath: FilePath,
@@ -152,6 +157,8 @@ public enum Snapshot {
                 // EMLINK: no room for another link; EXDEV: the target is a filesystem
                 // of its own (a mount point), so its files cannot be linked from the parent.
                 guard error == Errno.tooManyLinks || error == Errno.crossDevice else {
+                    // EPERM for root: the file is immutable or append-only.
+                    if error == Errno.permission { throw ASDError.snapshotLinkRefused(target: root, path: fromPath) }
                     throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
                 }
                 try ASDError.attempt("copy into the snapshot", fromPath) { () throws(Errno) in

@@ -26,6 +26,12 @@ public enum ASDError: Error, Equatable, Sendable {
     case volatileMissing(path: FilePath)
     case volatileNotTmpfs(path: FilePath, fsType: String)
     case overlayUnsupported
+    /// The target itself is a symlink (to `destination`).
+    case targetIsSymlink(path: FilePath, destination: FilePath, file: FilePath)
+    /// A directory on the way to the target is a symlink.
+    case symlinkInTargetPath(target: FilePath, link: FilePath, destination: FilePath, resolved: FilePath?, file: FilePath)
+    /// A file system is mounted inside the target (refused: SPEC §5.12).
+    case mountInsideTarget(target: FilePath, mountPoint: FilePath, fsType: String, file: FilePath)
 
     // MARK: Running
     /// A system call failed: `operation` says what asd was doing.
@@ -46,6 +52,10 @@ public enum ASDError: Error, Equatable, Sendable {
     case unexpectedState(path: FilePath, detail: String)
     /// A bug in asd itself (never the user's input; exit 1, not 64).
     case internalError(String)
+    /// The file system holding a target's disk copy is full or read-only.
+    case diskCannotTakeWrite(target: FilePath, diskCopy: FilePath, mountPoint: FilePath, path: FilePath, errno: Errno)
+    /// A file in the target cannot be hard-linked into the snapshot (EPERM).
+    case snapshotLinkRefused(target: FilePath, path: FilePath)
     /// resync could not write some targets back; they stay in tmpfs.
     case writeBackFailed(targets: [FilePath])
 
@@ -108,6 +118,13 @@ extension ASDError: CustomStringConvertible {
             return "VOLATILE=\(path) is on \(fsType), not tmpfs or zram, so keeping copies there would not spare the disk. Set VOLATILE to a tmpfs such as /tmp or /dev/shm, or mount tmpfs there."
         case .overlayUnsupported:
             return "USE_OVERLAYFS is set but this kernel has no overlay filesystem. Load it ('modprobe overlay') or set USE_OVERLAYFS=no."
+        case .targetIsSymlink(let path, let destination, let file):
+            return "The sync target \(path) (WHATTOSYNC in \(file)) is a symlink to \(destination), not a directory. asd would hide the link, not its directory; list the directory it points to instead."
+        case .symlinkInTargetPath(let target, let link, let destination, let resolved, let file):
+            let hint = resolved.map { " Write the real path, \($0), in WHATTOSYNC instead." } ?? ""
+            return "The path of the sync target \(target) (WHATTOSYNC in \(file)) goes through the symlink \(link) -> \(destination). asd keeps its disk copy and snapshot beside the target and refuses paths through symlinks, which can change under it.\(hint)"
+        case .mountInsideTarget(let target, let mountPoint, let fsType, let file):
+            return "The sync target \(target) (WHATTOSYNC in \(file)) has a file system mounted inside it: \(mountPoint) (\(fsType)). asd refuses targets with mounts inside, because copying through them would overwrite the directory beneath the mount. Unmount it, mount it elsewhere, or list the directories beside it as targets instead."
         case .system(let operation, let path, let errno):
             return "Could not \(operation) \(path): \(errno)."
         case .command(let argv, let status, let stderr):
@@ -128,6 +145,13 @@ extension ASDError: CustomStringConvertible {
             return "Internal error: \(detail). Please report this as a bug in asd."
         case .unexpectedState(let path, let detail):
             return "Refusing to touch \(path): \(detail)."
+        case .diskCannotTakeWrite(let target, let diskCopy, let mountPoint, let path, let errno):
+            let fix = errno == .readOnlyFileSystem
+                ? "It is mounted read-only; remount it read-write (e.g. 'mount -o remount,rw \(mountPoint)')"
+                : "Free space there (see 'df -h \(mountPoint)')"
+            return "Could not write \(target) back to disk: \(errno) (at \(path)). Its disk copy \(diskCopy) is on the file system mounted at \(mountPoint). \(fix), then run 'asd resync' again."
+        case .snapshotLinkRefused(let target, let path):
+            return "Could not hard-link \(path) into the snapshot of \(target): Operation not permitted. Files marked immutable (chattr +i) or append-only (chattr +a) cannot be hard-linked, so asd cannot snapshot this target. Find them with 'lsattr -R \(target) 2>/dev/null | grep -E \"^[^ ]*[ia]\"' and clear the flag ('chattr -i' or 'chattr -a'), or move those files out of the target."
         case .writeBackFailed(let targets):
             return "Could not write \(targets.map(\.description).joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
         }

@@ -7,7 +7,9 @@ extension Engine {
         try StagingMount.cleanUp(invocation.stagingMountPoint)
         for paths in targets {
             removeLeftoverTempDirectory(paths)
-            if isRunning(paths) { continue }
+            let running = try keepIfRunning(paths)
+            StagingMount.removeLeftoverInsideTarget(paths, running: running)
+            if running { continue }
             let hasDiskCopy = FileOps.isDirectory(paths.diskCopy)
             let hasSnapshot = FileOps.isDirectory(paths.snapshot)
             guard hasDiskCopy || Snapshot.exists(paths) else { continue }
@@ -17,8 +19,15 @@ extension Engine {
     }
 
     private func recover(_ paths: TargetPaths, hasSnapshot: Bool) throws(ASDError) {
-        // The tmpfs side is incomplete or gone: never write it back.
-        for mount in [paths.target, paths.diskCopy, paths.tmpfsCopy] where MountInfo.isMountPoint(mount) {
+        // A whole (marked) tmpfs copy no longer served at the target still holds
+        // what may exist only in RAM: write it back first. Otherwise the tmpfs
+        // side is incomplete or gone: never write it back.
+        if FileOps.exists(paths.flag) && MountInfo.isMountPoint(paths.diskCopy) {
+            log.warning("\(paths.target) is no longer served from its tmpfs copy \(paths.tmpfsCopy); writing that copy back before recovering.")
+            try writeBack(paths)
+        }
+        try unmountOurs(at: paths)
+        for mount in [paths.diskCopy, paths.tmpfsCopy] where MountInfo.isMountPoint(mount) {
             try unmountOrDetach(mount)
         }
         try removeVolatileCopies(paths)

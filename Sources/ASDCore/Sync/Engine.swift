@@ -26,10 +26,10 @@ public struct Engine: Sendable {
         return TargetPaths(target: target, user: user, volatile: volatile, instance: instance)
     }
 
-    /// True while `paths` is in the healthy running state: the tmpfs copy carries
-    /// `.flagged` and the target is mounted over.
+    /// True while `paths` is in the healthy running state: the target is served
+    /// from our tmpfs copy (by the mount table) and the copy carries `.flagged`.
     func isRunning(_ paths: TargetPaths) -> Bool {
-        FileOps.exists(paths.flag) && MountInfo.isMountPoint(paths.target)
+        (try? state(of: paths)) == .running
     }
 
     /// The overlay's lower dir, from mountinfo, when the tmpfs copy is an overlay.
@@ -70,7 +70,9 @@ public struct Engine: Sendable {
     func checkTargets(
         hardLinkedFiles: (FilePath) -> Int? = { try? FileOps.summarize($0).hardLinkedFiles }
     ) throws(ASDError) {
+        let table = try mountTable()
         for paths in targets {
+            try checkLayout(paths, in: table)
             let snapshotExists = FileOps.isDirectory(paths.snapshot)
             let ourLinks = Snapshot.exists(paths)
             guard let status = try? FileOps.status(paths.target) else {

@@ -3,6 +3,8 @@ struct UndoJournal: Sendable {
     enum Step: Sendable {
         /// Unmount a mount asd made (normal first, then lazy).
         case unmount(FilePath)
+        /// Unmount asd's mounts at a target, leaving a mount of the user's there.
+        case unmountOurs(TargetPaths)
         /// rmdir a directory asd created; never recursive (it may be a mount point
         /// whose unmount failed, and then its contents are the user's data).
         case removeDirectory(FilePath)
@@ -52,6 +54,13 @@ extension Engine {
                     try unmountOrDetach(path)
                 } catch {
                     failedUnmounts.insert(path)
+                    problems.append(error.message)
+                }
+            case .unmountOurs(let paths):
+                do throws(ASDError) {
+                    try unmountOurs(at: paths)
+                } catch {
+                    failedUnmounts.insert(paths.target)
                     problems.append(error.message)
                 }
             case .removeDirectory(let path):

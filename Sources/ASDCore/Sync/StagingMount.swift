@@ -8,24 +8,33 @@ struct StagingMount {
     let mountPoint: FilePath
     /// The target's on-disk directory, seen through the staging mount.
     let targetView: FilePath
-    /// Our temp directory beside the disk copy (`.base-backup_asd-tmp`); nil
-    /// when unstaged (temp files then go beside each file, as upstream).
+    /// Our temp directory (`.base-backup_asd-tmp`): beside the target when
+    /// staged; inside the disk copy's root when the target is a mount point of
+    /// its own (its file system has no room outside the target; the name is
+    /// left out of every copy and removed as a leftover by crash recovery).
     let tempDirectory: FilePath?
-    /// False when the target is a filesystem of its own: then the parent bind
-    /// would not show it and asd writes through the disk copy instead.
+    /// False when the target is a mount point of its own (its own file system,
+    /// or a bind mount): then the parent bind would show the directory under
+    /// that mount, and asd writes through the disk copy instead.
     let isStaged: Bool
 
     static func open(for paths: TargetPaths, at mountPoint: FilePath) throws(ASDError) -> StagingMount {
         try cleanUp(mountPoint)
         let parent = paths.parentDirectory
         let base = paths.target.lastComponent
-        let sameFilesystem: Bool = {
-            guard let disk = try? FileOps.status(paths.diskCopy),
-                  let dir = try? FileOps.status(parent) else { return false }
-            return disk.device == dir.device
+        // The disk copy must show the very directory the parent bind will show.
+        let sameDirectory: Bool = {
+            guard let table = try? MountInfo.current(),
+                  let disk = MountInfo.origin(of: paths.diskCopy, in: table),
+                  let dir = MountInfo.origin(of: parent, in: table) else { return false }
+            return disk == MountOrigin(device: dir.device, root: MountInfo.joinRoot(dir.root, base))
         }()
-        guard sameFilesystem else {
-            return StagingMount(mountPoint: mountPoint, targetView: paths.diskCopy, tempDirectory: nil, isStaged: false)
+        guard sameDirectory else {
+            let stage = StagingMount(
+                mountPoint: mountPoint, targetView: paths.diskCopy,
+                tempDirectory: paths.diskCopy.appending(paths.tempDirectoryName), isStaged: false)
+            try stage.prepareTempDirectory()
+            return stage
         }
         try ASDError.attempt("create the staging directory", mountPoint) { () throws(Errno) in
             try FileOps.makeDirectory(mountPoint, mode: 0o700, uid: 0, gid: 0)
@@ -62,11 +71,20 @@ struct StagingMount {
     }
 
     func close() {
+        if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
         if isStaged {
-            if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
             _ = try? Mount.unmountAll(mountPoint, lazy: true)
+            try? FileOps.removeDirectory(mountPoint)
         }
-        try? FileOps.removeDirectory(mountPoint)
+    }
+
+    /// The temp directory a killed write-back left inside a target that is a
+    /// mount point: in its disk copy while that is mounted, else in the target.
+    static func removeLeftoverInsideTarget(_ paths: TargetPaths, running: Bool) {
+        for dir in running ? [paths.diskCopy] : [paths.diskCopy, paths.target] {
+            let leftover = dir.appending(paths.tempDirectoryName)
+            if FileOps.isDirectory(leftover) { try? FileOps.removeTree(leftover) }
+        }
     }
 
     /// Removes a staging mount left by a killed asd.

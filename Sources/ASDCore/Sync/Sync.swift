@@ -10,6 +10,13 @@ extension Engine {
                 log.warning("\(paths.target) does not exist; skipping it (its snapshot \(paths.snapshot) is kept).")
                 continue
             }
+            if isRunning(paths) {
+                // Left in tmpfs by a run that lost its daemon file: keep it there.
+                log.info("\(paths.target) is already served from its tmpfs copy; writing it back and keeping it there.")
+                do throws(ASDError) { try writeBack(paths) } catch { log.warning(error.message) }
+                done.append(paths)
+                continue
+            }
             var journal = UndoJournal()
             do throws(ASDError) {
                 try syncTarget(paths, journal: &journal)
@@ -71,7 +78,7 @@ extension Engine {
         // can write into a tmpfs copy that is not marked as live.
         try writeAtomically(paths.flag, contents: [])
         try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
-        journal.record(.unmount(paths.target))
+        journal.record(.unmountOurs(paths))
         log.debug("\(paths.target) is now in tmpfs")
     }
 
@@ -88,7 +95,7 @@ extension Engine {
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
         do throws(ASDError) {
             let report = try TreeMirror(
-                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [], log: log
+                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [paths.tempDirectoryName], log: log
             ).run()
             log.debug("Copied \(report.files) files (\(formatBytes(UInt64(report.bytes)))) to \(paths.tmpfsCopy)")
             if report.vanished > 0 {

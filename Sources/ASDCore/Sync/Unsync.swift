@@ -36,9 +36,8 @@ extension Engine {
     /// Called only after a successful write-back.
     func putBackOnDisk(_ paths: TargetPaths) throws(ASDError) {
         log.debug("Putting \(paths.target) back on disk")
-        if MountInfo.isMountPoint(paths.target) {
-            try unmountOrDetach(paths.target)
-        }
+        // Only asd's own mounts: a target that is a mount point keeps the user's.
+        try unmountOurs(at: paths)
         if MountInfo.isMountPoint(paths.diskCopy) {
             try unmountOrDetach(paths.diskCopy)
         }

@@ -20,16 +20,26 @@ extension Engine {
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
     func writeBack(_ paths: TargetPaths) throws(ASDError) {
-        let stage = try StagingMount.open(for: paths, at: invocation.stagingMountPoint)
+        let stagePoint = invocation.stagingMountPoint
+        let stage: StagingMount
+        do throws(ASDError) {
+            stage = try StagingMount.open(for: paths, at: stagePoint)
+        } catch {
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
+        }
         defer { stage.close() }
         log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
-        if settings.useOverlay || overlayLower(paths) != nil {
-            try writeBackOverlay(paths, stage: stage)
-        } else {
-            try writeBackFull(paths, stage: stage)
-        }
-        try ASDError.attempt("flush (syncfs) the filesystem of", paths.target) { () throws(Errno) in
-            try FileSystemInfo.syncFilesystem(containing: stage.targetView)
+        do throws(ASDError) {
+            if settings.useOverlay || overlayLower(paths) != nil {
+                try writeBackOverlay(paths, stage: stage)
+            } else {
+                try writeBackFull(paths, stage: stage)
+            }
+            try ASDError.attempt("flush (syncfs) the filesystem of", paths.target) { () throws(Errno) in
+                try FileSystemInfo.syncFilesystem(containing: stage.targetView)
+            }
+        } catch {
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
     }
 
@@ -39,7 +49,8 @@ extension Engine {
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: FilePath? = nil) throws(ASDError) {
         var mirror = TreeMirror(
             source: paths.tmpfsCopy, destination: stage.targetView,
-            mode: .update(tempDirectory: stage.tempDirectory), excludedTopNames: [TargetPaths.flagName], log: log)
+            mode: .update(tempDirectory: stage.tempDirectory),
+            excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], log: log)
         mirror.changedOnlyIn = upper
         let report = try mirror.run()
         log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")

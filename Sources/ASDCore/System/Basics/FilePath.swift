@@ -96,6 +96,11 @@ public struct FilePath: Hashable, Comparable, Sendable {
 
     public func hasPrefix(_ prefix: String) -> Bool { bytes.starts(with: prefix.utf8) }
 
+    /// True when the bytes of `self` end with those of `suffix`.
+    public func hasSuffix(_ suffix: FilePath) -> Bool {
+        bytes.count >= suffix.bytes.count && bytes.suffix(suffix.bytes.count).elementsEqual(suffix.bytes)
+    }
+
     /// True when `self` is `other` or lies beneath it, component-wise.
     public func isWithin(_ other: FilePath) -> Bool {
         guard bytes.starts(with: other.bytes) else { return false }

@@ -1,0 +1,95 @@
+import ASDCore
+import Foundation
+import Testing
+
+/// SPEC §5.11 (issue 11, item 1): asd never discards data that lives only in RAM.
+/// Whether a target is running is read from the mount table (is the target served
+/// from our tmpfs copy?), not from the marker `.flagged` alone.
+@Suite(.privileged) struct RunningStateTests {
+    /// The marker is deleted through the target (a cleanup script, a user tidying
+    /// dot-files) while asd runs; then `resync` or `unsync`. Every change made since
+    /// sync must reach the disk, the target stays in tmpfs until unsync, the marker
+    /// comes back, and no crash recovery happens.
+    @Test(arguments: [(false, "resync"), (true, "resync"), (false, "unsync"), (true, "unsync")])
+    func markerDeletedWhileRunning(overlay: Bool, command: String) async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], overlay: overlay)
+        let paths = sandbox.paths(target)
+        var scenario = Scenario(sandbox)
+            .shell(Fixture.small(at: target))
+            .asd("sync", as: "sync")
+            .shell("rm \"\(target)/.flagged\"")
+            .shell("printf 'changed\\n' >>\"\(target)/one.txt\" && printf 'new\\n' >\"\(target)/new.txt\" && rm \"\(target)/sub/two.txt\"")
+            .snapshotTree(target, as: "changed")
+            .asd(command, as: "command")
+        if command == "resync" {
+            scenario = scenario
+                .expectMounted(target)
+                .expectExists(paths.flag)
+                .expectExists("$DAEMON_FILE")
+                .reboot()
+        } else {
+            scenario = scenario.expectNotMounted(target).expectAbsent("$DAEMON_FILE")
+        }
+        let result = try await scenario
+            .snapshotTree(target, as: "disk")
+            .expect("[[ -z \"$(compgen -G '\(paths.parent)/\(paths.archivePrefix)*')\" ]]", "a crash archive was made")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "command"])
+        let output = try result.command("command").output
+        #expect(!output.contains("Ungraceful"), "\(output)")
+        #expect(output.contains(".flagged") && output.contains("still served"), "no warning about the marker:\n\(output)")
+        try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "disk vs changes")
+    }
+
+    /// The marker is deleted and `asd sync` runs again (the daemon file is gone too,
+    /// as after a cleaned /run): the running target is kept and written back, not
+    /// recovered or synced a second time over itself.
+    @Test(arguments: [false, true])
+    func syncAgainKeepsARunningTarget(overlay: Bool) async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], overlay: overlay)
+        let result = try await Scenario(sandbox)
+            .shell(Fixture.small(at: target))
+            .asd("sync", as: "sync")
+            .shell("rm \"\(target)/.flagged\" \"$DAEMON_FILE\"")
+            .shell("printf 'changed\\n' >>\"\(target)/one.txt\"")
+            .snapshotTree(target, as: "changed")
+            .asd("sync", as: "again")
+            .expect("[[ $(findmnt -rn --mountpoint \"\(target)\" | wc -l) == 1 ]]", "target mounted $(findmnt -rn --mountpoint \"\(target)\" | wc -l) times")
+            .asd("unsync", as: "unsync")
+            .expectNotMounted(target)
+            .snapshotTree(target, as: "disk")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "again", "unsync"])
+        #expect(try !result.command("again").output.contains("Ungraceful"))
+        try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "disk vs changes")
+    }
+
+    /// The target was unmounted behind asd's back (`umount -l`): it is no longer served
+    /// from the tmpfs copy, so this is recovered, but the whole, marked tmpfs copy is
+    /// written back first: what was only in RAM reaches the disk.
+    @Test(arguments: [false, true])
+    func targetUnmountedBehindOurBack(overlay: Bool) async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], overlay: overlay)
+        let result = try await Scenario(sandbox)
+            .shell(Fixture.small(at: target))
+            .asd("sync", as: "sync")
+            .shell("printf 'changed\\n' >>\"\(target)/one.txt\" && printf 'new\\n' >\"\(target)/new.txt\"")
+            .snapshotTree(target, as: "changed")
+            .shell("umount -l \"\(target)\"")
+            .asd("resync", as: "resync")
+            .expectNotMounted(target)
+            .snapshotTree(target, as: "disk")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "resync"])
+        try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "disk vs changes")
+    }
+}
