@@ -12,7 +12,8 @@ public enum CommandLineTool {
             return ASDError.usage("").exitCode
         }
         do {
-            try command.run(invocation: invocation, console: console, environment: environment)
+            try command.run(invocation: invocation, console: console, environment: environment,
+                            options: Array(arguments.dropFirst()))
             return 0
         } catch {
             console.error(error.message)
@@ -36,12 +37,12 @@ public enum Command: String, CaseIterable, Sendable {
         }
     }
 
-    func run(invocation: Invocation, console: Console, environment: [String: String]) throws(ASDError) {
+    func run(invocation: Invocation, console: Console, environment: [String: String], options: [String] = []) throws(ASDError) {
         switch self {
         case .sync, .resync, .unsync:
             try LifecycleCommand.run(self, invocation: invocation, console: console, environment: environment)
         case .parse:
-            try ParseCommand.run(invocation: invocation, console: console, environment: environment)
+            try ParseCommand.run(invocation: invocation, console: console, environment: environment, options: options)
         case .clean:
             try CleanCommand.run(invocation: invocation, console: console, environment: environment)
         }
@@ -55,6 +56,7 @@ enum Usage {
 
          asd [command]
           preview  Parse the config file (\(invocation.configPath)) to see what will be managed.
+                   With --json: the same, and the state of the system, as JSON (see asd(1)).
           clean    Delete (without prompting) ALL crash-recovery archives.
           resync   Write the tmpfs copies back to disk. Must be run as root.
           sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.

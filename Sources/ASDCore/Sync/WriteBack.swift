@@ -4,14 +4,17 @@ extension Engine {
         Signals.install()
         try recoverUngracefulState()
         var failures: [String] = []
+        var written: [String] = []
         for paths in allPaths where isRunning(paths) {
             do throws(ASDError) {
                 try writeBack(paths)
+                written.append(paths.target)
             } catch {
                 log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
                 failures.append(paths.target)
             }
         }
+        recordWriteBack(of: written)
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }
