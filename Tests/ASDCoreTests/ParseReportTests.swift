@@ -5,7 +5,7 @@ import Testing
 @Suite("parse report")
 struct ParseReportTests {
     static let sample = ParseReport(
-        version: "6.0.0", config: "/run/asd.conf", instance: "asd", daemonFile: "/run/asd", running: true,
+        version: "6.0.0", config: "/run/asd.conf", instance: "asd", daemonFile: "/run/asd", running: true, syncedAt: 1_764_490_000,
         engine: "built-in", overlay: true, backups: true, backupLimit: 5,
         volatile: .init(path: "/tmp", fsType: "tmpfs", freeBytes: 1 << 30, totalBytes: 2 << 30),
         systemd: .init(

@@ -45,6 +45,8 @@ import Testing
         let synced = try report("synced")
         #expect(synced.running && synced.targets[0].state == "running")
         #expect(synced.targets[0].lastWriteBack == nil, "no write-back yet")
+        let syncedAt = try #require(synced.syncedAt)
+        #expect(stopped.syncedAt == nil && syncedAt > 1_700_000_000)
         // The new 1 MB file lives in RAM only (in overlay mode: in the upper layer).
         let ram = try #require(synced.targets[0].ramBytes)
         #expect(ram >= 1_000_000 && ram < 2_000_000 + (overlay ? 0 : 64 << 10), "ramBytes \(ram)")
@@ -55,7 +57,7 @@ import Testing
         let before = try #require(Int(result.command("before").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let after = try #require(Int(result.command("after").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let written = try #require(resynced.targets[0].lastWriteBack)
-        #expect(written >= before && written <= after)
+        #expect(written >= before && written <= after && written >= syncedAt)
 
         let unsynced = try report("unsynced")
         #expect(!unsynced.running && unsynced.targets[0].state == "stopped" && unsynced.targets[0].lastWriteBack == nil)

@@ -13,6 +13,8 @@ public struct ParseReport: Codable, Equatable, Sendable {
     public var daemonFile: String
     /// The daemon file exists: asd has synced and not yet unsynced.
     public var running: Bool
+    /// When the running asd synced (the daemon file's time); null when not running.
+    @NullCoded public var syncedAt: Int?
     /// "built-in" or "rsync" (`USE_RSYNC`).
     public var engine: String
     public var overlay: Bool
@@ -103,6 +105,7 @@ extension ParseReport {
         return ParseReport(
             version: Version.string, config: configPath, instance: invocation.instanceName,
             daemonFile: invocation.daemonFile, running: FileOps.exists(invocation.daemonFile),
+            syncedAt: (try? FileOps.status(invocation.daemonFile))?.modificationTime.seconds,
             engine: settings.copyEngineName, overlay: settings.useOverlay, backups: settings.useBackups,
             backupLimit: settings.backupLimit,
             volatile: Volatile(path: settings.volatile, fsType: volatileInfo?.typeName,
