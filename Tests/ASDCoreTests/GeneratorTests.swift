@@ -88,6 +88,15 @@ struct GeneratorTests {
         #expect(both.paths == ["/srv/old", "/run/asd-volatile", "/srv/new", "/tmp"])
     }
 
+    @Test("only the kernel's kmsg device counts as the kernel log (a container links it to /dev/null)")
+    func kernelLogDevice() throws {
+        #expect(!KernelLog.write("asd test", device: "/dev/null"))
+        let dir = try TemporaryDirectory()
+        try dir.write("kmsg", "")
+        #expect(!KernelLog.write("asd test", device: dir.path + "/kmsg"))
+        #expect(!KernelLog.write("asd test", device: dir.path + "/missing"))
+    }
+
     @Test("without an output directory it writes nothing and exits 0")
     func noOutputDirectory() {
         #expect(GeneratorCommand.run(arguments: [], environment: [:]) == 0)

@@ -122,6 +122,20 @@ check "boot 1: asd.service is neither enabled nor started by the install" \
 check "boot 1: asd parse on the fresh install says what to do" \
     output_has "No directories are configured yet" inside asd parse
 check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer
+# A config the generator cannot parse: no drop-in, a message, and systemd carries on.
+printf '%s\n' '# broken' 'WHATTOSYNC=($(touch /run/generator-ran-code))' >"$ROOT/etc/asd.conf"
+check "boot 1: with a broken config, daemon-reload still succeeds" inside systemctl daemon-reload
+check "boot 1: ... the generator wrote no drop-in and ran no code" \
+    eval '! inside test -e /run/systemd/generator/asd.service.d/asd-mounts.conf -o -e /run/generator-ran-code'
+# Under systemd it reports to the kernel log; a container's /dev/kmsg is /dev/null, so
+# there it falls back to stderr: run it as systemd does, and read that.
+generator_says_why() {
+    local output
+    output=$(inside env SYSTEMD_SCOPE=system /lib/systemd/system-generators/asd-generator /run/asd-generator-test 2>&1) &&
+        grep -q "^asd-generator: /etc/asd.conf:2: command substitution" <<<"$output" &&
+        ! inside test -e /run/asd-generator-test/asd.service.d
+}
+check "boot 1: ... and says why, exits 0, writes nothing (run as systemd runs it)" generator_says_why
 cat >"$ROOT/etc/asd.conf" <<CONF
 # asd boot test
 WHATTOSYNC=('$TARGET' '$SEPTARGET')
