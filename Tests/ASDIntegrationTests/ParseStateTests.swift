@@ -14,6 +14,8 @@ import Testing
         let result = try await Scenario(sandbox, volatileSize: "64m")
             .shell(Fixture.small(at: target))
             .asd("parse", "--json", as: "stopped")
+            // A stale record (a run that never reached unsync) must not survive a sync.
+            .shell("mkdir -p \"$(dirname \"$DAEMON_FILE\")\"; echo \"1 \(target)\" >\"\(record)\"")
             .asd("sync")
             .shell("head -c 1000000 /dev/urandom >\"\(target)/new\"")
             .asd("parse", "--json", as: "synced")
