@@ -6,7 +6,8 @@
 #   make install-cron                     hourly cron job, for systems without systemd
 #   make uninstall                        remove what install put (keeps a modified asd.conf)
 #   make check                            unit and integration tests (swift test)
-#   make boot-test                        boot a Debian container with asd (root only)
+#   make deb                              Debian package in .build/deb/ (dpkg-buildpackage -b)
+#   make boot-test                        boot a Debian container with the package (root only)
 
 PN          = anything-sync-daemon
 PREFIX     ?= /usr
@@ -14,6 +15,7 @@ DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 CONFDIR    ?= /etc
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+GENERATORDIR ?= $(PREFIX)/lib/systemd/system-generators
 MANDIR     ?= $(PREFIX)/share/man/man1
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
@@ -28,8 +30,8 @@ RELEASEBIN  = $(BUILDDIR)/release/asd
 UNITS       = asd.service asd-resync.service asd-resync.timer
 SOURCES     = Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
 
-.PHONY: all build install install-bin install-config install-systemd install-man \
-	install-completion install-cron uninstall uninstall-cron check boot-test clean
+.PHONY: all build install install-bin install-config install-systemd install-generator install-man \
+	install-completion install-cron uninstall uninstall-cron check deb boot-test clean
 
 all: build
 
@@ -41,7 +43,7 @@ $(RELEASEBIN): $(SOURCES)
 		--scratch-path $(BUILDDIR) $(SWIFTFLAGS)
 	@touch $@
 
-install: install-bin install-config install-systemd install-man install-completion
+install: install-bin install-config install-systemd install-generator install-man install-completion
 
 install-bin: $(RELEASEBIN)
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)"
@@ -64,6 +66,11 @@ install-systemd:
 	$(INSTALL) -d "$(DESTDIR)$(SYSTEMDDIR)"
 	$(INSTALL) -m 0644 $(addprefix systemd/,$(UNITS)) "$(DESTDIR)$(SYSTEMDDIR)/"
 
+# The generator is the asd binary under another name (see asd(1), SYSTEMD).
+install-generator:
+	$(INSTALL) -d "$(DESTDIR)$(GENERATORDIR)"
+	ln -sf $(BINDIR)/asd "$(DESTDIR)$(GENERATORDIR)/asd-generator"
+
 install-man:
 	$(INSTALL) -d "$(DESTDIR)$(MANDIR)"
 	$(INSTALL) -m 0644 doc/asd.1 "$(DESTDIR)$(MANDIR)/asd.1"
@@ -83,6 +90,7 @@ install-cron:
 uninstall: uninstall-cron
 	rm -f "$(DESTDIR)$(BINDIR)/asd" "$(DESTDIR)$(BINDIR)/$(PN)"
 	rm -f $(addprefix "$(DESTDIR)$(SYSTEMDDIR)"/,$(UNITS))
+	rm -f "$(DESTDIR)$(GENERATORDIR)/asd-generator"
 	rm -f "$(DESTDIR)$(MANDIR)/asd.1" "$(DESTDIR)$(MANDIR)/$(PN).1"
 	rm -f "$(DESTDIR)$(BASHCOMPDIR)/asd" "$(DESTDIR)$(BASHCOMPDIR)/$(PN)"
 	rm -f "$(DESTDIR)$(ZSHCOMPDIR)/_asd"
@@ -109,7 +117,21 @@ check:
 	fi; \
 	exit $$status
 
-boot-test: $(RELEASEBIN)
+# anything-sync-daemon_<version>_<arch>.deb (and .buildinfo, .changes) in $(DEBDIR).
+# Needs debhelper, and swift on PATH (/opt/swift/usr/bin is added when present).
+DEBDIR     ?= $(BUILDDIR)/deb
+DEBNAME     = $(PN)_$(shell dpkg-parsechangelog -SVersion 2>/dev/null)_$(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+deb:
+	mkdir -p "$(DEBDIR)"
+	rm -f "$(DEBDIR)"/anything-sync-daemon*
+	PATH="$$PATH:/opt/swift/usr/bin" ASD_DEB_DESTDIR="$(abspath $(DEBDIR))" \
+		dpkg-buildpackage -b -us -uc \
+		--buildinfo-option=-u"$(abspath $(DEBDIR))" --changes-option=-u"$(abspath $(DEBDIR))" \
+		--buildinfo-file="$(abspath $(DEBDIR))/$(DEBNAME).buildinfo" \
+		--changes-file="$(abspath $(DEBDIR))/$(DEBNAME).changes"
+	@ls -l "$(DEBDIR)"/*.deb
+
+boot-test: deb
 	Tests/systemd/boot-test.sh
 
 clean:

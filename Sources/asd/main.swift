@@ -4,8 +4,10 @@ import ASDCore
 import Glibc
 #endif
 
-let status = CommandLineTool.run(
-    arguments: Array(CommandLine.arguments.dropFirst()),
-    environment: ProcessEnvironment.current()
-)
+let arguments = CommandLine.arguments
+let environment = ProcessEnvironment.current()
+// Run as `asd-generator` (a link in systemd's generator directory): the generator.
+let status = GeneratorCommand.isInvoked(as: arguments.first ?? "")
+    ? GeneratorCommand.run(arguments: Array(arguments.dropFirst()), environment: environment)
+    : CommandLineTool.run(arguments: Array(arguments.dropFirst()), environment: environment)
 exit(status)

@@ -1,19 +1,30 @@
 #!/bin/bash
-# Boot test: asd's whole life under a real systemd, in a Debian bookworm container.
+# Boot test: asd's whole life under a real systemd, in a Debian bookworm container,
+# installed the way Debian users install it: from the package.
 #
-# Debootstraps a minimal Debian with systemd (cached in $ASD_ROOTFS_CACHE), installs asd
-# with `make install DESTDIR=<root>`, boots it with systemd-nspawn and checks: asd.service
-# active and the target on tmpfs after boot, the hourly timer active, asd-resync writing
-# to disk, a clean shutdown writing back and cleaning up, a power loss (SIGKILL of the
-# whole container) keeping the last resync, and the next boot making a crash archive.
+# Debootstraps a minimal Debian with systemd (cached in $ASD_ROOTFS_CACHE), boots it with
+# systemd-nspawn and, inside it: installs the .deb built by `make deb` (apt install
+# ./x.deb), configures and enables asd, upgrades the package over itself while asd runs,
+# and at the end purges it. Between these it checks: both targets on tmpfs after boot,
+# the hourly timer, asd-resync writing to disk, `asd parse --json`, a clean shutdown
+# writing back and cleaning up, a power loss (SIGKILL of the whole container) keeping the
+# last resync, and the next boot making a crash archive.
 #
-# Run as root:  Tests/systemd/boot-test.sh      (or `make boot-test`)
+# One target lives on a file system of its own: an ext4 image on a loop device, mounted
+# from the container's /etc/fstab with `nofail` (so local-fs.target does not wait for it,
+# like a network share or a disk mounted late). The asd-generator's RequiresMountsFor=
+# must make asd's final write-back finish before that file system is unmounted; the
+# journal shows the order. A last boot with the generator masked shows that the same
+# check detects the wrong order.
+#
+# Run as root:  Tests/systemd/boot-test.sh      (or `make boot-test`, which runs `make deb`)
 # Environment:
 #   ASD_ROOTFS_CACHE   cached root file system (default /var/cache/asd-test/rootfs-bookworm.tar.zst)
 #   ASD_DEBIAN_MIRROR  Debian mirror for debootstrap (default: the host's apt mirror)
 #   ASD_BOOT_TIMEOUT   seconds to wait for a boot or a shutdown (default 180)
 #   ASD_KEEP_WORKDIR=1 keep the container root afterwards, for inspection
-#   ASD_BOOT_TEST_BINARY  install this file as /usr/bin/asd instead of the built one
+#   ASD_DEB            the package to install (default: the newest .build/deb/anything-sync-daemon_*.deb)
+#   ASD_BOOT_TEST_BINARY  install this file as /usr/bin/asd over the package's
 #                      (e.g. upstream's script, to check this test against the reference)
 # Output: one PASS/FAIL line per check, then `boot-test: N passed, M failed`.
 set -u -o pipefail
@@ -28,216 +39,36 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 TARGET=/var/lib/asdtest               # the directory asd keeps in tmpfs
 PARENT=${TARGET%/*}
 BASE=${TARGET##*/}
+SEPMOUNT=/srv/sep                     # a file system of its own (ext4 on a loop device)
+SEPUNIT=srv-sep.mount
+SEPTARGET=$SEPMOUNT/data              # the second target, on it
+SEPNODE=/var/lib/asd-test-sep.dev     # the loop device's node in the container
+VOLMOUNT=/srv/vol                     # VOLATILE: a tmpfs of its own, also from fstab
+VOLUNIT=srv-vol.mount
+PKG=anything-sync-daemon
 
 passed=0
 failed=0
 NSPAWN_PID=
 INIT_PID=
+LOOPDEV=
 
-log() { printf 'boot-test: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-
-# check DESCRIPTION COMMAND...: runs COMMAND, prints PASS or FAIL.
-check() {
-    local description=$1
-    shift
-    if "$@"; then
-        printf 'PASS  %s\n' "$description"
-        passed=$((passed + 1))
-    else
-        printf 'FAIL  %s\n' "$description"
-        failed=$((failed + 1))
-    fi
-}
-
-# Mirror: ASD_DEBIAN_MIRROR, else the first http(s) Debian URI the host's apt uses.
-debian_mirror() {
-    if [ -n "${ASD_DEBIAN_MIRROR:-}" ]; then
-        echo "$ASD_DEBIAN_MIRROR"
-        return
-    fi
-    local uri
-    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-        awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' | grep -E '/debian/?$' | head -n1)
-    [ -n "$uri" ] || uri=$(grep -hsE '^deb +https?://[^ ]+/debian/? ' /etc/apt/sources.list \
-        /etc/apt/sources.list.d/*.list | awk '{ print $2 }' | head -n1)
-    echo "${uri:-http://deb.debian.org/debian}"
-}
-
-# Builds the cached root file system when missing or made with another package list.
-ensure_cache() {
-    local stamp="$SUITE $PACKAGES"
-    if [ -f "$CACHE" ] && [ "$(cat "$CACHE.info" 2>/dev/null)" = "$stamp" ]; then
-        return
-    fi
-    mkdir -p "$(dirname "$CACHE")"
-    exec 9>"$CACHE.lock"
-    flock 9
-    if [ -f "$CACHE" ] && [ "$(cat "$CACHE.info" 2>/dev/null)" = "$stamp" ]; then
-        exec 9>&-
-        return
-    fi
-    local mirror bootstrap
-    mirror=$(debian_mirror)
-    bootstrap="$WORK/bootstrap"
-    log "debootstrap $SUITE from $mirror (cached afterwards in $CACHE)"
-    debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$bootstrap" "$mirror" \
-        >"$WORK/debootstrap.log" 2>&1 || { tail -n 30 "$WORK/debootstrap.log" >&2; die "debootstrap failed"; }
-    rm -rf "$bootstrap"/var/cache/apt/archives/*.deb "$bootstrap"/var/lib/apt/lists/*_* 
-    tar -C "$bootstrap" --numeric-owner --xattrs --acls -cf - . | zstd -q -T0 -o "$CACHE.tmp" ||
-        die "could not write $CACHE.tmp"
-    mv -f "$CACHE.tmp" "$CACHE"
-    echo "$stamp" >"$CACHE.info"
-    rm -rf "$bootstrap"
-    exec 9>&-
-}
-
-# --- container control ---------------------------------------------------------------
-
-# inside COMMAND...: runs COMMAND inside the running container (all its namespaces).
-inside() { timeout 300 nsenter -t "$INIT_PID" -a "$@"; }
-
-boot() {
-    local log=$1 i
-    systemd-nspawn --register=no --keep-unit --quiet --private-network --console=pipe \
-        -D "$ROOT" -b </dev/null >"$log" 2>&1 &
-    NSPAWN_PID=$!
-    INIT_PID=
-    for ((i = 0; i < BOOT_TIMEOUT * 5; i++)); do
-        # The container's PID 1 is the child of nspawn named exactly "systemd"; nspawn's own
-        # short-lived helper children (named systemd-nspawn) must not be mistaken for it.
-        INIT_PID=$(pgrep -x -P "$NSPAWN_PID" systemd | head -n1)
-        [ -n "$INIT_PID" ] && break
-        kill -0 "$NSPAWN_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    if [ -z "$INIT_PID" ]; then
-        tail -n 30 "$log" >&2
-        die "systemd-nspawn did not start a container (see above)"
-    fi
-    # is-system-running --wait needs the system bus; retry until systemd answers.
-    local state=
-    for ((i = 0; i < BOOT_TIMEOUT; i++)); do
-        kill -0 "$INIT_PID" 2>/dev/null || INIT_PID=$(pgrep -x -P "$NSPAWN_PID" systemd | head -n1)
-        state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$INIT_PID" -a systemctl is-system-running --wait 2>/dev/null)
-        case $state in running | degraded | maintenance | stopping) break ;; esac
-        sleep 1
-    done
-    BOOT_STATE=$state
-}
-
-# Clean shutdown: SIGRTMIN+4 asks systemd for poweroff. Returns 1 on timeout.
-clean_poweroff() {
-    local i
-    kill -s RTMIN+4 "$INIT_PID"
-    for ((i = 0; i < BOOT_TIMEOUT * 5; i++)); do
-        kill -0 "$NSPAWN_PID" 2>/dev/null || { wait "$NSPAWN_PID" 2>/dev/null; NSPAWN_PID=; return 0; }
-        sleep 0.2
-    done
-    return 1
-}
-
-# Power loss: SIGKILL the container's init (the kernel then kills every process of its
-# PID namespace) and nspawn itself, and wait until none of them is left. The container's
-# mounts (tmpfs copies) vanish with it; the host's page cache does not, so this cannot
-# show a missing fsync (that needs a VM or a dm-flakey device).
-power_loss() {
-    local pidns i
-    pidns=$(readlink "/proc/$INIT_PID/ns/pid")
-    kill -s KILL "$INIT_PID" "$NSPAWN_PID" 2>/dev/null
-    wait "$NSPAWN_PID" 2>/dev/null
-    NSPAWN_PID=
-    for ((i = 0; i < 100; i++)); do
-        left=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$pidns" ] && echo "${p#/proc/}"; done)
-        [ -z "$left" ] && return 0
-        sleep 0.1
-    done
-    log "processes of the killed container still alive: $left"
-    return 1
-}
-
-cleanup() {
-    if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-        [ -n "$INIT_PID" ] && kill -s KILL "$INIT_PID" 2>/dev/null
-        kill -s KILL "$NSPAWN_PID" 2>/dev/null
-        wait "$NSPAWN_PID" 2>/dev/null
-    fi
-    if [ "${ASD_KEEP_WORKDIR:-0}" = 1 ]; then
-        log "kept $WORK"
-    elif [ -n "${WORK:-}" ]; then
-        rm -rf --one-file-system "$WORK"
-    fi
-}
-
-# --- helpers for the checks ----------------------------------------------------------
-
-# Sorted relative file list of a directory on the host (the container's disk).
-disk_files() { (cd "$1" && find . -mindepth 1 | sort); }
-same_files() { [ "$(disk_files "$1")" = "$(printf '%s\n' "${@:2}" | sort)" ]; }
-file_is() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
-unit_is() { [ "$(inside systemctl is-active "$1" 2>/dev/null)" = "$2" ]; }
-target_on_tmpfs() { [ "$(inside findmnt -n -o FSTYPE -M "$TARGET" 2>/dev/null)" = tmpfs ]; }
-no_backup_dirs() { ! compgen -G "$ROOT$PARENT/.$BASE-backup_asd" >/dev/null && ! compgen -G "$ROOT$PARENT/.$BASE-backup_asd-old" >/dev/null; }
-archives() { compgen -G "$ROOT$PARENT/.$BASE-backup_asd-crashrecovery-*.tar.zstd"; }
-journal_of() { journalctl -D "$ROOT/var/log/journal" -o cat --no-pager "${@/#/--unit=}" 2>/dev/null; }
-no_colour_in_journal() { ! journal_of asd.service asd-resync.service | grep -q $'\e\\['; }
-state_is() { [ "$BOOT_STATE" = "$1" ]; }
-# Names are matched as path suffixes: the archive's top directory is asd's business.
-archive_listing() {
-    local archive
-    archive=$(archives | tail -n1)
-    [ -n "$archive" ] && zstd -dc "$archive" | tar -t | sed 's|/$||'
-}
-archive_holds() {
-    local listing name
-    listing=$(archive_listing) || return 1
-    for name in "$@"; do grep -qE "(^|/)$name\$" <<<"$listing" || return 1; done
-}
-archive_lacks() {
-    local listing
-    listing=$(archive_listing) || return 1
-    ! grep -qE "(^|/)$1\$" <<<"$listing"
-}
-# wait_for_file PATH CONTENT SECONDS
-wait_for_file() {
-    local i
-    for ((i = 0; i < $3 * 2; i++)); do
-        file_is "$1" "$2" && return 0
-        sleep 0.5
-    done
-    return 1
-}
-asd_parse_runs() { inside /usr/bin/asd parse >/dev/null 2>&1; }
-asd_runs_in_container() { inside /usr/bin/asd >/dev/null 2>&1; }
-no_swift_runtime_needed() {
-    ! inside sh -c 'command -v swift' >/dev/null 2>&1 &&
-        ! inside ldd /usr/bin/asd 2>/dev/null | grep -qE 'libswift|libFoundation|not found'
-}
-timer_scheduled() {
-    local next
-    next=$(inside systemctl show asd-resync.timer -p NextElapseUSecMonotonic --value 2>/dev/null)
-    [ -n "$next" ] && [ "$next" != infinity ] && [ "$next" != 0 ]
-}
-timer_hourly() {
-    local timers
-    timers=$(inside systemctl show asd-resync.timer -p TimersMonotonic --value 2>/dev/null)
-    grep -q 'OnActiveUSec=1h ' <<<"$timers" && grep -q 'OnUnitActiveUSec=1h ' <<<"$timers"
-}
-show_asd_journal() {
-    log "journal of asd.service and asd-resync.service (boot $1):"
-    journalctl -D "$ROOT/var/log/journal" -b --no-pager -o short-monotonic \
-        -u asd.service -u asd-resync.service -u asd-resync.timer 2>/dev/null | tail -n 40 >&2
-}
+# shellcheck source=Tests/systemd/boot-test-lib.sh
+. "$REPO/Tests/systemd/boot-test-lib.sh"
 
 # --- main ----------------------------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || die "must be run as root"
-for tool in debootstrap systemd-nspawn systemctl journalctl nsenter zstd tar make flock; do
-    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install debootstrap systemd-container zstd)"
+for tool in debootstrap systemd-nspawn systemctl journalctl nsenter zstd tar flock jq losetup mkfs.ext4 debugfs dpkg-deb; do
+    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install debootstrap systemd-container zstd jq e2fsprogs)"
 done
+DEB=${ASD_DEB:-$(ls -t "$REPO"/.build/deb/${PKG}_*.deb 2>/dev/null | head -n1)}
+[ -f "$DEB" ] || die "no package: run 'make deb' first (or set ASD_DEB)"
+DEB_VERSION=$(dpkg-deb -f "$DEB" Version)
 mkdir -p /var/tmp
 WORK=$(mktemp -d /var/tmp/asd-boot-test.XXXXXX) || die "mktemp failed"
 ROOT="$WORK/root"
+SEPIMG="$WORK/sep.img"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -247,61 +78,126 @@ log "unpacking $CACHE"
 mkdir "$ROOT"
 zstd -dc "$CACHE" | tar -C "$ROOT" --numeric-owner --xattrs --acls -xf - || die "could not unpack $CACHE"
 
-log "building and installing asd"
-make -C "$REPO" >"$WORK/make.log" 2>&1 || { tail -n 30 "$WORK/make.log" >&2; die "make failed"; }
-make -C "$REPO" install DESTDIR="$ROOT" PREFIX=/usr >>"$WORK/make.log" 2>&1 ||
-    { tail -n 30 "$WORK/make.log" >&2; die "make install failed"; }
-if [ -n "${ASD_BOOT_TEST_BINARY:-}" ]; then
-    log "using $ASD_BOOT_TEST_BINARY as /usr/bin/asd"
-    install -m 0755 "$ASD_BOOT_TEST_BINARY" "$ROOT/usr/bin/asd" || die "could not install $ASD_BOOT_TEST_BINARY"
-fi
+# The separate file system: an ext4 image made from a seed directory, on a loop device
+# that the container gets (--bind) and mounts from its fstab.
+mkdir -p "$WORK/sepseed/data/sub"
+echo sep1 >"$WORK/sepseed/data/sep1"
+echo sepdeep >"$WORK/sepseed/data/sub/sepdeep"
+truncate -s 64M "$SEPIMG" && mkfs.ext4 -q -F -d "$WORK/sepseed" "$SEPIMG" || die "mkfs.ext4 failed"
+LOOPDEV=$(losetup --find --show "$SEPIMG") || die "losetup failed"
+# systemd-fstab-generator ignores /dev/... entries in a container ("Running in a
+# container, ignoring fstab device entry"), so the fstab line names a node of the
+# loop device outside /dev.
+mknod "$ROOT$SEPNODE" b $((0x$(stat -c %t "$LOOPDEV"))) $((0x$(stat -c %T "$LOOPDEV"))) ||
+    die "mknod $ROOT$SEPNODE failed"
+mkdir -p "$ROOT$SEPMOUNT"
+mkdir -p "$ROOT$VOLMOUNT"
+printf '%s\n' "$SEPNODE $SEPMOUNT ext4 nofail 0 0" "tmpfs $VOLMOUNT tmpfs nofail,size=64m 0 0" >>"$ROOT/etc/fstab"
 
-cat >"$ROOT/etc/asd.conf" <<EOF
-# asd boot test
-WHATTOSYNC=('$TARGET')
-VOLATILE="/tmp"
-USE_OVERLAYFS="no"
-USE_BACKUPS="yes"
-BACKUP_LIMIT=5
-EOF
 mkdir -p "$ROOT$TARGET/sub"
 echo seed1 >"$ROOT$TARGET/seed1"
 echo seed2 >"$ROOT$TARGET/seed2"
 echo deep >"$ROOT$TARGET/sub/deep"
 chown 65534:65534 "$ROOT$TARGET/sub/deep"
+cp "$DEB" "$ROOT/var/tmp/$PKG.deb"
 systemd-machine-id-setup --root="$ROOT" >/dev/null 2>&1 || die "systemd-machine-id-setup failed"
-systemctl --root="$ROOT" enable asd.service >/dev/null 2>&1 || die "systemctl --root enable asd.service failed"
-check "make install put the units where systemd finds them" \
-    test -f "$ROOT/usr/lib/systemd/system/asd.service" -a -L "$ROOT/etc/systemd/system/multi-user.target.wants/asd.service"
-check "units pass systemd-analyze verify in the container root" \
-    systemd-analyze verify --man=no --root="$ROOT" asd.service asd-resync.service asd-resync.timer
 
-# Boot 1: sync at boot, resync on demand, clean shutdown.
-log "boot 1: sync, resync, clean shutdown"
+# Boot 1: install the package, configure, enable, upgrade while running, clean shutdown.
+log "boot 1: install the package, enable, upgrade while running, clean shutdown"
 boot "$WORK/boot1.log"
-check "boot 1: the installed /usr/bin/asd runs in the container" asd_runs_in_container
-check "boot 1: asd needs no Swift toolchain or runtime libraries" no_swift_runtime_needed
 check "boot 1: system is running (not degraded: $BOOT_STATE)" state_is running
+check "boot 1: $SEPMOUNT is mounted from fstab (ext4)" sep_is_ext4
+check "boot 1: apt install ./$PKG.deb succeeds without network" \
+    eval 'inside_apt install "/var/tmp/$PKG.deb" >"$WORK/apt-install.log" 2>&1'
+check "boot 1: the package is installed ($DEB_VERSION)" package_installed
+use_test_binary
+check "boot 1: asd needs no Swift toolchain or runtime libraries" no_swift_runtime_needed
+check "boot 1: /etc/asd.conf is a conffile" output_has " /etc/asd.conf " inside dpkg-query -W -f='${Conffiles}' "$PKG"
+check "boot 1: anything-sync-daemon is a link to asd" test "$(inside readlink -f /usr/bin/anything-sync-daemon)" = /usr/bin/asd
+check "boot 1: the generator is a link to asd" generator_link_ok
+check "boot 1: man page and completions are installed" \
+    inside test -f /usr/share/man/man1/asd.1.gz -a -f /usr/share/bash-completion/completions/asd -a -f /usr/share/zsh/site-functions/_asd
+check "boot 1: asd.service is neither enabled nor started by the install" \
+    eval 'unit_file_state_is asd.service disabled && unit_is asd.service inactive'
+check "boot 1: asd parse on the fresh install says what to do" \
+    output_has "No directories are configured yet" inside asd parse
+check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer
+# A config the generator cannot parse: no drop-in, a message, and systemd carries on.
+printf '%s\n' '# broken' 'WHATTOSYNC=($(touch /run/generator-ran-code))' >"$ROOT/etc/asd.conf"
+check "boot 1: with a broken config, daemon-reload still succeeds" inside systemctl daemon-reload
+check "boot 1: ... the generator wrote no drop-in and ran no code" \
+    eval '! inside test -e /run/systemd/generator/asd.service.d/asd-mounts.conf -o -e /run/generator-ran-code'
+# Under systemd it reports to the kernel log; a container's /dev/kmsg is /dev/null, so
+# there it falls back to stderr: run it as systemd does, and read that.
+generator_says_why() {
+    local output
+    output=$(inside env SYSTEMD_SCOPE=system /lib/systemd/system-generators/asd-generator /run/asd-generator-test 2>&1) &&
+        grep -q "^asd-generator: /etc/asd.conf:2: command substitution" <<<"$output" &&
+        ! inside test -e /run/asd-generator-test/asd.service.d
+}
+check "boot 1: ... and says why, exits 0, writes nothing (run as systemd runs it)" generator_says_why
+cat >"$ROOT/etc/asd.conf" <<CONF
+# asd boot test
+WHATTOSYNC=('$TARGET' '$SEPTARGET')
+VOLATILE="$VOLMOUNT"
+USE_OVERLAYFS="no"
+USE_BACKUPS="yes"
+BACKUP_LIMIT=5
+CONF
+inside systemctl daemon-reload
+check "boot 1: after daemon-reload the generator orders asd.service after $SEPTARGET" requires_mounts_for "$SEPTARGET"
+check "boot 1: ... and after $TARGET and VOLATILE ($VOLMOUNT)" eval 'requires_mounts_for "$TARGET" && requires_mounts_for "$VOLMOUNT"'
+check "boot 1: systemctl enable --now asd.service succeeds" inside systemctl enable --now asd.service
 check "boot 1: asd.service is active" unit_is asd.service active
 check "boot 1: $TARGET is a tmpfs mount" target_on_tmpfs
+check "boot 1: $SEPTARGET is a tmpfs mount" sep_target_on_tmpfs
 check "boot 1: asd-resync.timer is active" unit_is asd-resync.timer active
 check "boot 1: asd-resync.timer has a next elapse" timer_scheduled
 check "boot 1: asd-resync.timer fires an hour after start, then hourly" timer_hourly
 check "boot 1: the target's files are visible in the container" \
     test "$(inside cat "$TARGET/seed1" 2>/dev/null)" = seed1
-inside sh -c "echo one >$TARGET/new1"
+inside sh -c "echo one >$TARGET/new1; echo sepone >$SEPTARGET/sepnew1"
 check "boot 1: a write goes to tmpfs, not yet to disk" test ! -e "$ROOT$TARGET/new1"
 check "boot 1: systemctl start asd-resync.service succeeds" inside systemctl start asd-resync.service
 check "boot 1: after resync the new file is on disk" file_is "$ROOT$TARGET/new1" one
-inside sh -c "echo two >$TARGET/new2; rm -f $TARGET/seed2"
+check "boot 1: asd parse --json gives JSON" parse_json_runs
+check "boot 1: parse --json: asd.service active and enabled" \
+    json '.systemd.service.activeState == "active" and .systemd.service.unitFileState == "enabled"'
+check "boot 1: parse --json: the timer's next run is within the hour" \
+    json '.systemd.timer.activeState == "active" and .systemd.timer.nextRun > now and .systemd.timer.nextRun <= now + 3700'
+check "boot 1: parse --json: both targets running, written back in the last minute" \
+    json '[.targets[] | select(.state == "running" and .lastWriteBack >= now - 60)] | length == 2'
+check "boot 1: parse --json: RAM used and VOLATILE free space" \
+    json '.targets[0].ramBytes > 0 and .volatile.fsType == "tmpfs" and .volatile.freeBytes > 0 and .engine == "built-in"'
+check "boot 1: parse shows the units' state under systemd" \
+    output_has "Systemd resync timer is currently active \(static\); next write-back" inside asd parse
+
+# Upgrade while running: the package installed over itself.
+inside sh -c "echo beforeupgrade >$TARGET/upgrade"
+check "boot 1: apt reinstall of the package while asd runs succeeds" \
+    eval 'inside_apt install --reinstall "/var/tmp/$PKG.deb" >"$WORK/apt-reinstall.log" 2>&1'
+use_test_binary
+check "boot 1: after the upgrade asd.service is still active, targets still in tmpfs" \
+    eval 'unit_is asd.service active && target_on_tmpfs && sep_target_on_tmpfs'
+check "boot 1: the upgrade lost nothing in RAM" test "$(inside cat "$TARGET/upgrade" 2>/dev/null)" = beforeupgrade
+check "boot 1: the upgrade kept the edited /etc/asd.conf" grep -q "'$SEPTARGET'" "$ROOT/etc/asd.conf"
+check "boot 1: resync after the upgrade succeeds" inside systemctl start asd-resync.service
+check "boot 1: ... and wrote the file from before the upgrade" file_is "$ROOT$TARGET/upgrade" beforeupgrade
+inside sh -c "echo two >$TARGET/new2; rm -f $TARGET/seed2; echo septwo >$SEPTARGET/sepnew2"
 check "boot 1: clean poweroff finishes in time" clean_poweroff
 check "boot 1: shutdown wrote back the last changes" file_is "$ROOT$TARGET/new2" two
 check "boot 1: the disk holds exactly the expected files" \
-    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2
+    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./upgrade
 check "boot 1: file owners are kept" test "$(stat -c %u:%g "$ROOT$TARGET/sub/deep")" = 65534:65534
 check "boot 1: no backup dirs left after a clean shutdown" no_backup_dirs
 check "boot 1: no crash archive after a clean shutdown" eval '! archives >/dev/null'
 check "boot 1: the journal has no colour codes" no_colour_in_journal
+SEPDIR=$(sep_dump 1)
+check "boot 1: shutdown wrote the last change back to the separate file system" file_is "$SEPDIR/sepnew2" septwo
+check "boot 1: the separate file system holds exactly the expected files" \
+    same_files "$SEPDIR" ./sep1 ./sub ./sub/sepdeep ./sepnew1 ./sepnew2
+check "boot 1: the journal shows asd's stop finished before $SEPMOUNT's unmount began" stop_before_unmount "$SEPUNIT"
+check "boot 1: the journal shows asd's stop finished before $VOLMOUNT's (VOLATILE) unmount began" stop_before_unmount "$VOLUNIT"
 [ "$failed" = 0 ] || show_asd_journal 1
 
 # Boot 2: resync, more changes, then power loss.
@@ -317,7 +213,7 @@ check "boot 2: the last resync is on disk" file_is "$ROOT$TARGET/new3" three
 check "boot 2: changes after the last resync are lost (it was a power loss)" \
     eval "[ ! -e '$ROOT$TARGET/new4' ] && [ \"\$(cat '$ROOT$TARGET/new1')\" = one ]"
 check "boot 2: no temp files inside the target" \
-    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./new3
+    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./new3 ./upgrade
 check "boot 2: the disk copy dir is left (ungraceful state)" test -d "$ROOT$PARENT/.$BASE-backup_asd"
 failed_before=$failed
 
@@ -341,6 +237,61 @@ check "boot 3: clean poweroff finishes in time" clean_poweroff
 check "boot 3: no backup dirs left after a clean shutdown" no_backup_dirs
 check "boot 3: the target is a plain directory with the data" file_is "$ROOT$TARGET/new3" three
 [ "$failed" = "$failed_before" ] || show_asd_journal 3
+rm -rf "$ROOT/etc/systemd/system/asd-resync.timer.d"
+failed_before=$failed
+
+# Boot 4: the generator masked (systemd.generator(7): a link to /dev/null). Without its
+# RequiresMountsFor=, nothing orders asd.service against the nofail mount of VOLATILE:
+# at shutdown its unmount runs alongside asd's final write-back, and the same journal
+# check must see it begin before asd's stop finished. (The ext4 file system of the
+# second target stays ordered even so: asd's own bind mounts below it are ordered
+# before local-fs.target, which asd.service is ordered after; the generator is what
+# makes asd wait for it at boot.)
+log "boot 4: generator masked"
+mkdir -p "$ROOT/etc/systemd/system-generators"
+ln -sf /dev/null "$ROOT/etc/systemd/system-generators/asd-generator"
+boot "$WORK/boot4.log"
+check "boot 4: without the generator asd.service lacks RequiresMountsFor=$VOLMOUNT" eval '! requires_mounts_for "$VOLMOUNT"'
+# Nothing made asd wait for the mounts at boot either: start it now if it lost that race.
+unit_is asd.service active || inside systemctl restart asd.service
+check "boot 4: asd.service is active" unit_is asd.service active
+check "boot 4: $TARGET is a tmpfs mount" target_on_tmpfs
+inside sh -c "echo sepfour >$SEPTARGET/sepnew4"
+check "boot 4: clean poweroff finishes in time" clean_poweroff
+check "boot 4 (generator masked): the journal check sees $VOLMOUNT's unmount begin before asd's stop finished" \
+    unmount_before_stop "$VOLUNIT"
+if stop_before_unmount "$SEPUNIT"; then
+    log "note: without the generator asd's stop still finished before $SEPMOUNT's unmount (above)"
+else
+    log "note: without the generator $SEPMOUNT's unmount began before asd's stop finished (above)"
+fi
+if file_is "$(sep_dump 4)/sepnew4" sepfour; then
+    log "note: without the generator the last change to $SEPTARGET still reached the disk"
+else
+    log "note: without the generator the last change to $SEPTARGET was lost (asd found VOLATILE unmounted)"
+fi
+rm -f "$ROOT/etc/systemd/system-generators/asd-generator"
+show_asd_journal 4
+
+# Boot 5: purge while asd runs: asd writes back first, the conffile goes, user data stays.
+log "boot 5: apt purge while asd runs"
+boot "$WORK/boot5.log"
+check "boot 5: asd.service is active" unit_is asd.service active
+inside sh -c "echo six >$TARGET/new6; echo sepsix >$SEPTARGET/sepnew6"
+check "boot 5: apt purge succeeds" eval 'inside_apt purge "$PKG" >"$WORK/apt-purge.log" 2>&1'
+check "boot 5: the package is gone" package_gone
+check "boot 5: /etc/asd.conf (the conffile) is gone" test ! -e "$ROOT/etc/asd.conf"
+check "boot 5: the binary, its links and the units are gone" eval '! inside test -e /usr/bin/asd -o -L /usr/bin/anything-sync-daemon -o -L /lib/systemd/system-generators/asd-generator -o -e /lib/systemd/system/asd.service'
+check "boot 5: nothing of asd is mounted any more" eval '! target_on_tmpfs && ! sep_target_on_tmpfs && ! inside test -e /run/asd'
+check "boot 5: the removal wrote back the last change" file_is "$ROOT$TARGET/new6" six
+check "boot 5: user data untouched: the target holds all its files" \
+    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./new3 ./new5 ./new6 ./upgrade
+check "boot 5: user data untouched: the crash archive is kept" eval 'archives >/dev/null'
+check "boot 5: no backup dirs left" no_backup_dirs
+check "boot 5: clean poweroff finishes in time" clean_poweroff
+SEPDIR=$(sep_dump 5)
+check "boot 5: the separate file system holds its data and the last change" \
+    eval 'file_is "$SEPDIR/sepnew6" sepsix && file_is "$SEPDIR/sep1" sep1'
 
 log "took $((SECONDS - started))s"
 echo "boot-test: $passed passed, $failed failed"

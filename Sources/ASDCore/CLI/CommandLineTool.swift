@@ -22,7 +22,8 @@ public enum CommandLineTool {
             return ASDError.usage("").exitCode
         }
         do {
-            try command.run(CommandContext(invocation: invocation, console: console, environment: environment))
+            try command.run(CommandContext(invocation: invocation, console: console, environment: environment,
+                                           options: Array(arguments.dropFirst())))
             return 0
         } catch {
             console.error(error.message)
@@ -59,9 +60,11 @@ public enum Command: String, CaseIterable, Sendable {
 }
 
 /// What every command is given: where this run keeps its state, where it
-/// writes, and the environment (for `$VAR` in the config).
+/// writes, the environment (for `$VAR` in the config) and the words after the
+/// command (`--json` for parse).
 struct CommandContext {
     let invocation: Invocation
     let console: Console
     let environment: [String: String]
+    var options: [String] = []
 }

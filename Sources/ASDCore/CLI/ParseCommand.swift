@@ -1,9 +1,18 @@
 /// `asd parse` (preview): a read-only report of what asd manages and where,
-/// in upstream's layout. Spawns at most one process (systemctl), not one per target.
+/// in upstream's layout, plus the state of the system (units, last write-back,
+/// RAM used, VOLATILE's free space); `--json` prints the same as JSON.
+/// Spawns at most two processes (systemctl), not one per target.
 /// Walks each target once (`FileOps.summarize`), in parallel on big trees.
 enum ParseCommand {
+    /// The words `asd parse` accepts after the verb.
+    static let jsonOption = "--json"
+
     static func run(_ context: CommandContext) throws(ASDError) {
         let invocation = context.invocation, console = context.console
+        if let unknown = context.options.first(where: { $0 != jsonOption }) {
+            throw .usage("Unknown option '\(unknown)' for parse; the only one is \(jsonOption).")
+        }
+        let json = context.options.contains(jsonOption)
         let configPath = ConfigLoader.pathInForce(invocation)
         let settings: Settings
         do throws(ASDError) {
@@ -13,6 +22,12 @@ enum ParseCommand {
         } catch {
             // A fresh install has an empty list: a preview says what to do, not "error".
             guard case .noTargets = error else { throw error }
+            if json {
+                let engine = Engine(settings: Settings(whatToSync: [], sourceFile: configPath), invocation: invocation, log: console)
+                console.info(ParseReport.gather(engine: engine, configPath: configPath, summary: { _ in nil },
+                                                systemd: SystemdState.read).json())
+                return
+            }
             console.info(Header.text(console: console))
             console.info(" No directories are configured yet: list them in WHATTOSYNC in \(configPath),")
             console.info(" then start asd with 'systemctl enable --now asd' (or 'asd sync').")
@@ -28,72 +43,13 @@ enum ParseCommand {
             return walked
         }
         try engine.checkTargets(hardLinkedFiles: { summary($0)?.hardLinkedFiles })
-
-        console.info(Header.text(console: console))
-        for line in serviceLines(invocation: invocation, console: console) { console.info(" " + line) }
-        console.info(" " + (settings.useOverlay
-            ? console.styled("Overlayfs technology is currently ", .bold) + console.styled("active", .green) + "."
-            : console.styled("Overlayfs technology is currently ", .bold) + console.styled("inactive", .red) + "."))
-        console.info("")
-        console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(configPath.description, .blue)
-            + console.styled(" settings:", .bold))
-        console.info("")
-        for paths in engine.targets {
-            let target = paths.target
-            guard let status = try? FileOps.status(target), status.isDirectory else { continue }
-            let row = { (label: String, value: String) in
-                console.info(" " + console.styled(label.padding(to: 19), .bold) + " " + value)
-            }
-            row("owner/group id:", "\(paths.user)/\(status.gid)")
-            row("target to manage:", console.styled(target.description, .green))
-            row("sync target:", console.styled(paths.diskCopy.description, .blue))
-            row("tmpfs target:", console.styled(paths.tmpfsCopy.description, .red))
-            row("dir size:", formatBytes(summary(target)?.diskUsage ?? 0))
-            if settings.useOverlay {
-                row("overlayfs size:", formatBytes((try? FileOps.diskUsage(paths.overlayUpper)) ?? 0))
-            }
-            let archives = Retention.archives(for: paths)
-            if archives.isEmpty {
-                row("recovery dirs:", "none")
-            } else {
-                row("recovery dirs:", console.styled("\(archives.count)", .red) + " <- delete with the c option")
-                for archive in archives {
-                    row(" dir path/size:", console.styled(archive.description, .blue) + " (\(formatBytes((try? FileOps.diskUsage(archive)) ?? 0)))")
-                }
-            }
-            console.info("")
+        let report = ParseReport.gather(engine: engine, configPath: configPath, summary: summary,
+                                        systemd: SystemdState.read)
+        if json {
+            console.info(report.json())
+        } else {
+            ParseText.print(report, invocation: invocation, console: console)
         }
-    }
-
-    /// systemd unit states when systemd runs and asd's unit is installed,
-    /// otherwise the daemon file and the cron job, as upstream.
-    static func serviceLines(invocation: Invocation, console: Console) -> [String] {
-        let unitInstalled = ["/usr/lib/systemd/system/asd.service", "/lib/systemd/system/asd.service",
-                             "/etc/systemd/system/asd.service"].contains(where: FileOps.exists)
-        if FileOps.isDirectory("/run/systemd/system") && unitInstalled,
-           let result = try? Subprocess.run(["systemctl", "show", "-p", "ActiveState", "--value",
-                                             "asd.service", "asd-resync.timer"], captureOutput: true) {
-            let states = String(decoding: result.standardOutput, as: UTF8.self)
-                .split(separator: "\n").map(String.init)
-            let service = states.first ?? "unknown"
-            let timer = states.count > 1 ? states[1] : "unknown"
-            return [
-                console.styled("Systemd service is currently ", .bold) + colourState(service, console) + ".",
-                console.styled("Systemd resync service is currently ", .bold) + colourState(timer, console) + ".",
-            ]
-        }
-        let daemon = FileOps.exists(invocation.daemonFile)
-        let cron = FileOps.exists("/etc/cron.hourly/asd-update")
-        return [
-            console.styled("Daemon pid file is ", .bold)
-                + (daemon ? console.styled("present", .green) : console.styled("not present", .red)) + ".",
-            console.styled("Resync cronjob is ", .bold)
-                + (cron ? console.styled("present", .green) : console.styled("not present", .red)) + ".",
-        ]
-    }
-
-    private static func colourState(_ state: String, _ console: Console) -> String {
-        console.styled(state, state == "active" ? .green : .red)
     }
 }
 

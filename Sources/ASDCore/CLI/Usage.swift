@@ -6,6 +6,7 @@ enum Usage {
 
          asd [command]
           preview  Parse the config file (\(invocation.configPath)) to see what will be managed.
+                   With --json: the same, and the state of the system, as JSON (see asd(1)).
           clean    Delete (without prompting) ALL crash-recovery archives.
           resync   Write the tmpfs copies back to disk. Must be run as root.
           sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.

@@ -3,6 +3,7 @@
 extension Engine {
     public func sync() throws(ASDError) {
         try recoverUngracefulState()
+        removeWriteBackRecord() // a stale one from a run that did not end with unsync
         try writeConfigSnapshot()
         var done: [TargetPaths] = []
         for paths in targets {

@@ -4,9 +4,11 @@ extension Engine {
         try recoverUngracefulState()
         var failures: [FilePath] = []
         var keptMounted = false
+        var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
             do throws(ASDError) {
                 try writeBack(paths)
+                written.append(paths.target)
             } catch {
                 // Never take a target out of tmpfs when its data is not on disk.
                 log.warning("Write-back of \(paths.target) failed, so it stays in tmpfs. \(error.message)")
@@ -27,6 +29,9 @@ extension Engine {
             // Last, so an interrupted unsync can simply be run again.
             try? FileOps.unlink(invocation.daemonFile)
             removeConfigSnapshot()
+            removeWriteBackRecord()
+        } else {
+            recordWriteBack(of: written)
         }
         if !failures.isEmpty { throw .writeBackFailed(targets: failures) }
         log.info("Unsync successful")

@@ -3,14 +3,17 @@ extension Engine {
     public func resync() throws(ASDError) {
         try recoverUngracefulState()
         var failures: [FilePath] = []
+        var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
             do throws(ASDError) {
                 try writeBack(paths)
+                written.append(paths.target)
             } catch {
                 log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
                 failures.append(paths.target)
             }
         }
+        recordWriteBack(of: written)
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }

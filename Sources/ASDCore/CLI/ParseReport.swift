@@ -1,0 +1,166 @@
+/// What `asd parse` reports, as plain values: printed as text by `ParseCommand`,
+/// encoded as JSON by `ParseReport.json()` (`asd parse --json`). The property
+/// names are the JSON keys: they are documented in asd(1), section JSON, and
+/// must stay stable (monitoring depends on them). Times are seconds since the
+/// epoch, sizes bytes; null means "not known" or "does not apply".
+public struct ParseReport: Codable, Equatable, Sendable {
+    /// Version of this schema; raised only when a key changes meaning or goes.
+    public var schema: Int = 1
+    public var version: String
+    /// The config file whose settings are shown (the snapshot while asd runs).
+    public var config: String
+    public var instance: String
+    public var daemonFile: String
+    /// The daemon file exists: asd has synced and not yet unsynced.
+    public var running: Bool
+    /// When the running asd synced (the daemon file's time); null when not running.
+    @NullCoded public var syncedAt: Int?
+    /// "built-in" or "rsync" (`USE_RSYNC`).
+    public var engine: String
+    public var overlay: Bool
+    public var backups: Bool
+    public var backupLimit: Int
+    public var volatile: Volatile
+    /// Units of asd under systemd; null without systemd or without asd's units.
+    @NullCoded public var systemd: Systemd?
+    /// The hourly cron job (systems without systemd); null under systemd.
+    @NullCoded public var cron: Cron?
+    /// In config order; empty when WHATTOSYNC is empty (a fresh install).
+    public var targets: [Target]
+
+    public struct Volatile: Codable, Equatable, Sendable {
+        public var path: String
+        /// Type of its file system ("tmpfs"), null when it does not exist.
+        @NullCoded public var fsType: String?
+        @NullCoded public var freeBytes: UInt64?
+        @NullCoded public var totalBytes: UInt64?
+    }
+
+    public struct Systemd: Codable, Equatable, Sendable {
+        public var service: UnitState
+        public var timer: UnitState
+    }
+
+    public struct UnitState: Codable, Equatable, Sendable {
+        public var unit: String
+        /// systemd's ActiveState: active, inactive, failed, activating...
+        public var activeState: String
+        /// systemd's UnitFileState: enabled, disabled, static...
+        public var unitFileState: String
+        /// Timers only: when it fires next; null when not scheduled.
+        @NullCoded public var nextRun: Int?
+    }
+
+    public struct Cron: Codable, Equatable, Sendable {
+        public var path: String
+        public var present: Bool
+    }
+
+    public struct Target: Codable, Equatable, Sendable {
+        public var path: String
+        /// "running" (in tmpfs, marked), "stopped" (on disk), "ungraceful"
+        /// (leftovers of a run that did not end with unsync), "missing".
+        public var state: String
+        public var user: String
+        @NullCoded public var gid: UInt32?
+        public var diskCopy: String
+        public var tmpfsCopy: String
+        /// Disk usage of what the target path shows (in tmpfs while running).
+        @NullCoded public var sizeBytes: UInt64?
+        /// RAM taken by the tmpfs copy (overlay mode: its upper layer); 0 when not running.
+        @NullCoded public var ramBytes: UInt64?
+        /// Last successful write-back (resync or unsync) since the last sync; null: none yet.
+        @NullCoded public var lastWriteBack: Int?
+        public var recoveryArchives: [Archive]
+    }
+
+    public struct Archive: Codable, Equatable, Sendable {
+        public var path: String
+        @NullCoded public var sizeBytes: UInt64?
+    }
+}
+
+extension ParseReport.Target {
+    public static let running = "running", stopped = "stopped", ungraceful = "ungraceful", missing = "missing"
+}
+
+extension Settings {
+    /// The copy engine in force, as parse names it. The one place that decides:
+    /// when USE_RSYNC lands it becomes `useRsync ? "rsync" : "built-in"`.
+    public var copyEngineName: String { "built-in" }
+}
+
+extension ParseReport {
+    /// Gathers the report: no state is changed. `summary` walks a tree once
+    /// (shared with the hard-link check), `systemd` reads the unit states.
+    static func gather(
+        engine: Engine, configPath: FilePath, summary: (FilePath) -> TreeSummary?,
+        systemd: () -> Systemd?, cronPath: FilePath = ParseReport.cronPath
+    ) -> ParseReport {
+        let settings = engine.settings
+        let invocation = engine.invocation
+        let volatileInfo = try? FileSystemInfo.of(settings.volatile)
+        let units = systemd()
+        let record = WriteBackRecord.read(daemonFile: invocation.daemonFile)
+        return ParseReport(
+            version: Version.string, config: configPath.description, instance: invocation.instanceName,
+            daemonFile: invocation.daemonFile.description, running: FileOps.exists(invocation.daemonFile),
+            syncedAt: (try? FileOps.status(invocation.daemonFile))?.modificationTime.seconds,
+            engine: settings.copyEngineName, overlay: settings.useOverlay, backups: settings.useBackups,
+            backupLimit: settings.backupLimit,
+            volatile: Volatile(path: settings.volatile.description, fsType: volatileInfo?.typeName,
+                               freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
+            systemd: units,
+            cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
+            targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })
+    }
+
+    public static let cronPath: FilePath = "/etc/cron.hourly/asd-update"
+
+    private static func target(
+        _ paths: TargetPaths, engine: Engine, summary: (FilePath) -> TreeSummary?, record: WriteBackRecord
+    ) -> Target {
+        let status = try? FileOps.status(paths.target)
+        let running = engine.isRunning(paths)
+        let state: String
+        if running {
+            state = Target.running
+        } else if FileOps.isDirectory(paths.diskCopy) || FileOps.isDirectory(paths.snapshot) {
+            state = Target.ungraceful
+        } else {
+            state = status?.isDirectory == true ? Target.stopped : Target.missing
+        }
+        let size = status?.isDirectory == true ? summary(paths.target)?.diskUsage : nil
+        var ram: UInt64? = 0
+        if running {
+            ram = engine.settings.useOverlay || engine.overlayLower(paths) != nil
+                ? (try? FileOps.diskUsage(paths.overlayUpper)) : size
+        }
+        return Target(
+            path: paths.target.description, state: state, user: paths.user, gid: status?.gid,
+            diskCopy: paths.diskCopy.description, tmpfsCopy: paths.tmpfsCopy.description, sizeBytes: size, ramBytes: ram,
+            lastWriteBack: record.times[paths.target],
+            recoveryArchives: Retention.archives(for: paths).map {
+                Archive(path: $0.description, sizeBytes: try? FileOps.diskUsage($0))
+            })
+    }
+}
+
+/// An optional that is encoded as `null` instead of being left out, so every
+/// documented key is present in `asd parse --json`.
+@propertyWrapper
+public struct NullCoded<Value: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
