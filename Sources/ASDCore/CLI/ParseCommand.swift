@@ -31,6 +31,8 @@ enum ParseCommand {
         console.info(" " + (settings.useOverlay
             ? console.styled("Overlayfs technology is currently ", .bold) + console.styled("active", .green) + "."
             : console.styled("Overlayfs technology is currently ", .bold) + console.styled("inactive", .red) + "."))
+        console.info(" " + console.styled("Copy engine in force: ", .bold)
+            + console.styled(settings.useRsync ? "rsync (USE_RSYNC)" : "built-in", .green) + ".")
         console.info("")
         console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(configPath, .blue)
             + console.styled(" settings:", .bold))

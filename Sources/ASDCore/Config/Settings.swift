@@ -10,13 +10,15 @@ public struct Settings: Equatable, Sendable {
     /// Crash-recovery archives kept per target.
     public var backupLimit: Int
     public var hardlinkSafetyCheck: Bool
+    /// USE_RSYNC: copy with rsync (a subprocess) instead of the built-in copier.
+    public var useRsync: Bool
     /// The file these settings came from (for error messages).
     public var sourceFile: String
 
     public init(
         whatToSync: [String], volatile: String = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        sourceFile: String = Invocation.defaultConfigPath
+        useRsync: Bool = false, sourceFile: String = Invocation.defaultConfigPath
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -24,6 +26,7 @@ public struct Settings: Equatable, Sendable {
         self.useBackups = useBackups
         self.backupLimit = backupLimit
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
+        self.useRsync = useRsync
         self.sourceFile = sourceFile
     }
 }

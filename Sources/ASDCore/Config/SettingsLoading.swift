@@ -1,7 +1,8 @@
 /// Turning parsed config variables into `Settings`, with upstream's defaults
 /// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file.
 extension Settings {
-    /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case).
+    /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case),
+    /// and asd for USE_RSYNC.
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
@@ -26,6 +27,7 @@ extension Settings {
             useBackups: isAffirmative(values.string("USE_BACKUPS") ?? "", whenEmpty: true),
             backupLimit: try backupLimit(values.string("BACKUP_LIMIT") ?? "", file: file),
             hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
+            useRsync: isAffirmative(values.string("USE_RSYNC") ?? ""),
             sourceFile: file
         )
     }

@@ -4,12 +4,18 @@ public struct Engine: Sendable {
     public let settings: Settings
     public let invocation: Invocation
     public let log: Log
+    /// What copies the files (built-in or rsync), chosen once from `settings`.
+    let copier: any TreeCopier
 
     public init(settings: Settings, invocation: Invocation, log: Log) {
         self.settings = settings
         self.invocation = invocation
         self.log = log
+        self.copier = Self.makeCopier(settings, log: log)
     }
+
+    /// "built-in" or "rsync": the copier in force.
+    public var copierName: String { copier.name }
 
     /// Paths for `target`; the owner comes from the disk copy when it exists
     /// (the target may be hidden by a dead mount), else from the target.
@@ -47,6 +53,7 @@ public struct Engine: Sendable {
 
     /// Tools every state-changing command needs.
     func checkDependencies() throws(ASDError) {
+        try copier.checkAvailable()
         if settings.useBackups {
             try Self.requireTool("tar", package: "tar")
             try Self.requireTool("zstd", package: "zstd")

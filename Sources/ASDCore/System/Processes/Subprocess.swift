@@ -101,6 +101,33 @@ public enum Subprocess {
         environment: [String: String]?,
         signals: SignalSource
     ) throws(ASDError) -> ProcessResult {
+        try run(
+            arguments: argv.map { FilePath($0) }, standardInput: standardInput, captureOutput: captureOutput,
+            outputPassthrough: outputPassthrough, environment: environment, signals: signals)
+    }
+
+    /// `run` with every argument as bytes, for file names that are not UTF-8
+    /// (an rsync source or destination). The result's `argv` shows them escaped.
+    public static func run(
+        arguments: [FilePath],
+        standardInput: StandardInput = .nullDevice,
+        captureOutput: Bool = false,
+        outputPassthrough: Bool = false,
+        environment: [String: String]? = nil
+    ) throws(ASDError) -> ProcessResult {
+        try run(
+            arguments: arguments, standardInput: standardInput, captureOutput: captureOutput,
+            outputPassthrough: outputPassthrough, environment: environment, signals: .process)
+    }
+
+    static func run(
+        arguments argv: [FilePath],
+        standardInput: StandardInput,
+        captureOutput: Bool,
+        outputPassthrough: Bool,
+        environment: [String: String]?,
+        signals: SignalSource
+    ) throws(ASDError) -> ProcessResult {
         guard let program = argv.first, !program.isEmpty else {
             throw ASDError.usage("Internal error: an empty command line was given to the subprocess runner.")
         }
@@ -110,7 +137,7 @@ public enum Subprocess {
                 argv: argv, input: standardInput, output: output, environment: environment)
             let (out, err, status) = child.collect(signals: signals)
             return ProcessResult(
-                argv: argv, status: status, standardOutput: out,
+                argv: argv.map(\.description), status: status, standardOutput: out,
                 standardError: String(decoding: err, as: UTF8.self))
         } catch {
             throw ASDError.system(operation: error.operation, path: error.path, errno: error.errno)

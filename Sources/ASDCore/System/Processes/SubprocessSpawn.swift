@@ -28,7 +28,7 @@ struct SpawnedChild {
     /// does not leak into the child. No POSIX_SPAWN_SETPGROUP: the child
     /// stays in our process group.
     static func spawn(
-        argv: [String], input: StandardInput, output: ChildOutput, environment: [String: String]?
+        argv: [FilePath], input: StandardInput, output: ChildOutput, environment: [String: String]?
     ) throws(SpawnFailure) -> SpawnedChild {
         var opened: [Int32] = []  // our fds to close whatever happens
         defer { for fd in opened { close(fd) } }
@@ -84,7 +84,7 @@ struct SpawnedChild {
 
         let envWords = environment.map { $0.map { "\($0.key)=\($0.value)" }.sorted() }
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { cArgv in
+        let rc = withCStrings(argv.map(\.bytes)) { cArgv in
             if let envWords {
                 return withCStrings(envWords) { cEnv in
                     posix_spawnp(&pid, cArgv[0]!, &actions, &attributes, cArgv, cEnv)
@@ -93,7 +93,7 @@ struct SpawnedChild {
             return posix_spawnp(&pid, cArgv[0]!, &actions, &attributes, cArgv, environ)
         }
         if rc != 0 {
-            throw SpawnFailure(operation: "start the program", path: argv[0], errno: Errno(rawValue: rc))
+            throw SpawnFailure(operation: "start the program", path: argv[0].description, errno: Errno(rawValue: rc))
         }
         // Keep the read ends; the defer closes the write ends and the input file.
         opened.removeAll { $0 == errPipe.read || $0 == outPipe?.read }
@@ -181,7 +181,21 @@ struct SpawnedChild {
 
 /// Calls `body` with a NULL-terminated array of C strings for `words`.
 func withCStrings<R>(_ words: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    let pointers: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { for pointer in pointers { free(pointer) } }
+    withCStrings(words.map { Array($0.utf8) }, body)
+}
+
+/// The same for words given as bytes (no NUL inside), copied as they are.
+func withCStrings<R>(_ words: [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = words.map { word in
+        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: word.count + 1)
+        word.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                if let base = chars.baseAddress { copy.initialize(from: base, count: word.count) }
+            }
+        }
+        copy[word.count] = 0
+        return copy
+    } + [nil]
+    defer { for pointer in pointers { pointer?.deallocate() } }
     return body(pointers)
 }
