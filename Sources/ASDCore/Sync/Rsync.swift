@@ -13,9 +13,10 @@ enum Rsync {
     /// "3.2.7" from the first line of `rsync --version`
     /// ("rsync  version 3.2.7  protocol version 31"), as numbers.
     static func version(fromVersionOutput text: String) -> [Int]? {
-        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard let index = words.firstIndex(of: "version"), index + 1 < words.count else { return nil }
-        let digits = words[index + 1].prefix { $0.isNumber || $0 == "." }
+        let firstLine = text.prefix { $0 != "\n" }
+        let words = firstLine.split(separator: " ")
+        guard words.count >= 3, words[0] == "rsync", words[1] == "version" else { return nil }
+        let digits = words[2].prefix { $0.isNumber || $0 == "." }
         let parts = digits.split(separator: ".").compactMap { Int($0) }
         return parts.isEmpty ? nil : parts
     }
