@@ -16,9 +16,7 @@ struct TreeManifest: Equatable, Sendable {
     /// Parses `E\0path\0type\0mode\0uid\0gid\0size\0mtime\0links\0target\0sha\0rdev\0xattrs\0`
     /// records.
     init(parsing bytes: [UInt8]) throws {
-        let fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        }
+        let fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map(Self.text)
         var entries: [TreeEntry] = []
         var index = 0
         while index < fields.count {
@@ -30,6 +28,31 @@ struct TreeManifest: Equatable, Sendable {
             index += 13
         }
         self.init(entries: entries)
+    }
+}
+
+extension TreeManifest {
+    /// The bytes as text, every byte that is not part of valid UTF-8 written `\xNN`: two
+    /// names that differ only in such bytes stay different (U+FFFD would merge them, and
+    /// would hide a copier that rewrote a name into U+FFFD).
+    static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        if let valid = String(validating: bytes, as: UTF8.self) { return valid }
+        var out = ""
+        var rest = bytes
+        while let first = rest.first {
+            let scalar = (1...min(4, rest.count)).lazy.compactMap { length in
+                String(validating: rest.prefix(length), as: UTF8.self).map { ($0, length) }
+            }.first
+            if let (text, length) = scalar {
+                out += text
+                rest = rest.dropFirst(length)
+            } else {
+                let digits = Array("0123456789abcdef")
+                out += "\\x" + String(digits[Int(first >> 4)]) + String(digits[Int(first & 0xF)])
+                rest = rest.dropFirst()
+            }
+        }
+        return out
     }
 }
 
