@@ -27,7 +27,9 @@
 /// overlay write-back stays O(changes). Its kinds:
 /// - `.transfer`: copy the listed entries (a listed directory is created and
 ///   its metadata set, its contents are not walked); a listed entry gone
-///   meanwhile is skipped (`--ignore-missing-args`), as a vanished file.
+///   meanwhile is skipped (`--ignore-missing-args`), as a vanished file; a
+///   directory that became a file is removed first (`--force`: with a list,
+///   deletions are not active, and rsync would refuse), as in full mode.
 /// - `.rewrite`: the same with `--ignore-times`: files whose content is
 ///   unchanged but whose metadata changed, and whose disk inode is shared with
 ///   the snapshot, are written anew instead of changed in place.
@@ -83,8 +85,8 @@ struct RsyncCommand: Equatable, Sendable {
         case .list(let kind, let temp):
             args += ["--files-from=-", "--from0", FilePath("--exclude=/" + Self.flagName)]
             switch kind {
-            case .transfer: args.append("--ignore-missing-args")
-            case .rewrite: args += ["--ignore-missing-args", "--ignore-times"]
+            case .transfer: args += ["--ignore-missing-args", "--force"]
+            case .rewrite: args += ["--ignore-missing-args", "--force", "--ignore-times"]
             case .delete: args += ["--existing", "--ignore-existing", "--delete-missing-args", "--delete-after"]
             }
             if let temp, kind != .delete { args.append(FilePath("--temp-dir=").appendingBytes(temp)) }
