@@ -13,6 +13,14 @@ final class RecordingLog: Log {
     func warning(_ message: String) { lines.withLock { $0.append("warning: " + message) } }
 }
 
+/// A `Log` for a terminal: progress wanted.
+struct TerminalLog: Log {
+    let showsProgress = true
+    func info(_ message: String) {}
+    func debug(_ message: String) {}
+    func warning(_ message: String) {}
+}
+
 /// The rsync copier against a real rsync (no root needed: no owners, no mounts).
 @Suite("RsyncCopier", .enabled(if: Subprocess.which("rsync") != nil || ProcessEnvironment.current()["ASD_REQUIRE_PRIVILEGED"] == "1",
                                "needs rsync(1)"))
@@ -99,6 +107,25 @@ struct RsyncCopierTests {
                 guard case .command(let argv, let status, let stderr) = error as? ASDError else { return false }
                 return argv.first == "rsync" && argv.last == dir + "/out/" && status == "exit status 23" && stderr.contains("missing")
             }
+        }
+    }
+
+    @Test("progress options only when a terminal watches; the list reaches rsync's stdin as NUL-separated bytes")
+    func progressAndList() throws {
+        try withTempDirectory { dir in
+            // A stand-in rsync that records its arguments and its stdin.
+            let script = "#!/bin/sh\nprintf '%s\\n' \"$@\" >'\(dir)/args'\ncat >'\(dir)/stdin'\n"
+            try FileOps.writeFileAtomically(dir + "/fake-rsync", contents: Array(script.utf8), mode: 0o755)
+            try shell("mkdir src dst", in: dir)
+            let fake = FilePath(dir + "/fake-rsync")
+            _ = try RsyncCopier(log: RecordingLog(), executable: fake).fill(from: dir + "/src", into: dir + "/dst")
+            #expect(try !output("cat args", in: dir).contains("progress"))
+            _ = try RsyncCopier(log: TerminalLog(), executable: fake).fill(from: dir + "/src", into: dir + "/dst")
+            #expect(try output("cat args", in: dir).contains("--info=progress2\n--no-inc-recursive\n"))
+            let name = FilePath(bytes: Array("d/caf".utf8) + [0xE9, 0x0A, 0x78])
+            _ = try Rsync.run(RsyncCommand(.list(.transfer, tempDirectory: nil), from: FilePath(dir + "/src"), to: FilePath(dir + "/dst"), executable: fake),
+                              list: [".", name], log: RecordingLog())
+            #expect(try output("od -An -tx1 stdin | tr -d ' \\n'", in: dir) == "2e00" + "642f636166e90a7800")
         }
     }
 

@@ -10,7 +10,8 @@ import Testing
 /// xattrs and ACLs) and each other, and so must the targets after unsync.
 ///
 /// Seeds 1...`ASD_DIFF_SEEDS` (default 20), odd ones in full mode, even ones in overlay
-/// mode (`ASD_DIFF_BOTH_MODES=1`: each in both; about 15 s of CPU per case); a failure
+/// mode (`ASD_DIFF_BOTH_MODES=1`: each in both). The cases run one after another (each
+/// has 18 complete manifests to take; in parallel they starve each other); a failure
 /// names the seed, the mode, the step and the first differing entry. Rerun one seed with
 /// `ASD_DIFF_SEEDS=N ASD_DIFF_FIRST_SEED=N`.
 ///
@@ -19,7 +20,7 @@ import Testing
 /// before it the built-in copier turns such names into U+FFFD (the rsync copier keeps
 /// them). The lead turns it on (default below) after that merge.
 /// `ASD_DIFF_STICKY_DIR_ACL=1` adds a case rsync itself gets wrong (see below).
-@Suite(.privileged) struct DifferentialTests {
+@Suite(.privileged, .serialized) struct DifferentialTests {
     static let environment = ProcessInfo.processInfo.environment
     static let firstSeed = UInt64(environment["ASD_DIFF_FIRST_SEED"] ?? "") ?? 1
     static let seedCount = UInt64(environment["ASD_DIFF_SEEDS"] ?? "") ?? 20
@@ -57,7 +58,7 @@ import Testing
         func inBoth(_ script: String) -> String {
             RandomTree.prelude + "\n" + [builtin, rsync].map { "( cd \"\($0)\"\n\(script)\n)" }.joined(separator: "\n")
         }
-        var scenario = Scenario(sandbox, volatileSize: "512m")
+        var scenario = Scenario(sandbox, volatileSize: "512m", timeoutSeconds: 900)
             .shell("mkdir -p \"\(builtin)\" \"\(rsync)\"")
             .shell(inBoth(generate))
             .snapshotTree(builtin, as: "gen-b").snapshotTree(rsync, as: "gen-r")
