@@ -108,6 +108,8 @@ struct RandomTree {
                 for j in entries.indices where entries[j].path.starts(with: from) {
                     entries[j].path = to + entries[j].path.dropFirst(from.count)
                 }
+                // Directories changed earlier in this round moved along.
+                dirty = Set(dirty.map { $0.starts(with: from) ? to + $0.dropFirst(from.count) : $0 })
                 dirty.insert(Array(from.dropLast()))
                 dirty.insert(parent)
                 if entries.contains(where: { $0.path == to && $0.kind == .directory }) { dirty.insert(to) }

@@ -304,7 +304,8 @@ cat <<'EOF'
 
 Notes:
 - Times are wall-clock of the whole command, medians over the runs; runs of ours
-  and upstream are interleaved, each on a freshly reset identical tree; `sync` is
+  (built-in copier, then USE_RSYNC=yes) and upstream are interleaved, each on a
+  freshly reset identical tree; `sync` is
   called before every timed command so earlier dirty pages are not charged to it.
   Page caches are not dropped (that is global and would disturb the machine), so
   both sides read a warm tree.

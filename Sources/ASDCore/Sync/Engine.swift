@@ -14,9 +14,6 @@ public struct Engine: Sendable {
         self.copier = Self.makeCopier(settings, log: log)
     }
 
-    /// "built-in" or "rsync": the copier in force.
-    public var copierName: String { copier.name }
-
     /// Paths for `target`; the owner comes from the disk copy when it exists
     /// (the target may be hidden by a dead mount), else from the target.
     func paths(for target: String) -> TargetPaths {
