@@ -15,10 +15,11 @@ private let targets = "WHATTOSYNC=('/srv/http')\n"
 
 private func settings(
     _ whatToSync: [FilePath] = ["/srv/http"], volatile: FilePath = "/tmp", useOverlay: Bool = false,
-    useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true
+    useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true, useRsync: Bool = false
 ) -> Result<Settings, ASDError> {
     .success(Settings(whatToSync: whatToSync, volatile: volatile, useOverlay: useOverlay, useBackups: useBackups,
-                      backupLimit: backupLimit, hardlinkSafetyCheck: hardlinkSafetyCheck, sourceFile: file))
+                      backupLimit: backupLimit, hardlinkSafetyCheck: hardlinkSafetyCheck, useRsync: useRsync,
+                      sourceFile: file))
 }
 
 private func failure(_ error: ASDError) -> Result<Settings, ASDError> { .failure(error) }
@@ -60,6 +61,14 @@ struct SettingsTests {
         SettingsConfigCase(name: "volatile slash only", text: targets + "VOLATILE=//", expected: settings()),
         SettingsConfigCase(name: "volatile relative", text: targets + "VOLATILE=tmp",
                      expected: failure(.configValue(file: file, key: "VOLATILE", value: "tmp", reason: "it must be an absolute path"))),
+        // USE_RSYNC: the same words, default off
+        SettingsConfigCase(name: "rsync yes", text: targets + "USE_RSYNC=\"yes\"", expected: settings(useRsync: true)),
+        SettingsConfigCase(name: "rsync ENABLED", text: targets + "USE_RSYNC=ENABLED", expected: settings(useRsync: true)),
+        SettingsConfigCase(name: "rsync use", text: targets + "USE_RSYNC=use", expected: settings(useRsync: true)),
+        SettingsConfigCase(name: "rsync 1", text: targets + "USE_RSYNC=1", expected: settings(useRsync: true)),
+        SettingsConfigCase(name: "rsync no", text: targets + "USE_RSYNC=no", expected: settings()),
+        SettingsConfigCase(name: "rsync empty", text: targets + "USE_RSYNC=", expected: settings()),
+        SettingsConfigCase(name: "rsync other word", text: targets + "USE_RSYNC=rsync", expected: settings()),
         // USE_OVERLAYFS and USE_BACKUPS
         SettingsConfigCase(name: "overlay yes", text: targets + "USE_OVERLAYFS=Yes", expected: settings(useOverlay: true)),
         SettingsConfigCase(name: "overlay no", text: targets + "USE_OVERLAYFS=no", expected: settings()),

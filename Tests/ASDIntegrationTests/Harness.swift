@@ -37,6 +37,9 @@
 /// `$VOLATILE`, `$SANDBOX/run` and `/run` are replaced by empty ones. Not simulated: loss
 /// of the disk's page cache (data written but not yet flushed survives the "power loss").
 ///
+/// Engines: `ASD_TEST_ENGINE=builtin` (default) or `rsync` selects the copier every config
+/// written by `writeConfig(targets:)` uses (`USE_RSYNC`), so the whole suite runs on either
+/// (`make check` runs it on both).
 /// Environment: `ASD_BINARY` overrides the binary; `ASD_REQUIRE_PRIVILEGED=1` (CI) turns
 /// "skipped: not root / no unshare" into a failure; `ASD_KEEP_SANDBOX=1` keeps the sandbox
 /// directory for inspection; `ASD_UPSTREAM` points at upstream's script (optional tests).
@@ -125,6 +128,24 @@ enum Executable {
     }
 }
 
+/// The copier the generated configs select: `ASD_TEST_ENGINE` = `builtin` (default) or
+/// `rsync`. Any other value stops the run: a typo must not silently test the default.
+enum TestEngine: String, CaseIterable, Sendable {
+    case builtin, rsync
+
+    static let current: TestEngine = {
+        let value = Privilege.environment["ASD_TEST_ENGINE"] ?? ""
+        if value.isEmpty { return .builtin }
+        guard let engine = TestEngine(rawValue: value) else {
+            fatalError("ASD_TEST_ENGINE=\(value): use 'builtin' or 'rsync'")
+        }
+        return engine
+    }()
+
+    /// The USE_RSYNC value for a config.
+    var useRsync: String { self == .rsync ? "yes" : "no" }
+}
+
 /// A private directory for one test: `config/asd.conf`, `run/` (DAEMON_FILE's home, a
 /// tmpfs inside the scenario), `data/` (targets live here, on the real disk) and
 /// `volatile/` (a tmpfs inside the scenario). Removed when the last reference goes away.
@@ -163,8 +184,11 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// A config syncing `targets` (bash double-quoted words such as `$DATA/t`, expanded
-    /// here to real paths) with VOLATILE set to the sandbox tmpfs.
-    func writeConfig(targets: [String], overlay: Bool = false, backups: Bool = true, extra: String = "") throws {
+    /// here to real paths) with VOLATILE set to the sandbox tmpfs, copying with `engine`
+    /// (default: the one `ASD_TEST_ENGINE` selects).
+    func writeConfig(
+        targets: [String], overlay: Bool = false, backups: Bool = true, engine: TestEngine = .current, extra: String = ""
+    ) throws {
         let list = targets.map { "\"\(expand($0))\"" }.joined(separator: " ")
         try writeConfig("""
             # written by ASDIntegrationTests
@@ -172,6 +196,7 @@ final class Sandbox: @unchecked Sendable {
             VOLATILE="\(volatile)"
             USE_OVERLAYFS="\(overlay ? "yes" : "no")"
             USE_BACKUPS="\(backups ? "yes" : "no")"
+            USE_RSYNC="\(engine.useRsync)"
             \(extra)
 
             """)

@@ -79,7 +79,7 @@ import Testing
             .run()
         result.expectNoFailures()
         let text = try result.command("parse").output
-        for line in ["Copy engine: built-in.", "Volatile \(sandbox.volatile) (tmpfs):", "ram used:", "last write-back:"] {
+        for line in ["Copy engine in force: built-in.", "Volatile \(sandbox.volatile) (tmpfs):", "ram used:", "last write-back:"] {
             #expect(text.contains(line), "parse lacks '\(line)':\n\(text)")
         }
         #expect(!text.contains("none since sync"))

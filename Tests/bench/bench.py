@@ -287,28 +287,24 @@ def print_table(rows):
     print("\n".join(lines))
 
 
+IMPL_COLUMNS = (("ours", "ours (built-in)"), ("rsync", "ours (USE_RSYNC)"), ("upstream", "upstream"))
+
+
 def report(args):
     data = load(args.results)
-    have_up = any(k[0] == "upstream" for k in data)
-    have_ours = any(k[0] == "ours" for k in data)
-    header = ["measure (median)"]
-    if have_ours:
-        header.append("ours")
-    if have_up:
-        header.append("upstream")
+    present = [impl for impl, _ in IMPL_COLUMNS if any(k[0] == impl for k in data)]
+    have_up = "upstream" in present
+    have_ours = "ours" in present
+    header = ["measure (median)"] + [label for impl, label in IMPL_COLUMNS if impl in present]
     if have_ours and have_up:
         header += ["upstream/ours", "target", "met?"]
     rows = [header]
     failed = []
     for scen, op, field, label, target in ROWS:
-        ov, otext = cell(data, "ours", scen, op, field)
-        uv, utext = cell(data, "upstream", scen, op, field)
-        row = [label]
-        if have_ours:
-            row.append(otext)
-        if have_up:
-            row.append(utext)
+        cells = {impl: cell(data, impl, scen, op, field) for impl in present}
+        row = [label] + [cells[impl][1] for impl in present]
         if have_ours and have_up:
+            ov, uv = cells["ours"][0], cells["upstream"][0]
             ratio = (uv / ov) if (ov and uv is not None and ov > 0) else None
             row.append("%.2fx" % ratio if ratio is not None else "-")
             if target is None:
@@ -322,24 +318,22 @@ def report(args):
                          ("hwm", "peak RSS, B full (asd process only, VmHWM)")):
         row = [label]
         vals = {}
-        for impl in ("ours", "upstream"):
+        for impl in present:
             best = None
             for op in ("sync", "resync", "unsync"):
                 for r in data.get((impl, "B-full", op), []):
                     if r.get("status") == "ok" and r.get(field, "") not in ("", "-", "0"):
                         best = max(best or 0, float(r[field]))
             vals[impl] = best
-        if have_ours:
-            row.append(fmt(vals["ours"], field))
-        if have_up:
-            row.append(fmt(vals["upstream"], field) if field == "maxrss" else "n/a (bash)")
+            if impl == "upstream" and field != "maxrss":
+                row.append("n/a (bash)")
+            else:
+                row.append(fmt(best, field))
         if have_ours and have_up:
             ratio = (vals["upstream"] / vals["ours"]) if (vals["ours"] and vals["upstream"] and field == "maxrss") else None
             row.append("%.2fx" % ratio if ratio else "-")
             row.append("< 50 MiB")
             row.append("-" if vals["ours"] is None else ("met" if vals["ours"] < 50 * 1024 else "NOT met"))
-        elif have_ours:
-            pass
         rows.append(row)
     for (impl, scen, op), recs in sorted(data.items()):
         n = fails(recs)
@@ -353,19 +347,17 @@ def report(args):
     print_table(rows)
 
     # CPU time of the process tree: less sensitive to a busy machine than wall time.
-    cpu_header = ["CPU time user+sys (median)"] + header[1:len(header) - (2 if have_ours and have_up else 0)]
+    cpu_header = ["CPU time user+sys (median)"] + header[1:1 + len(present)]
+    if have_ours and have_up:
+        cpu_header.append("upstream/ours")
     cpu_rows = [cpu_header]
     for scen, op, field, label, target in ROWS:
         if field != "sec":
             continue
-        ov, otext = cell(data, "ours", scen, op, "cpu")
-        uv, utext = cell(data, "upstream", scen, op, "cpu")
-        row = [label]
-        if have_ours:
-            row.append(otext)
-        if have_up:
-            row.append(utext)
+        cells = {impl: cell(data, impl, scen, op, "cpu") for impl in present}
+        row = [label] + [cells[impl][1] for impl in present]
         if have_ours and have_up:
+            ov, uv = cells["ours"][0], cells["upstream"][0]
             row.append("%.2fx" % (uv / ov) if (ov and uv is not None) else "-")
         cpu_rows.append(row)
     print()

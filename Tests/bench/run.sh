@@ -7,7 +7,9 @@
 #                  @VERSION@ substituted), interleaved with ours, and print ratios.
 # --runs N         runs per measure; the table shows medians (default 5).
 # --quick          1 run on small trees: a smoke test of the script itself.
-# --only ours|upstream   measure just one of the two.
+# --only ours|rsync|upstream   measure just one of them ("ours" is the built-in
+#                  copier, "rsync" the same binary with USE_RSYNC=yes).
+# --no-rsync       do not measure the USE_RSYNC engine.
 # --keep           keep the work directory (/var/tmp/asd-bench-*) for inspection.
 #
 # Environment: ASD_BINARY=/path/to/asd skips `make build`.
@@ -76,7 +78,8 @@ dev_bytes_written() {
 timed() {
     local impl=$1 scen=$2 op=$3 run=$4 wear=$5 bin conf line code sec maxrss hwm wb cpu dev0 dev1 devb=-
     conf="$BENCH/conf/$scen.conf"
-    if [[ $impl == ours ]]; then bin=$OURS; else bin=$UPSTREAM; fi
+    [[ $impl == rsync ]] && conf="$BENCH/conf/$scen-rsync.conf"
+    if [[ $impl == upstream ]]; then bin=$UPSTREAM; else bin=$OURS; fi
     local log="$BENCH/logs/$impl-$scen-$op-$run.log"
     sync
     [[ $wear == 1 ]] && dev0=$(dev_bytes_written)
@@ -178,6 +181,7 @@ RUNS=5
 QUICK=0
 KEEP=0
 ONLY=""
+NO_RSYNC=0
 while (($#)); do
     case $1 in
         --upstream) UPSTREAM=${2:?--upstream needs a path}; shift 2 ;;
@@ -186,7 +190,8 @@ while (($#)); do
         --runs=*) RUNS=${1#*=}; shift ;;
         --quick) QUICK=1; shift ;;
         --keep) KEEP=1; shift ;;
-        --only) ONLY=${2:?--only needs ours or upstream}; shift 2 ;;
+        --only) ONLY=${2:?--only needs ours, rsync or upstream}; shift 2 ;;
+        --no-rsync) NO_RSYNC=1; shift ;;
         -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -194,7 +199,7 @@ done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs needs a positive integer, not '$RUNS'"
 ((QUICK)) && RUNS=1
 ((EUID == 0)) || die "must run as root (it mounts inside a private mount namespace): sudo $0 $*"
-[[ -z $ONLY || $ONLY == ours || $ONLY == upstream ]] || die "--only takes 'ours' or 'upstream'"
+[[ -z $ONLY || $ONLY == ours || $ONLY == rsync || $ONLY == upstream ]] || die "--only takes 'ours', 'rsync' or 'upstream'"
 [[ $ONLY == upstream && -z $UPSTREAM ]] && die "--only upstream needs --upstream PATH"
 
 for tool in rsync tar zstd unshare findmnt mountpoint flock awk; do
@@ -203,7 +208,8 @@ done
 [[ -n $PY && -x $PY ]] || die "needs python3"
 
 IMPLS=""
-[[ $ONLY != upstream ]] && IMPLS="ours"
+[[ -z $ONLY || $ONLY == ours ]] && IMPLS="ours"
+[[ ( -z $ONLY && $NO_RSYNC == 0 ) || $ONLY == rsync ]] && IMPLS="$IMPLS rsync"
 if [[ -n $UPSTREAM && $ONLY != ours ]]; then
     UPSTREAM=$(realpath -e "$UPSTREAM") || die "--upstream: no such file"
     [[ -x $UPSTREAM ]] || die "--upstream: $UPSTREAM is not executable"
@@ -217,7 +223,7 @@ fi
 
 START=$SECONDS
 OURS=""
-if [[ $IMPLS == *ours* ]]; then
+if [[ $IMPLS == *ours* || $IMPLS == *rsync* ]]; then
     if [[ -n ${ASD_BINARY:-} ]]; then
         OURS=$(realpath -e "$ASD_BINARY") || die "ASD_BINARY=$ASD_BINARY does not exist"
     else
@@ -277,6 +283,8 @@ USE_OVERLAYFS="$overlay"
 USE_BACKUPS="yes"
 BACKUP_LIMIT=5
 EOF
+    sed 's/^# asd benchmark config .*/&, rsync engine/' "$BENCH/conf/$scen.conf" >"$BENCH/conf/$scen-rsync.conf"
+    echo 'USE_RSYNC="yes"' >>"$BENCH/conf/$scen-rsync.conf"
 done
 : >"$BENCH/results.tsv"
 say "measuring: $IMPLS; $RUNS run(s); disk side on $FSTYPE ${DEVSTAT:+($DEVSTAT)}"
@@ -288,7 +296,7 @@ rc=$?
 
 ELAPSED=$((SECONDS - START))
 echo "asd benchmark: $RUNS run(s) per measure$( ((QUICK)) && echo ' (--quick: small trees)'), medians; $(nproc) CPUs; disk side: $FSTYPE; took ${ELAPSED}s"
-[[ $IMPLS == *ours* ]] && echo "ours: $OURS"
+[[ $IMPLS == *ours* || $IMPLS == *rsync* ]] && echo "ours: $OURS (the rsync column: USE_RSYNC=yes, $(rsync --version | head -n 1))"
 [[ $IMPLS == *upstream* ]] && echo "upstream: $UPSTREAM"
 echo
 "$PY" "$BENCH_PY" report --results "$BENCH/results.tsv"
@@ -296,7 +304,8 @@ cat <<'EOF'
 
 Notes:
 - Times are wall-clock of the whole command, medians over the runs; runs of ours
-  and upstream are interleaved, each on a freshly reset identical tree; `sync` is
+  (built-in copier, then USE_RSYNC=yes) and upstream are interleaved, each on a
+  freshly reset identical tree; `sync` is
   called before every timed command so earlier dirty pages are not charged to it.
   Page caches are not dropped (that is global and would disturb the machine), so
   both sides read a warm tree.

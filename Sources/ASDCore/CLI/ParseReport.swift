@@ -85,9 +85,8 @@ extension ParseReport.Target {
 }
 
 extension Settings {
-    /// The copy engine in force, as parse names it. The one place that decides:
-    /// when USE_RSYNC lands it becomes `useRsync ? "rsync" : "built-in"`.
-    public var copyEngineName: String { "built-in" }
+    /// The copy engine in force (USE_RSYNC), as parse names it.
+    public var copyEngineName: String { useRsync ? "rsync" : "built-in" }
 }
 
 extension ParseReport {

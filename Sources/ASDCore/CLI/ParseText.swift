@@ -5,7 +5,8 @@ enum ParseText {
         for line in serviceLines(report, invocation: invocation, console: console) { console.info(" " + line) }
         console.info(" " + console.styled("Overlayfs technology is currently ", .bold)
             + (report.overlay ? console.styled("active", .green) : console.styled("inactive", .red)) + ".")
-        console.info(" " + console.styled("Copy engine: ", .bold) + report.engine + ".")
+        console.info(" " + console.styled("Copy engine in force: ", .bold)
+            + console.styled(report.engine == "rsync" ? "rsync (USE_RSYNC)" : report.engine, .green) + ".")
         console.info(" " + console.styled("Volatile ", .bold) + volatileText(report.volatile) + ".")
         console.info("")
         console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(report.config, .blue)

@@ -10,6 +10,8 @@ public struct Settings: Equatable, Sendable {
     /// Crash-recovery archives kept per target.
     public var backupLimit: Int
     public var hardlinkSafetyCheck: Bool
+    /// USE_RSYNC: copy with rsync (a subprocess) instead of the built-in copier.
+    public var useRsync: Bool
     /// The file these settings came from (for error messages).
     public var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -19,7 +21,7 @@ public struct Settings: Equatable, Sendable {
     public init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
+        useRsync: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -27,6 +29,7 @@ public struct Settings: Equatable, Sendable {
         self.useBackups = useBackups
         self.backupLimit = backupLimit
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
+        self.useRsync = useRsync
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
     }

@@ -2,7 +2,8 @@
 /// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file
 /// (with a warning: see SettingsWarnings.swift).
 extension Settings {
-    /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case).
+    /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case),
+    /// and asd for USE_RSYNC.
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
@@ -32,6 +33,7 @@ extension Settings {
             useBackups: isAffirmative(values.string("USE_BACKUPS") ?? "", whenEmpty: true),
             backupLimit: try backupLimit(values.string("BACKUP_LIMIT") ?? "", file: file),
             hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
+            useRsync: isAffirmative(values.string("USE_RSYNC") ?? ""),
             sourceFile: file
         )
     }

@@ -5,10 +5,10 @@ extension Settings {
     /// The variables asd reads.
     public static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
-        "ENABLE_HARDLINK_SAFETY_CHECK",
+        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
-    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS"]
+    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
     /// Words that clearly mean "no"; anything outside these and the affirmative
     /// words also means no, but is probably a mistake.
     public static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]

@@ -8,6 +8,8 @@ public enum ASDError: Error, Equatable, Sendable {
     case notRoot(command: String)
     /// A required program is not on PATH.
     case missingTool(name: String, package: String)
+    /// A config key needs a program that is missing (`found` nil) or older than `needed`.
+    case toolTooOld(name: String, package: String, found: String?, needed: String, key: String)
 
     // MARK: Configuration
     case configMissing(path: FilePath)
@@ -90,6 +92,9 @@ extension ASDError: CustomStringConvertible {
             return "asd \(command) changes mounts and must run as root. Run it with sudo, or use 'systemctl start asd'."
         case .missingTool(let name, let package):
             return "asd needs '\(name)', which is not installed or not on PATH. Install it (e.g. 'apt-get install \(package)') and try again."
+        case .toolTooOld(let name, let package, let found, let needed, let key):
+            let have = found.map { "this system has \(name) \($0)" } ?? "\(name) is not installed or not on PATH"
+            return "\(key) is set, so asd copies with \(name) \(needed) or newer (for nanosecond time comparison), but \(have). Install or upgrade the package '\(package)' (e.g. 'apt-get install \(package)') or set \(key)=no; nothing was changed."
         case .configMissing(let path):
             return "Cannot find the config file \(path). Create it (the package ships a commented example as /etc/asd.conf) or point ASDCONF at your config."
         case .configUnreadable(let path, let reason):

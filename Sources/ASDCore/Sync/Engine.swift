@@ -6,6 +6,8 @@ public struct Engine: Sendable {
     public let log: Log
     /// Every target's paths, worked out once for this run (config order).
     public let targets: [TargetPaths]
+    /// What copies the files (built-in or rsync), chosen once from `settings`.
+    let copier: any TreeCopier
 
     public init(settings: Settings, invocation: Invocation, log: Log) {
         self.settings = settings
@@ -14,6 +16,7 @@ public struct Engine: Sendable {
         self.targets = settings.whatToSync.map {
             Self.paths(for: $0, volatile: settings.volatile, instance: invocation.instanceName)
         }
+        self.copier = Self.makeCopier(settings, log: log)
     }
 
     /// Paths for `target`; the owner comes from the disk copy when it exists
@@ -44,6 +47,7 @@ public struct Engine: Sendable {
 
     /// Tools every state-changing command needs.
     func checkDependencies() throws(ASDError) {
+        try copier.checkAvailable()
         if settings.useBackups {
             try Self.requireTool("tar", package: "tar")
             try Self.requireTool("zstd", package: "zstd")

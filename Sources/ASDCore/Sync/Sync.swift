@@ -95,10 +95,8 @@ extension Engine {
 
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
         do throws(ASDError) {
-            let report = try TreeMirror(
-                source: paths.diskCopy, destination: paths.tmpfsCopy, mode: .fill, excludedTopNames: [paths.tempDirectoryName], log: log
-            ).run()
-            log.debug("Copied \(report.files) files (\(formatBytes(UInt64(report.bytes)))) to \(paths.tmpfsCopy)")
+            let report = try copier.fill(from: paths.diskCopy, into: paths.tmpfsCopy, excludedTopNames: [paths.tempDirectoryName])
+            log.debug("Filled \(paths.tmpfsCopy) (\(copier.name) copier): \(report.summary)")
             if report.vanished > 0 {
                 log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a directory in use.")
             }

@@ -47,16 +47,15 @@ extension Engine {
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
-    /// snapshot (see `TreeMirror.changedOnlyIn`). The temp directory lies
+    /// snapshot (see `WriteBackJob.changedOnlyIn`). The temp directory lies
     /// beside the target, never inside it, so only the marker is excluded.
     private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: FilePath? = nil) throws(ASDError) {
-        var mirror = TreeMirror(
-            source: paths.tmpfsCopy, destination: stage.targetView,
-            mode: .update(tempDirectory: stage.tempDirectory),
-            excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], log: log)
-        mirror.changedOnlyIn = upper
-        let report = try mirror.run()
-        log.debug("Wrote \(report.files) entries (\(formatBytes(UInt64(report.bytes)))) and deleted \(report.deleted) in \(paths.target)")
+        let job = WriteBackJob(
+            source: paths.tmpfsCopy, destination: stage.targetView, tempDirectory: stage.tempDirectory,
+            excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
+            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime)
+        let report = try copier.writeBack(job)
+        log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
         if report.vanished > 0 {
             log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a busy directory.")
         }

@@ -1,0 +1,69 @@
+/// The rsync engine (USE_RSYNC): every copy is an rsync subprocess.
+///
+/// - fill: `rsync -aAX ... disk/ tmpfs/`.
+/// - full write-back: `rsync -aAX --delete-after --temp-dir ... tmpfs/ disk/`.
+/// - overlay write-back: the upper layer is walked (O(changes)) and rsync is
+///   given the changed names on stdin (`--files-from`): one run copies them,
+///   a second deletes what is gone, so deletions still come last.
+///
+/// rsync changes the metadata of a file whose content is unchanged in place
+/// (chmod, chown, setxattr on the old inode). When that inode is shared with
+/// the hard-link snapshot, the snapshot would change too (SPEC §5.7) and, in
+/// overlay mode, the overlay's lower layer under a mounted overlay (§5.9). So
+/// such files (changed since sync by their ctime, or in the upper layer; same
+/// size and mtime; more than one link on disk) are first written anew by a
+/// `--ignore-times` run over just them: temp file, rename, fresh inode.
+struct RsyncCopier: TreeCopier {
+    let log: any Log
+    var executable: FilePath = "rsync"
+    var name: String { "rsync" }
+
+    func checkAvailable() throws(ASDError) {
+        try Rsync.requireUsable(executable: executable.description)
+    }
+
+    func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(ASDError) -> CopyReport {
+        let vanished = try run(RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames))
+        return CopyReport(vanished: vanished)
+    }
+
+    func writeBack(_ job: WriteBackJob) throws(ASDError) -> CopyReport {
+        let source = job.source, destination = job.destination
+        let temp = job.tempDirectory
+        let excluded = job.excludedTopNames
+        var vanished = 0
+        if let upper = job.changedOnlyIn {
+            let lists = try RsyncLists.overlay(
+                merged: source, upper: upper, destination: destination, excluded: Set(excluded))
+            if !lists.rewrite.isEmpty {
+                vanished += try run(RsyncCommand(.list(.rewrite, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.rewrite)
+            }
+            vanished += try run(RsyncCommand(.list(.transfer, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.transfer)
+            if !lists.delete.isEmpty {
+                vanished += try run(RsyncCommand(.list(.delete, tempDirectory: nil), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.delete)
+            }
+            return CopyReport(written: nil, bytes: nil, deleted: lists.delete.count, vanished: vanished)
+        }
+        let rewrite = try RsyncLists.sharedAndChanged(
+            source: source, destination: destination, changedSince: job.syncedAt,
+            excluded: Set(excluded))
+        if !rewrite.isEmpty {
+            vanished += try run(RsyncCommand(.list(.rewrite, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: rewrite)
+        }
+        vanished += try run(RsyncCommand(.writeBack(tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded))
+        return CopyReport(vanished: vanished)
+    }
+
+    /// Runs one rsync; a termination signal (passed on to rsync by the runner)
+    /// is reported as such, not as rsync's exit 20.
+    private func run(_ command: RsyncCommand, list: [FilePath]? = nil) throws(ASDError) -> Int {
+        let during = "the copy to \(command.destination)"
+        if let signal = Signals.pending.map(Signals.name) { throw .interrupted(signal: signal, during: during) }
+        do throws(ASDError) {
+            return try Rsync.run(command, list: list, log: log)
+        } catch {
+            if let signal = Signals.pending.map(Signals.name) { throw .interrupted(signal: signal, during: during) }
+            throw error
+        }
+    }
+}
