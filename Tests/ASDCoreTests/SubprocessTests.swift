@@ -178,4 +178,12 @@ struct SignalsTests {
         #expect(Signals.name(SIGINT) == "SIGINT")
         #expect(Signals.name(42) == "signal 42")
     }
+
+    /// A bug of ours (an empty command line) is an internal error, exit 1, not a usage error (64).
+    @Test func emptyCommandLineIsAnInternalError() {
+        #expect(throws: ASDError.internalError("an empty command line was given to the subprocess runner")) {
+            try Subprocess.run([FilePath]())
+        }
+        #expect(ASDError.internalError("x").exitCode == 1)
+    }
 }

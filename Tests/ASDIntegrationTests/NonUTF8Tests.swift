@@ -76,6 +76,8 @@ import Testing
             .snapshotTree(target, as: "initial")
             .asd("sync", as: "sync")
             .expect("mountpoint -q \"$T\" && mountpoint -q \"$D\"", "target and disk copy not mounted")
+            // The config in force is exactly the bytes asd parsed, \xe9 included.
+            .expect("cmp -s \"$ASDCONF\" \"$DAEMON_FILE.conf\"", "the config snapshot differs from the config")
             .snapshotTree(target, as: "synced")
             .shell(Self.latin1Changes(in: "\"$T\""))
             .snapshotTree(target, as: "changed")
