@@ -3,6 +3,7 @@ extension Engine {
     public func unsync() throws(ASDError) {
         try recoverUngracefulState()
         var failures: [FilePath] = []
+        var notPutBack: [FilePath] = []
         var keptMounted = false
         for paths in targets where isRunning(paths) {
             do throws(ASDError) {
@@ -20,7 +21,7 @@ extension Engine {
                 try putBackOnDisk(paths)
             } catch {
                 log.warning(error.message)
-                failures.append(paths.target)
+                notPutBack.append(paths.target)
             }
         }
         if !keptMounted {
@@ -28,7 +29,8 @@ extension Engine {
             try? FileOps.unlink(invocation.daemonFile)
             removeConfigSnapshot()
         }
-        if !failures.isEmpty { throw .writeBackFailed(targets: failures) }
+        if !failures.isEmpty { throw .writeBackFailed(targets: failures + notPutBack) }
+        if !notPutBack.isEmpty { throw .putBackFailed(targets: notPutBack) }
         log.info("Unsync successful")
     }
 
