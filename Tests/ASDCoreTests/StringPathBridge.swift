@@ -101,8 +101,8 @@ extension Subprocess {
 }
 
 extension FileLock {
-    static func acquire(path: String, onWait: () -> Void) throws(ASDError) -> FileLock { try acquire(path: bytes(path), onWait: onWait) }
-    static func tryAcquire(path: String) throws(ASDError) -> FileLock? { try tryAcquire(path: bytes(path)) }
+    static func acquire(path: String, onWait: () -> Void) throws(Failure) -> FileLock { try acquire(path: bytes(path), onWait: onWait) }
+    static func tryAcquire(path: String) throws(Failure) -> FileLock? { try tryAcquire(path: bytes(path)) }
 }
 
 extension TreeMirror {
