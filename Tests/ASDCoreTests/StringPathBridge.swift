@@ -94,7 +94,8 @@ extension Settings {
 
 extension Subprocess {
     static func run(_ argv: [String], standardInput: StandardInput = .nullDevice, captureOutput: Bool = false) throws(ASDError) -> ProcessResult {
-        try run(argv.map { FilePath(bytes: Array($0.utf8)) }, standardInput: standardInput, captureOutput: captureOutput)
+        try run(argv.map { FilePath(bytes: Array($0.utf8)) }, standardInput: standardInput, captureOutput: captureOutput,
+                outputPassthrough: false, environment: nil)
     }
     @discardableResult
     static func checked(_ argv: [String]) throws(ASDError) -> ProcessResult { try checked(argv.map { FilePath(bytes: Array($0.utf8)) }) }

@@ -127,7 +127,7 @@ struct SubprocessTests {
     func forwardsSignals() throws {
         let start = SignalCounter()
         let source = SignalSource { start.next() }
-        let result = try Subprocess.run(
+        let result = try Subprocess.execute(
             ["sleep", "30"], standardInput: .nullDevice, captureOutput: false,
             outputPassthrough: false, environment: nil, signals: source)
         #expect(result.status == .signalled(SIGUSR2))

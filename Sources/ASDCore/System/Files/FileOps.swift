@@ -3,7 +3,7 @@
 #endif
 
 /// Thin wrappers over the file system calls asd needs. Each throws the
-/// `Errno` of the failing call; callers convert it to `ASDError.system`
+/// `Errno` of the failing call; callers convert it (`ASDError.attempt`)
 /// with what they were doing. Nothing here follows a symlink unless its
 /// name says so.
 public enum FileOps {
