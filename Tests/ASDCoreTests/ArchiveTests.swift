@@ -3,17 +3,10 @@ import Testing
 
 @testable import ASDCore
 
-/// Discards everything (archive tests look at files, not messages).
-private struct QuietLog: Log {
-    func info(_ message: String) {}
-    func debug(_ message: String) {}
-    func warning(_ message: String) {}
-    var showsProgress: Bool { false }
-}
-
 @Suite("CrashArchive")
 struct ArchiveTests {
     static let toolsPresent = Subprocess.which("tar") != nil && Subprocess.which("zstd") != nil
+    static let enabled = TestPrivilege.enabled(toolsPresent)
 
     @Test func stampFormat() {
         let stamp = CrashArchive.stamp(for: 1_700_000_000)
@@ -34,7 +27,8 @@ struct ArchiveTests {
         ])
     }
 
-    @Test(.enabled(if: toolsPresent)) func archiveRoundTripsContentAndMetadata() throws {
+    @Test(.enabled(if: enabled, "needs tar and zstd")) func archiveRoundTripsContentAndMetadata() throws {
+        try TestPrivilege.require(Self.toolsPresent, "tar and zstd")
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         try SnapshotTests.makeTree(in: dir)
@@ -46,7 +40,7 @@ struct ArchiveTests {
         try Snapshot.create(of: FilePath(dir["src"]), at: paths.snapshot)
         let archive = paths.archive(stamp: CrashArchive.stamp(for: 1_700_000_000))
 
-        try CrashArchive.create(snapshot: paths.snapshot, archivePath: archive, log: QuietLog())
+        try CrashArchive.create(snapshot: paths.snapshot, archivePath: archive, log: NullLog())
 
         #expect(try FileOps.status(archive).isRegular)
         #expect(Retention.partials(for: paths).isEmpty)
@@ -90,13 +84,14 @@ struct ArchiveTests {
         }
     }
 
-    @Test(.enabled(if: toolsPresent)) func failureLeavesNoTempFileAndNoArchive() throws {
+    @Test(.enabled(if: enabled, "needs tar and zstd")) func failureLeavesNoTempFileAndNoArchive() throws {
+        try TestPrivilege.require(Self.toolsPresent, "tar and zstd")
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         let archive = dir[".x-backup_asd-crashrecovery-20240101_000000.tar.zstd"]
         // tar creates its output, then cannot find the snapshot: exit 2.
         #expect {
-            try CrashArchive.create(snapshot: FilePath(dir["missing-snapshot"]), archivePath: FilePath(archive), log: QuietLog())
+            try CrashArchive.create(snapshot: FilePath(dir["missing-snapshot"]), archivePath: FilePath(archive), log: NullLog())
         } throws: { error in
             guard case .archiveFailed(_, _, let reason)? = error as? ASDError else { return false }
             return reason.contains("tar") && reason.contains("exit status 2")
@@ -104,7 +99,8 @@ struct ArchiveTests {
         #expect(try FileOps.listDirectory(dir.path).isEmpty)
     }
 
-    @Test(.enabled(if: toolsPresent)) func unwritableDestinationFailsCleanly() throws {
+    @Test(.enabled(if: enabled, "needs tar and zstd")) func unwritableDestinationFailsCleanly() throws {
+        try TestPrivilege.require(Self.toolsPresent, "tar and zstd")
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         try dir.mkdir("snap")
@@ -117,7 +113,7 @@ struct ArchiveTests {
         }
         for archive in destinations {
             #expect(throws: ASDError.self) {
-                try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: QuietLog())
+                try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: NullLog())
             }
             #expect(try FileOps.statusIfExists(archive) == nil)
             let temp = FileOps.temporarySibling(of: archive, tag: CrashArchive.partialTag)
@@ -126,14 +122,15 @@ struct ArchiveTests {
         #expect(dir.read("snap/f") == "data")
     }
 
-    @Test(.enabled(if: toolsPresent)) func existingArchiveIsNeverOverwritten() throws {
+    @Test(.enabled(if: enabled, "needs tar and zstd")) func existingArchiveIsNeverOverwritten() throws {
+        try TestPrivilege.require(Self.toolsPresent, "tar and zstd")
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         try dir.mkdir("snap")
         let archive = dir["a.tar.zstd"]
         try dir.write("a.tar.zstd", "precious")
         #expect(throws: ASDError.self) {
-            try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: QuietLog())
+            try CrashArchive.create(snapshot: FilePath(dir["snap"]), archivePath: FilePath(archive), log: NullLog())
         }
         #expect(dir.read("a.tar.zstd") == "precious")
     }

@@ -232,23 +232,28 @@ struct ConfigParserTests {
         #expect(throws: ASDError.noTargets(file: "/etc/test.conf")) { try Settings.from(values, file: "/etc/test.conf") }
     }
 
-    /// Upstream's real asd.conf, when its repository is available on this machine.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: ConfigParserTests.upstreamRepository)))
-    func upstreamShippedConfigParses() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["--git-dir", Self.upstreamRepository, "show", "HEAD:common/asd.conf"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
-        let values = try parse(String(decoding: data, as: UTF8.self))
-        #expect(values.variables == ["WHATTOSYNC": .array([])])
+    /// Bytes that are not UTF-8 (a Latin-1 path) pass through quotes, bare
+    /// words and expansions unchanged; nothing is rejected or replaced.
+    @Test func bytesThatAreNotUTF8AreKept() throws {
+        let latin1: [UInt8] = [0xe9]
+        let text = Array("A='/srv/caf".utf8) + latin1 + Array("'\nB=\"/srv/d".utf8) + latin1 + Array("\"\nC=/srv/b".utf8)
+            + latin1 + Array("\nD=(\"$A\" x".utf8) + latin1 + Array(")\n".utf8)
+        let values = try ConfigFile.parse(text, file: "/etc/test.conf", environment: [:])
+        let cafe = FilePath(bytes: Array("/srv/caf".utf8) + latin1)
+        #expect(values["A"] == .scalar(cafe))
+        #expect(values["B"] == .scalar(FilePath(bytes: Array("/srv/d".utf8) + latin1)))
+        #expect(values["C"] == .scalar(FilePath(bytes: Array("/srv/b".utf8) + latin1)))
+        #expect(values["D"] == .array([cafe, FilePath(bytes: Array("x".utf8) + latin1)]))
     }
 
-    static let upstreamRepository = "/work/.mirror/graysky2+anything-sync-daemon/repo"
+    /// An error on a line holding such bytes quotes it escaped, never with U+FFFD.
+    @Test func errorsShowBytesEscaped() {
+        let text = Array("X=/srv/caf".utf8) + [0xe9] + Array(" ; id\n".utf8)
+        #expect(throws: ASDError.configSyntax(file: "/etc/test.conf", line: 1, text: "X=/srv/caf\\xe9 ; id",
+                                              reason: "';' is not allowed; write one assignment per line")) {
+            try ConfigFile.parse(text, file: "/etc/test.conf", environment: [:])
+        }
+    }
 
     @Test func shippedConfigParsesToEmptyTargets() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -94,15 +94,16 @@ extension Settings {
 
 extension Subprocess {
     static func run(_ argv: [String], standardInput: StandardInput = .nullDevice, captureOutput: Bool = false) throws(ASDError) -> ProcessResult {
-        try run(argv.map { FilePath(bytes: Array($0.utf8)) }, standardInput: standardInput, captureOutput: captureOutput)
+        try run(argv.map { FilePath(bytes: Array($0.utf8)) }, standardInput: standardInput, captureOutput: captureOutput,
+                outputPassthrough: false, environment: nil)
     }
     @discardableResult
     static func checked(_ argv: [String]) throws(ASDError) -> ProcessResult { try checked(argv.map { FilePath(bytes: Array($0.utf8)) }) }
 }
 
 extension FileLock {
-    static func acquire(path: String, onWait: () -> Void) throws(ASDError) -> FileLock { try acquire(path: bytes(path), onWait: onWait) }
-    static func tryAcquire(path: String) throws(ASDError) -> FileLock? { try tryAcquire(path: bytes(path)) }
+    static func acquire(path: String, onWait: () -> Void) throws(Failure) -> FileLock { try acquire(path: bytes(path), onWait: onWait) }
+    static func tryAcquire(path: String) throws(Failure) -> FileLock? { try tryAcquire(path: bytes(path)) }
 }
 
 extension TreeMirror {

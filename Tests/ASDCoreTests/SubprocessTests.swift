@@ -127,7 +127,7 @@ struct SubprocessTests {
     func forwardsSignals() throws {
         let start = SignalCounter()
         let source = SignalSource { start.next() }
-        let result = try Subprocess.run(
+        let result = try Subprocess.execute(
             ["sleep", "30"], standardInput: .nullDevice, captureOutput: false,
             outputPassthrough: false, environment: nil, signals: source)
         #expect(result.status == .signalled(SIGUSR2))
@@ -177,5 +177,13 @@ struct SignalsTests {
         #expect(Signals.name(SIGHUP) == "SIGHUP")
         #expect(Signals.name(SIGINT) == "SIGINT")
         #expect(Signals.name(42) == "signal 42")
+    }
+
+    /// A bug of ours (an empty command line) is an internal error, exit 1, not a usage error (64).
+    @Test func emptyCommandLineIsAnInternalError() {
+        #expect(throws: ASDError.internalError("an empty command line was given to the subprocess runner")) {
+            try Subprocess.run([FilePath]())
+        }
+        #expect(ASDError.internalError("x").exitCode == 1)
     }
 }

@@ -96,7 +96,7 @@ struct TreeMirrorTests {
 
     static func mirror(_ dir: RecoveryScratch, _ mode: TreeMirror.Mode) throws -> TreeMirror.Report {
         try TreeMirror(source: dir["src"], destination: dir["dst"], mode: mode,
-                       excludedTopNames: [TargetPaths.flagName], log: SilentLog()).run()
+                       excludedTopNames: [TargetPaths.flagName], log: NullLog()).run()
     }
 
     /// src (see `makeSource`), its copy dst made by `.fill`, and an empty tmp.
@@ -210,7 +210,7 @@ struct TreeMirrorTests {
         try dir.mkdir("upper/a")
         try dir.write("upper/a/hello.txt", "")
         var mirror = TreeMirror(source: dir["src"], destination: dir["dst"], mode: .update(tempDirectory: dir["tmp"]),
-                                excludedTopNames: [TargetPaths.flagName], log: SilentLog())
+                                excludedTopNames: [TargetPaths.flagName], log: NullLog())
         mirror.changedOnlyIn = FilePath(dir["upper"])
         let report = try mirror.run()
         #expect(try Self.readAll(dir["dst/a/hello.txt"]) == "changed via the overlay")
@@ -225,7 +225,7 @@ struct TreeMirrorTests {
         try dir.mkdir("dst")
         #expect {
             try TreeMirror(source: dir["nope"], destination: dir["dst"], mode: .fill,
-                           excludedTopNames: [], log: SilentLog()).run()
+                           excludedTopNames: [], log: NullLog()).run()
         } throws: { error in
             (error as? ASDError)?.message.contains(dir["nope"]) == true
         }
@@ -275,11 +275,4 @@ struct WorkStackTests {
         }
         #expect(finished.load(ordering: .relaxed) == 1)
     }
-}
-
-struct SilentLog: Log {
-    func info(_ message: String) {}
-    func debug(_ message: String) {}
-    func warning(_ message: String) {}
-    var showsProgress: Bool { false }
 }

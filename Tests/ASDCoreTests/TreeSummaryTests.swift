@@ -145,9 +145,9 @@ fileprivate func reference(_ path: String) throws -> (bytes: UInt64, linkedFiles
 @Suite struct TreeSummaryMountTests {
     static let namespace = NamespaceRerun(flag: "ASD_TREE_SUMMARY_IN_NAMESPACE")
     static let inside = namespace.isInside
-    static let canUnshare = namespace.canUnshare
+    static let outerEnabled = namespace.outerEnabled
 
-    @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
+    @Test(.enabled(if: outerEnabled, "needs root and unshare(1)"))
     func summarizeNeverCrossesMounts() throws {
         try Self.namespace.runInside(suite: "TreeSummaryMountTests")
     }

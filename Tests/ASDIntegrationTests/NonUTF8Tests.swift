@@ -76,6 +76,8 @@ import Testing
             .snapshotTree(target, as: "initial")
             .asd("sync", as: "sync")
             .expect("mountpoint -q \"$T\" && mountpoint -q \"$D\"", "target and disk copy not mounted")
+            // The config in force is exactly the bytes asd parsed, \xe9 included.
+            .expect("cmp -s \"$ASDCONF\" \"$DAEMON_FILE.conf\"", "the config snapshot differs from the config")
             .snapshotTree(target, as: "synced")
             .shell(Self.latin1Changes(in: "\"$T\""))
             .snapshotTree(target, as: "changed")
@@ -94,5 +96,32 @@ import Testing
         try expectSameTree(result.tree("changed"), result.tree("final"), .lifecycle, "target after unsync")
         let parse = try result.command("parse").output
         #expect(parse.contains("t\\xe9") && !parse.contains("\u{FFFD}"), "parse shows the path escaped: \(parse)")
+    }
+
+    /// Crash recovery below a parent whose name is not UTF-8: the archive is made
+    /// beside the target with the bytes of its name, holds the names as bytes, is
+    /// listed by readdir for retention and deleted by `asd clean`.
+    @Test func crashArchiveBelowANonUTF8Parent() async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: [])
+        let archives = "\"$P\"/.t$'\\xe9'-backup_asd-crashrecovery-*.tar.zstd"
+        let result = try await Scenario(sandbox)
+            .shell("export P=\"$DATA/p\"$'\\xe9' && export T=\"$P/t\"$'\\xe9'")
+            .shell(Self.latin1Tree(at: "\"$T\""))
+            .shell("sed -i \"s|^WHATTOSYNC=.*|WHATTOSYNC=(\\\"$DATA/p\\xe9/t\\xe9\\\")|\" \"$ASDCONF\"")
+            .asd("sync", as: "sync")
+            .reboot()
+            .asd("sync", as: "recover")
+            .expect("ls \(archives) >/dev/null", "no crash archive: $(ls -A \"$P\")")
+            .expect("zstd -dcq \(archives) | tar -t --quoting-style=literal | grep -q caf$'\\xe9'$", "the archive lacks caf\\xe9")
+            .asd("unsync", as: "unsync")
+            .asd("clean", as: "clean")
+            .expect("! ls \(archives) >/dev/null 2>&1", "clean left the archive: $(ls -A \"$P\")")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "recover", "unsync", "clean"])
+        #expect(try result.command("recover").output.contains("Ungraceful state"))
+        let clean = try result.command("clean").output
+        #expect(clean.contains("p\\xe9/.t\\xe9-backup_asd-crashrecovery-") && !clean.contains("\u{FFFD}"), "\(clean)")
     }
 }

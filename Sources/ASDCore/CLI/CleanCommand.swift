@@ -5,8 +5,8 @@ enum CleanCommand {
         let settings = try ConfigLoader.settingsInForce(invocation: invocation, environment: context.environment).settings
         console.info(Header.text(console: console))
         var firstFailure: ASDError?
-        for target in settings.whatToSync {
-            let paths = TargetPaths(target: target, user: "", volatile: settings.volatile, instance: invocation.instanceName)
+        for paths in Engine(settings: settings, invocation: invocation, log: console).targets {
+            let target = paths.target
             let archives = Retention.archives(for: paths)
             if archives.isEmpty {
                 console.info(console.styled("Found no crash-recovery archives for: ", .bold) + console.styled(target.description, .blue))

@@ -14,8 +14,13 @@ enum LifecycleCommand {
         // Before the wait for the lock, so a SIGTERM while waiting ends the
         // wait (FileLock watches the recorded signals) instead of killing us.
         Signals.install()
-        let lock = try FileLock.acquire(path: invocation.lockPath) {
-            console.info(console.styled("Waiting for lock...", .red))
+        let lock: FileLock
+        do throws(FileLock.Failure) {
+            lock = try FileLock.acquire(path: invocation.lockPath) {
+                console.info(console.styled("Waiting for lock...", .red))
+            }
+        } catch {
+            throw ASDError(error, lock: invocation.lockPath)
         }
         defer { lock.release() }
 
@@ -49,6 +54,17 @@ enum LifecycleCommand {
             try engine.unsync()
         case .parse, .clean:
             break
+        }
+    }
+}
+
+extension ASDError {
+    /// The user-facing error for a lock that could not be had.
+    init(_ failure: FileLock.Failure, lock path: FilePath) {
+        switch failure {
+        case .open(let errno): self = .system(operation: "open the lock file", path: path, errno: errno)
+        case .lock(let errno): self = .system(operation: "lock", path: path, errno: errno)
+        case .interrupted(let signal): self = .interrupted(signal: Signals.name(signal), during: "the wait for the lock \(path)")
         }
     }
 }

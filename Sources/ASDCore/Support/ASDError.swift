@@ -52,6 +52,8 @@ public enum ASDError: Error, Equatable, Sendable {
     indirect case rollbackFailed(target: String, cause: ASDError, leftover: String)
     /// A state on disk asd does not understand; refusing to touch it.
     case unexpectedState(path: FilePath, detail: String)
+    /// unsync wrote these targets back but could not finish putting them on disk.
+    case putBackFailed(targets: [FilePath])
     /// A bug in asd itself (never the user's input; exit 1, not 64).
     case internalError(String)
     /// The file system holding a target's disk copy is full or read-only.
@@ -146,6 +148,8 @@ extension ASDError: CustomStringConvertible {
             return "\(cause.message)\nSync of \(target) was rolled back: it is on disk as before and nothing is mounted."
         case .rollbackFailed(let target, let cause, let leftover):
             return "\(cause.message)\nRolling back \(target) failed too: \(leftover). Your data is safe on disk; check 'findmnt' and run 'asd unsync' or reboot."
+        case .putBackFailed(let targets):
+            return "\(targets.map(\.description).joined(separator: ", ")) was written back to disk, but putting it back in place did not finish (see the warnings above). Its data is on disk; fix the problem above, then the next 'asd sync' cleans up what is left."
         case .internalError(let detail):
             return "Internal error: \(detail). Please report this as a bug in asd."
         case .unexpectedState(let path, let detail):

@@ -17,6 +17,15 @@ extension Log {
     public func progress(_ line: String) {}
 }
 
+/// A log that discards everything (tests, and callers that only want the result).
+public struct NullLog: Log {
+    public init() {}
+    public func info(_ message: String) {}
+    public func debug(_ message: String) {}
+    public func warning(_ message: String) {}
+    public var showsProgress: Bool { false }
+}
+
 /// Text styles used by the CLI; rendered only when colour is on.
 public enum Style: Sendable {
     case bold, red, green, blue

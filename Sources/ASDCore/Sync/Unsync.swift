@@ -3,6 +3,7 @@ extension Engine {
     public func unsync() throws(ASDError) {
         try recoverUngracefulState()
         var failures: [FilePath] = []
+        var notPutBack: [FilePath] = []
         var keptMounted = false
         var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
@@ -22,7 +23,7 @@ extension Engine {
                 try putBackOnDisk(paths)
             } catch {
                 log.warning(error.message)
-                failures.append(paths.target)
+                notPutBack.append(paths.target)
             }
         }
         if !keptMounted {
@@ -33,7 +34,8 @@ extension Engine {
         } else {
             recordWriteBack(of: written)
         }
-        if !failures.isEmpty { throw .writeBackFailed(targets: failures) }
+        if !failures.isEmpty { throw .writeBackFailed(targets: failures + notPutBack) }
+        if !notPutBack.isEmpty { throw .putBackFailed(targets: notPutBack) }
         log.info("Unsync successful")
     }
 

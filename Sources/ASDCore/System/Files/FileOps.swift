@@ -3,7 +3,7 @@
 #endif
 
 /// Thin wrappers over the file system calls asd needs. Each throws the
-/// `Errno` of the failing call; callers convert it to `ASDError.system`
+/// `Errno` of the failing call; callers convert it (`ASDError.attempt`)
 /// with what they were doing. Nothing here follows a symlink unless its
 /// name says so.
 public enum FileOps {
@@ -16,16 +16,19 @@ public enum FileOps {
         return try DirectoryHandle(adopting: fd).entries()
     }
 
-    /// mkdir(2), then chown(2) and chmod(2) so the umask does not interfere.
-    /// `uid`/`gid` nil keep the creator's. Fails with EEXIST when it exists.
+    /// mkdir(2) 0700, then owner and mode set through the new directory's own
+    /// descriptor (opened O_NOFOLLOW: a symlink swapped in meanwhile is
+    /// refused, never chowned or chmodded through), so the umask does not
+    /// interfere. `uid`/`gid` nil keep the creator's. EEXIST when it exists.
     public static func makeDirectory(
         _ path: FilePath, mode: UInt32, uid: UInt32? = nil, gid: UInt32? = nil
     ) throws(Errno) {
         _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { mkdir(c, 0o700) } }
+        let directory = try DirectoryHandle(path: path)
         if uid != nil || gid != nil {
-            try changeOwner(path, uid: uid, gid: gid)
+            try directory.changeOwner(".", uid: uid ?? UInt32.max, gid: gid ?? UInt32.max)
         }
-        try changeMode(path, mode)
+        try directory.changeMode(".", mode)
     }
 
     /// `mkdir -p`: creates `path` and any missing parents. Missing parents

@@ -3,7 +3,7 @@
 #endif
 
 /// mount(2) and umount2(2), the only calls of them in asd. Every function
-/// throws the raw `Errno`; `MountOperations` below converts to `ASDError`.
+/// throws the raw `Errno`; Sync/MountSteps.swift converts to `ASDError`.
 public enum Mount {
     /// mount(2) with MS_BIND (and MS_REC when `recursive`): makes `source`
     /// visible at `target` too. Other flags are ignored by the kernel for a

@@ -23,14 +23,9 @@ public final class FileLock: Sendable {
     /// LOCK_NB every 100 ms rather than blocking in flock: a blocked flock
     /// restarts after our recording signal handlers (SA_RESTART), so
     /// SIGTERM could not stop the wait. A recorded signal ends the wait
-    /// with `ASDError.interrupted`.
-    public static func acquire(path: FilePath, onWait: () -> Void) throws(ASDError) -> FileLock {
-        let fd: Int32
-        do throws(Errno) {
-            fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) } }
-        } catch {
-            throw ASDError.system(operation: "open the lock file", path: path, errno: error)
-        }
+    /// with `Failure.interrupted`.
+    public static func acquire(path: FilePath, onWait: () -> Void) throws(Failure) -> FileLock {
+        let fd = try open(path)
         var waited = false
         let signalsAtStart = Signals.deliveries.count
         while true {
@@ -39,7 +34,7 @@ public final class FileLock: Sendable {
             if error == .interrupted { continue }
             guard error == .wouldBlock else {
                 close(fd)
-                throw ASDError.system(operation: "lock", path: path, errno: error)
+                throw Failure.lock(error)
             }
             if !waited {
                 waited = true
@@ -48,25 +43,41 @@ public final class FileLock: Sendable {
             let now = Signals.deliveries
             if now.count != signalsAtStart {
                 close(fd)
-                throw ASDError.interrupted(signal: Signals.name(now.signal), during: "the wait for the lock \(path)")
+                throw Failure.interrupted(signal: now.signal)
             }
             usleep(100_000)
         }
     }
 
     /// flock(2) LOCK_EX|LOCK_NB once: nil when someone else holds it.
-    public static func tryAcquire(path: FilePath) throws(ASDError) -> FileLock? {
-        let fd: Int32
-        do throws(Errno) {
-            fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) } }
-        } catch {
-            throw ASDError.system(operation: "open the lock file", path: path, errno: error)
-        }
+    public static func tryAcquire(path: FilePath) throws(Failure) -> FileLock? {
+        let fd = try open(path)
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
         let error = Errno.current
         close(fd)
         if error == .wouldBlock { return nil }
-        throw ASDError.system(operation: "lock", path: path, errno: error)
+        throw Failure.lock(error)
+    }
+
+    /// Why the lock could not be had.
+    public enum Failure: Error, Equatable, Sendable {
+        /// open(2) of the lock file failed.
+        case open(Errno)
+        /// flock(2) failed (not because someone else holds it).
+        case lock(Errno)
+        /// A termination signal (this number) arrived while waiting.
+        case interrupted(signal: Int32)
+    }
+
+    /// open(2) O_RDWR|O_CREAT|O_CLOEXEC, mode 0644.
+    private static func open(_ path: FilePath) throws(Failure) -> Int32 {
+        do throws(Errno) {
+            return try path.withCString { (c) throws(Errno) in
+                try retryingEINTR { Glibc.open(c, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+            }
+        } catch {
+            throw Failure.open(error)
+        }
     }
 
     /// Drops the lock (close(2)). The lock file stays, as with flock(1).

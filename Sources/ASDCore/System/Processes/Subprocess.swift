@@ -47,13 +47,14 @@ public struct ProcessResult: Sendable {
 
     /// Captured stdout as text.
     public var outputText: String { String(decoding: standardOutput, as: UTF8.self) }
+}
 
-    /// Throws `ASDError.command` unless the child exited 0 or with one of
-    /// the `allowing` codes.
-    public func requireSuccess(allowing: Set<Int32> = []) throws(ASDError) {
-        if case .exited(let code) = status, code == 0 || allowing.contains(code) { return }
-        throw ASDError.command(argv: argv.map(\.description), status: status.description, stderr: standardError)
-    }
+/// Why a program could not be run at all.
+public enum SubprocessFailure: Error, Equatable, Sendable {
+    /// The caller gave no program (a bug of the caller).
+    case emptyCommandLine
+    /// A step of starting the child failed, e.g. the program is not on PATH.
+    case cannotStart(operation: String, path: FilePath, errno: Errno)
 }
 
 /// Where the child's stdin comes from.
@@ -80,33 +81,31 @@ public enum Subprocess {
     /// never blocks. A signal recorded by `Signals` while the child runs is
     /// sent on to it with kill(2).
     ///
-    /// Throws `ASDError.system` when the program cannot be started (e.g. not
-    /// found); the child's own failure is in the returned status.
-    public static func run(
+    /// Throws `SubprocessFailure` when the program cannot be started (e.g.
+    /// not found); the child's own failure is in the returned status.
+    public static func execute(
         _ argv: [FilePath],
         standardInput: StandardInput = .nullDevice,
         captureOutput: Bool = false,
         outputPassthrough: Bool = false,
         environment: [String: String]? = nil
-    ) throws(ASDError) -> ProcessResult {
-        try run(
+    ) throws(SubprocessFailure) -> ProcessResult {
+        try execute(
             argv, standardInput: standardInput, captureOutput: captureOutput,
             outputPassthrough: outputPassthrough, environment: environment, signals: .process)
     }
 
-    static func run(
+    static func execute(
         _ argv: [FilePath],
         standardInput: StandardInput,
         captureOutput: Bool,
         outputPassthrough: Bool,
         environment: [String: String]?,
         signals: SignalSource
-    ) throws(ASDError) -> ProcessResult {
-        guard let program = argv.first, !program.isEmpty else {
-            throw ASDError.internalError("an empty command line was given to the subprocess runner")
-        }
+    ) throws(SubprocessFailure) -> ProcessResult {
+        guard let program = argv.first, !program.isEmpty else { throw .emptyCommandLine }
         let output: ChildOutput = captureOutput ? .capture : (outputPassthrough ? .inherit : .discard)
-        do {
+        do throws(SpawnFailure) {
             let child = try SpawnedChild.spawn(
                 argv: argv, input: standardInput, output: output, environment: environment)
             let (out, err, status) = child.collect(signals: signals)
@@ -114,18 +113,8 @@ public enum Subprocess {
                 argv: argv, status: status, standardOutput: out,
                 standardError: String(decoding: err, as: UTF8.self))
         } catch {
-            throw ASDError.system(operation: error.operation, path: error.path, errno: error.errno)
+            throw .cannotStart(operation: error.operation, path: error.path, errno: error.errno)
         }
-    }
-
-    /// Runs `argv` and throws `ASDError.command` unless it exits 0.
-    @discardableResult
-    public static func checked(
-        _ argv: [FilePath], captureOutput: Bool = false, environment: [String: String]? = nil
-    ) throws(ASDError) -> ProcessResult {
-        let result = try run(argv, captureOutput: captureOutput, environment: environment)
-        try result.requireSuccess()
-        return result
     }
 
     /// PATH lookup like the shell's: the first executable regular file named
