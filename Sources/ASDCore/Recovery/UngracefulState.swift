@@ -5,6 +5,7 @@ extension Engine {
     func recoverUngracefulState() throws(ASDError) {
         try StagingMount.cleanUp(invocation.daemonFile + ".stage")
         for paths in allPaths {
+            try replayRedoJournals(paths)
             removeLeftoverTempDirectory(paths)
             if isRunning(paths) { continue }
             let hasDiskCopy = FileOps.isDirectory(paths.diskCopy)

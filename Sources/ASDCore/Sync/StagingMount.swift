@@ -36,6 +36,8 @@ struct StagingMount {
             try Mount.attempt("bind-mount \(parent) onto", mountPoint) { () throws(Errno) in
                 try Mount.bind(source: parent, target: mountPoint, recursive: false)
                 try Mount.makePrivate(mountPoint, recursive: false)
+                // Reading files to compare them must not write their access times.
+                try? Mount.remountBindNoatime(mountPoint)
             }
         } catch {
             try? FileOps.removeDirectory(mountPoint)
@@ -66,9 +68,19 @@ struct StagingMount {
         }
     }
 
-    func close() {
+    /// Removes the temp directory, unless `keepingJournals` and it holds a
+    /// redo journal (of changes not yet durable, which the next start replays).
+    func removeTempDirectory(keepingJournals: Bool) {
+        guard isStaged, let tempDirectory else { return }
+        if !keepingJournals || (try? RedoReplay.journals(in: DirectoryHandle(path: tempDirectory)))?.isEmpty ?? true {
+            try? FileOps.removeTree(tempDirectory)
+        }
+    }
+
+    /// Unmounts and removes the temp directory (see `removeTempDirectory`).
+    func close(keepingJournals: Bool = false) {
         if isStaged {
-            if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
+            removeTempDirectory(keepingJournals: keepingJournals)
             _ = try? Mount.unmountAll(mountPoint, lazy: true)
         }
         try? FileOps.removeDirectory(mountPoint)

@@ -56,7 +56,7 @@ struct TreeMirror: Sendable {
                 try DirectoryHandle(path: tempDirectory)
             }
         }
-        let state = MirrorState(tempDirectory: temp)
+        let state = MirrorState(tempDirectory: temp, delta: try deltaWriter(temp: temp))
         let root = try attempt("read", source) { () throws(Errno) in try FileOps.status(source) }
         state.directories.withLock { $0.append(("", root)) }
         let queue = WorkStack<MirrorJob, ASDError>()
@@ -73,6 +73,7 @@ struct TreeMirror: Sendable {
             }
             state.reportProgress(log)
         }
+        try state.delta?.flush()
         try deleteExtras(state)
         try applyDirectoryMetadata(state)
         if log.showsProgress { log.progress("") }
@@ -148,6 +149,7 @@ struct TreeMirror: Sendable {
                 return
             }
         }
+        if try writeChangedBlocks(name, status, existing, in: relative, src, dst, state, sourcePath, destPath) { return }
         let temp = state.tempDirectory
         let tempName = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         let tempPath = join(tempDirectory ?? TargetPaths.split(destPath).parent, tempName)
@@ -266,6 +268,8 @@ enum MirrorJob: Sendable {
 final class MirrorState: Sendable {
     /// The open temp directory of `.update`, or nil (temp files beside each file).
     let tempDirectory: DirectoryHandle?
+    /// Writes changed files' changed blocks only (`.update`).
+    let delta: DeltaWriteBack?
     let files = Atomic<Int>(0)
     let bytes = Atomic<Int64>(0)
     let vanished = Atomic<Int>(0)
@@ -276,7 +280,10 @@ final class MirrorState: Sendable {
     let deletions = Mutex<[String]>([])
     private let started = ContinuousClock.now
 
-    init(tempDirectory: DirectoryHandle?) { self.tempDirectory = tempDirectory }
+    init(tempDirectory: DirectoryHandle?, delta: DeltaWriteBack? = nil) {
+        self.tempDirectory = tempDirectory
+        self.delta = delta
+    }
 
     func add(bytes: Int64) {
         files.add(1, ordering: .relaxed)

@@ -22,18 +22,22 @@ extension Engine {
     /// target, hard-link snapshot untouched, and returns only once it is durable.
     func writeBack(_ paths: TargetPaths) throws(ASDError) {
         let stage = try StagingMount.open(for: paths, at: invocation.daemonFile + ".stage")
-        defer { stage.close() }
+        var durable = false
+        defer { stage.close(keepingJournals: !durable) }
         log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
         if settings.useOverlay || overlayLower(paths) != nil {
             try writeBackOverlay(paths, stage: stage)
         } else {
             try writeBackFull(paths, stage: stage)
         }
+        // Without a redo journal the temp dir can go now, in the same flush as the rest.
+        stage.removeTempDirectory(keepingJournals: true)
         do throws(Errno) {
             try FileSystemInfo.syncFilesystem(containing: stage.targetView)
         } catch {
             throw .system(operation: "flush (syncfs) the filesystem of", path: paths.target, errno: error)
         }
+        durable = true
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our

@@ -1,0 +1,242 @@
+import Synchronization
+
+/// The write-back of a changed regular file that exists on disk as a regular
+/// file, writing only the blocks that differ (SPEC 5.13), for `TreeMirror`:
+///
+/// - Reflinks (btrfs, xfs): the disk file is cloned (FICLONE) to a temp name,
+///   the changed blocks are written into the clone, which gets the owner,
+///   xattrs, mode and times of the RAM copy and is renamed over the old name.
+///   The old inode, and the snapshot sharing it, stay untouched.
+/// - No reflinks, one link (not shared with the snapshot): changed in place,
+///   through a redo journal in the temp directory (`RedoJournal`).
+/// - No reflinks and shared with the snapshot, or most of the file changed:
+///   not handled here (nil); the caller writes the whole file, as before.
+///
+/// Work is batched: one journal and one syncfs for up to `batchFiles` files
+/// or `batchBytes` of changes. `flush()` then: journal written, syncfs
+/// (journal and clones durable), changes applied in place, clones renamed.
+/// The write-back's own final syncfs makes the changes durable, and only then
+/// does the temp directory go, journals included (`StagingMount.close`). A
+/// crash before the first syncfs leaves the old files (a torn journal is
+/// discarded at the next start); after it, the next start replays the
+/// journal (`RedoReplay`; replaying an applied journal changes nothing).
+final class DeltaWriteBack: Sendable {
+    struct InPlace: Sendable {
+        let record: RedoJournal.Record
+        let directory: DirectoryHandle
+        let name: String
+        let source: FileStatus
+        let sourcePath: String
+        let destPath: String
+    }
+
+    struct Clone: Sendable {
+        let tempDirectory: DirectoryHandle
+        let tempName: String
+        let directory: DirectoryHandle
+        let name: String
+        let destPath: String
+    }
+
+    struct Pending: Sendable {
+        var inPlace: [InPlace] = []
+        var clones: [Clone] = []
+        var bytes = 0
+        var count: Int { inPlace.count + clones.count }
+    }
+
+    static let batchBytes = 8 << 20
+    static let batchFiles = 512
+    /// Journalled changes above this (or above half the file) are written whole instead.
+    static let journalLimit: Int64 = 32 << 20
+
+    /// The temp directory (journals, clones), nil when unstaged (then no journal).
+    let temp: DirectoryHandle?
+    /// Inode of the destination root, recorded in each journal.
+    let rootInode: UInt64
+    /// 0 unknown, 1 the file system clones, 2 it does not.
+    private let reflinks = Atomic<Int>(0)
+    private let counter = Atomic<Int>(0)
+    private let pending = Mutex(Pending())
+
+    init(temp: DirectoryHandle?, rootInode: UInt64) {
+        self.temp = temp
+        self.rootInode = rootInode
+    }
+
+    /// Brings `name` in `destination` (now `existing`) up to date with `name` in
+    /// `source`, if a delta write-back applies; returns the bytes it will write,
+    /// or nil when the caller must write the whole file.
+    func write(
+        _ name: String, in relative: String, from source: DirectoryHandle, to destination: DirectoryHandle,
+        existing: FileStatus, sourcePath: String, destPath: String
+    ) throws(Errno) -> Int64? {
+        let shared = existing.linkCount > 1
+        let journal = !shared && temp != nil
+        guard journal || reflinks.load(ordering: .relaxed) != 2 else { return nil }
+        let new = try source.openFile(name), old = try destination.openFile(name)
+        let newStatus = try new.status(), oldStatus = try old.status()
+        guard oldStatus.inode == existing.inode, oldStatus.linkCount == existing.linkCount else { return nil }
+        let mayClone = reflinks.load(ordering: .relaxed) != 2
+        let journalLimit = min(Self.journalLimit, max(64 << 10, newStatus.size / 2))
+        guard let ranges = try BlockDiff.ranges(
+            new: new, newSize: newStatus.size, old: old, oldSize: oldStatus.size, limit: mayClone ? .max : journalLimit)
+        else { return nil }
+        if ranges.isEmpty && newStatus.size == oldStatus.size && !shared {
+            // Same bytes: only times (and owner, mode, xattrs) to set, each atomic in place.
+            try old.setTimes(access: newStatus.accessTime, modification: newStatus.modificationTime)
+            try fixMetadata(destPath, of: old, like: newStatus, from: sourcePath)
+            return 0
+        }
+        if mayClone, let written = try clone(new, newStatus, old, ranges, name, into: destination, destPath) {
+            return written
+        }
+        guard journal, ranges.reduce(0, { $0 + $1.length }) <= journalLimit else { return nil }
+        var writes: [RedoJournal.Write] = []
+        for range in ranges {
+            writes.append(RedoJournal.Write(offset: range.offset, bytes: try new.read(at: range.offset, count: Int(range.length))))
+        }
+        let record = RedoJournal.Record(
+            directory: FilePath(relative), name: FilePath(name), inode: oldStatus.inode, size: newStatus.size,
+            accessTime: newStatus.accessTime, modificationTime: newStatus.modificationTime, writes: writes)
+        let item = InPlace(record: record, directory: destination, name: name, source: newStatus, sourcePath: sourcePath, destPath: destPath)
+        pending.withLock {
+            $0.inPlace.append(item)
+            $0.bytes += record.dataBytes
+        }
+        return Int64(record.dataBytes)
+    }
+
+    /// The reflink path; nil when the file system cannot clone (remembered).
+    private func clone(
+        _ new: OpenFile, _ newStatus: FileStatus, _ old: OpenFile, _ ranges: [ByteRange], _ name: String,
+        into destination: DirectoryHandle, _ destPath: String
+    ) throws(Errno) -> Int64? {
+        let directory = temp ?? destination
+        let tempName = ".asd-tmp-\(ProcessIdentity.pid)-d\(counter.add(1, ordering: .relaxed).newValue)"
+        let copy = try directory.createFile(tempName)
+        var written: Int64 = 0
+        do throws(Errno) {
+            do throws(Errno) {
+                try copy.clone(from: old)
+            } catch {
+                guard error.meansNoReflink else { throw error }
+                if error != .invalid { reflinks.store(2, ordering: .relaxed) }
+                try? directory.remove(tempName)
+                return nil
+            }
+            reflinks.store(1, ordering: .relaxed)
+            for range in ranges {
+                var offset = range.offset
+                while offset < range.end {
+                    let piece = try new.read(at: offset, count: Int(min(range.end - offset, 1 << 20)))
+                    if piece.isEmpty { break }
+                    try copy.write(piece[...], at: offset)
+                    offset += Int64(piece.count)
+                }
+                written += offset - range.offset
+            }
+            try copy.truncate(to: newStatus.size)
+            // As FileOps.copyFile: owner, then xattrs (and ACLs), then mode, then times.
+            try copy.setOwner(uid: newStatus.uid, gid: newStatus.gid)
+            try copy.copyXattrs(from: new)
+            try copy.setMode(newStatus.permissions)
+            try copy.setTimes(access: newStatus.accessTime, modification: newStatus.modificationTime)
+        } catch {
+            try? directory.remove(tempName)
+            throw error
+        }
+        let item = Clone(tempDirectory: directory, tempName: tempName, directory: destination, name: name, destPath: destPath)
+        pending.withLock {
+            $0.clones.append(item)
+            $0.bytes += Int(written)
+        }
+        return written
+    }
+
+    /// Flushes when the batch is full.
+    func flushIfFull() throws(ASDError) {
+        let full = pending.withLock { $0.bytes >= Self.batchBytes || $0.count >= Self.batchFiles }
+        if full { try flush() }
+    }
+
+    /// Completes the pending batch (see the type's comment for the order).
+    func flush() throws(ASDError) {
+        let batch = pending.withLock { state in
+            defer { state = Pending() }
+            return state
+        }
+        guard batch.count > 0 else { return }
+        var path = batch.inPlace.first?.destPath ?? batch.clones.first?.destPath ?? ""
+        do throws(Errno) {
+            if let temp, !batch.inPlace.isEmpty {
+                let name = "asd-\(ProcessIdentity.pid)-\(counter.add(1, ordering: .relaxed).newValue)\(RedoReplay.suffix)"
+                let journal = RedoJournal(rootInode: rootInode, records: batch.inPlace.map(\.record)).encoded()
+                try temp.createFile(name).write(journal[...], at: 0)
+            }
+            // One flush makes the journal, its directory entry and every clone durable.
+            try (temp ?? batch.clones[0].tempDirectory).syncFilesystem()
+            for item in batch.inPlace {
+                path = item.destPath
+                let file = try item.directory.openFile(item.name, writable: true)
+                guard try file.status().inode == item.record.inode else { continue }
+                try RedoReplay.apply(item.record, to: file)
+                try fixMetadata(item.destPath, of: file, like: item.source, from: item.sourcePath)
+            }
+            for clone in batch.clones {
+                path = clone.destPath
+                try clone.tempDirectory.rename(clone.tempName, to: clone.directory, as: clone.name)
+            }
+        } catch {
+            // A written journal stays: the next start replays it (StagingMount keeps it).
+            for clone in batch.clones { try? clone.tempDirectory.remove(clone.tempName) }
+            throw .system(operation: "write back the changed blocks of", path: path, errno: error)
+        }
+    }
+
+    /// Owner, xattrs and mode of the changed file like the RAM copy's (a write
+    /// can drop setuid bits and security.capability), by path as `EntryBuilder` does.
+    private func fixMetadata(_ path: String, of file: OpenFile, like status: FileStatus, from sourcePath: String) throws(Errno) {
+        let current = try file.status()
+        do throws(ASDError) {
+            try EntryBuilder.fixMetadata(path, current, to: status, from: sourcePath)
+        } catch {
+            if case .system(_, _, let errno) = error { throw errno }
+            throw Errno.invalid
+        }
+    }
+}
+
+extension TreeMirror {
+    /// The delta writer of an `.update` run (nil for `.fill`).
+    func deltaWriter(temp: DirectoryHandle?) throws(ASDError) -> DeltaWriteBack? {
+        guard case .update = mode else { return nil }
+        do throws(Errno) {
+            return DeltaWriteBack(temp: temp, rootInode: try DirectoryHandle(path: destination).status().inode)
+        } catch {
+            throw .system(operation: "open the directory", path: destination, errno: error)
+        }
+    }
+
+    /// `mirrorEntry`'s hook: true when the delta write-back took care of the
+    /// entry (or it vanished from the source meanwhile), false when the whole
+    /// entry must be written.
+    func writeChangedBlocks(
+        _ name: String, _ status: FileStatus, _ existing: FileStatus?, in relative: String,
+        _ src: DirectoryHandle, _ dst: DirectoryHandle, _ state: MirrorState, _ sourcePath: String, _ destPath: String
+    ) throws(ASDError) -> Bool {
+        guard let delta = state.delta, let existing, existing.isRegular, status.isRegular else { return false }
+        do throws(Errno) {
+            guard let bytes = try delta.write(name, in: relative, from: src, to: dst, existing: existing,
+                                              sourcePath: sourcePath, destPath: destPath) else { return false }
+            state.add(bytes: bytes)
+        } catch {
+            guard error == .noEntry && !FileOps.exists(sourcePath) else {
+                throw .system(operation: "copy \(sourcePath) to", path: destPath, errno: error)
+            }
+            state.vanished.add(1, ordering: .relaxed)
+        }
+        try delta.flushIfFull()
+        return true
+    }
+}
