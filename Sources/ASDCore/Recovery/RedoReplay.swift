@@ -35,8 +35,7 @@ public enum RedoReplay {
     public static func open(_ record: RedoJournal.Record, under root: DirectoryHandle) throws(Errno) -> OpenFile? {
         do throws(Errno) {
             let directory = try root.openDirectory(components: record.directory)
-            guard let name = record.name.string else { return nil }
-            let file = try directory.openFile(name, writable: true)
+            let file = try directory.openFile(record.name, writable: true)
             return try file.status().inode == record.inode ? file : nil
         } catch {
             if error == .noEntry || error == .notDirectory || error == .symlinkLoop || error == .invalid { return nil }

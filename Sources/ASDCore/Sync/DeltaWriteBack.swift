@@ -12,12 +12,13 @@ import Synchronization
 /// - No reflinks and shared with the snapshot, or most of the file changed:
 ///   not handled here (nil); the caller writes the whole file, as before.
 ///
-/// Work is batched: one journal and one syncfs for up to `batchFiles` files
-/// or `batchBytes` of changes. `flush()` then: journal written, syncfs
-/// (journal and clones durable), changes applied in place, clones renamed.
+/// Work is batched: one journal and one flush for up to `batchFiles` files
+/// or `batchBytes` of changes. `flush()` then: journal written and flushed
+/// (fdatasync, fsync of its directory), clones flushed (one syncfs), changes
+/// applied in place, clones renamed.
 /// The write-back's own final syncfs makes the changes durable, and only then
 /// does the temp directory go, journals included (`StagingMount.close`). A
-/// crash before the first syncfs leaves the old files (a torn journal is
+/// crash before the journal is flushed leaves the old files (a torn journal is
 /// discarded at the next start); after it, the next start replays the
 /// journal (`RedoReplay`; replaying an applied journal changes nothing).
 final class DeltaWriteBack: Sendable {
@@ -172,10 +173,13 @@ final class DeltaWriteBack: Sendable {
             if let temp, !batch.inPlace.isEmpty {
                 let name = "asd-\(ProcessIdentity.pid)-\(counter.add(1, ordering: .relaxed).newValue)\(RedoReplay.suffix)"
                 let journal = RedoJournal(rootInode: rootInode, records: batch.inPlace.map(\.record)).encoded()
-                try temp.createFile(name).write(journal[...], at: 0)
+                let file = try temp.createFile(name)
+                try file.write(journal[...], at: 0)
+                try file.dataSync()
+                try temp.sync()
             }
-            // One flush makes the journal, its directory entry and every clone durable.
-            try (temp ?? batch.clones[0].tempDirectory).syncFilesystem()
+            // One flush makes every clone durable before it replaces a file.
+            if let first = batch.clones.first { try first.tempDirectory.syncFilesystem() }
             for item in batch.inPlace {
                 path = item.destPath
                 let file = try item.directory.openFile(item.name, writable: true)

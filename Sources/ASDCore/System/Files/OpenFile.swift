@@ -110,6 +110,16 @@ extension DirectoryHandle {
         return file
     }
 
+    /// `openFile` of a name given as bytes.
+    public func openFile(_ name: FilePath, writable: Bool = false) throws(Errno) -> OpenFile {
+        let fd = try name.withCString { (c) throws(Errno) in
+            try retryingEINTR { openat(self.fd, c, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
+        }
+        let file = OpenFile(adopting: fd)
+        guard try file.status().isRegular else { throw Errno.invalid }
+        return file
+    }
+
     /// openat(2) O_CREAT|O_EXCL of a new, empty, root-only file `name`.
     public func createFile(_ name: String) throws(Errno) -> OpenFile {
         OpenFile(adopting: try retryingEINTR { openat(fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) })
