@@ -11,6 +11,8 @@ import Synchronization
 ///   under a temporary name in `tempDirectory` and renamed over the old one,
 ///   so a crash leaves the old or the new file, never a torn one (SPEC 5.3),
 ///   and inodes shared with the hard-link snapshot are never written (5.7).
+///   A changed regular file that is a regular file on disk too goes through
+///   `DeltaWriteBack` first, which writes only its changed blocks (5.13).
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
 ///   it has one link, and rebuilt like a changed one when it has more (it is
 ///   shared with the snapshot). Entries missing from `source` are deleted once
