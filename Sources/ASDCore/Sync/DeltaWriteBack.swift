@@ -92,7 +92,9 @@ final class DeltaWriteBack: Sendable {
         if mayClone, let written = try clone(new, newStatus, old, ranges, name, into: destination, destPath) {
             return written
         }
-        guard journal, ranges.reduce(0, { $0 + $1.length }) <= journalLimit else { return nil }
+        guard journal, ranges.reduce(0, { $0 + $1.length }) <= journalLimit,
+              (try? destination.openFile(name, writable: true)) != nil  // else it cannot be changed in place
+        else { return nil }
         var writes: [RedoJournal.Write] = []
         for range in ranges {
             writes.append(RedoJournal.Write(offset: range.offset, bytes: try new.read(at: range.offset, count: Int(range.length))))
