@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wear benchmark: bytes written to the block device by a resync (SPEC 5.13, issue 14).
 #
-#   sudo Tests/bench/wear.sh [--upstream /path/to/anything-sync-daemon] [--fs "ext4 btrfs xfs"]
+#   sudo Tests/bench/wear.sh [--upstream /path/to/anything-sync-daemon] [--fs "ext4 btrfs xfs"] [--runs N]
 #
 # For each file system, a 1 GiB image is loop-mounted inside a private mount
 # namespace (unshare -m --propagation private); nothing is mounted on the host
@@ -14,6 +14,8 @@
 # "first" is the first resync after sync (files still shared with the hard-link
 # snapshot), "steady" the next one. Measured: sectors written (7th field of
 # /sys/block/loopN/stat) between a `sync` before and a `sync` after the resync.
+# Each cycle runs N times (default 3) on a fresh target; the table shows the median
+# and, in brackets, the largest figure (btrfs's own background commits make it noisy).
 # Environment: ASD_BINARY=/path/to/asd (else .build/release/asd, built by `make build`).
 set -uo pipefail
 
@@ -67,15 +69,17 @@ measure() { # measure DEV COMMAND... -> prints KiB written by COMMAND
     echo $(((after - before) / 2))
 }
 
-one() { # one FS IMPL WORKLOAD -> prints "FS IMPL WORKLOAD first steady"
-    local fs=$1 impl=$2 wl=$3 dir="$MNT/$2-$3" conf first steady
+one() { # one FS IMPL WORKLOAD RUN -> prints "FS IMPL WORKLOAD first steady"
+    local fs=$1 impl=$2 wl=$3 dir="$MNT/$2-$3-$4" conf first steady
     populate "$wl" "$dir/t"
     if [[ $impl == rsync ]]; then
-        mkdir -p "$VOL/$impl-$wl" && cp -a "$dir/t/." "$VOL/$impl-$wl/"
-        mutate "$wl" "$VOL/$impl-$wl" 1
-        first=$(measure "$DEV" rsync -a --inplace --no-whole-file "$VOL/$impl-$wl/" "$dir/t/")
-        mutate "$wl" "$VOL/$impl-$wl" 2
-        steady=$(measure "$DEV" rsync -a --inplace --no-whole-file "$VOL/$impl-$wl/" "$dir/t/")
+        local copy="$VOL/$impl-$wl-$4"
+        mkdir -p "$copy" && cp -a "$dir/t/." "$copy/"
+        mutate "$wl" "$copy" 1
+        first=$(measure "$DEV" rsync -a --inplace --no-whole-file "$copy/" "$dir/t/")
+        mutate "$wl" "$copy" 2
+        steady=$(measure "$DEV" rsync -a --inplace --no-whole-file "$copy/" "$dir/t/")
+        rm -rf "$copy"
     else
         conf="$W/$fs-$impl-$wl.conf"
         printf 'WHATTOSYNC=(%q)\nVOLATILE=%q\n' "$dir/t" "$VOL" >"$conf"
@@ -112,10 +116,12 @@ inner() {
         mkdir -p "$MNT" "$VOL"
         mount "$LOOP" "$MNT" && mount -t tmpfs -o size=1g wear-volatile "$VOL" || { losetup -d "$LOOP"; die "cannot mount $fs"; }
         say "$(date +%T) $fs on $LOOP"
-        for impl in $IMPLS; do
-            for wl in rrd log; do
-                one "$fs" "$impl" "$wl" >>"$W/results.tsv"
-                say "  $(tail -n 1 "$W/results.tsv")"
+        for ((run = 1; run <= RUNS; run++)); do
+            for impl in $IMPLS; do
+                for wl in rrd log; do
+                    one "$fs" "$impl" "$wl" "$run" >>"$W/results.tsv"
+                    say "  $(tail -n 1 "$W/results.tsv")"
+                done
             done
         done
         umount "$VOL"; umount "$MNT"
@@ -127,11 +133,12 @@ inner() {
 if [[ ${1:-} == --inner ]]; then inner; exit 0; fi
 
 # ---------------------------------------------------------------- outer part
-UPSTREAM="" FSLIST="ext4 btrfs xfs"
+UPSTREAM="" FSLIST="ext4 btrfs xfs" RUNS=3
 while (($#)); do
     case $1 in
         --upstream) UPSTREAM=$(realpath -e "${2:?}") || die "--upstream: no such file"; shift 2 ;;
         --fs) FSLIST=${2:?}; shift 2 ;;
+        --runs) RUNS=${2:?}; shift 2 ;;
         -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1'" ;;
     esac
@@ -146,14 +153,31 @@ IMPLS="ours rsync"
 W=$(mktemp -d /var/tmp/asd-wear-XXXXXX) || die "cannot create a work directory"
 trap 'rm -rf "$W"' EXIT
 : >"$W/results.tsv"
-export W FSLIST IMPLS ASD UPSTREAM
+export W FSLIST IMPLS ASD UPSTREAM RUNS
 unshare -m --propagation private -- bash "$HERE/wear.sh" --inner || say "wear.sh: the measuring part stopped early"
 # Loop devices of ours that a failure left attached.
 losetup -j "$W/ext4.img" -j "$W/btrfs.img" -j "$W/xfs.img" 2>/dev/null | cut -d: -f1 | xargs -r losetup -d
 
-echo "KiB written to the device per resync (first after sync / steady)"
-printf '%-6s %-9s %16s %16s\n' fs impl rrd log
-awk -F'\t' '{ v[$1" "$2" "$3] = $4 " / " $5; if (!($1" "$2 in seen)) { seen[$1" "$2]; order[n++] = $1" "$2 } }
-    END { for (i = 0; i < n; i++) { split(order[i], k, " "); printf "%-6s %-9s %16s %16s\n", k[1], k[2], v[order[i]" rrd"], v[order[i]" log"] } }' "$W/results.tsv"
+echo "KiB written to the device per resync: first after sync / steady, median of $RUNS run(s) [largest]"
+printf '%-6s %-9s %26s %26s\n' fs impl rrd log
+python3 - "$W/results.tsv" <<'PY'
+import statistics, sys
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    fs, impl, wl, first, steady = line.rstrip("\n").split("\t")
+    key = (fs, impl)
+    if key not in rows:
+        rows[key] = {}
+        order.append(key)
+    rows[key].setdefault(wl, []).append((int(first), int(steady)))
+def cell(values):
+    if not values:
+        return "-"
+    firsts, steadies = [v[0] for v in values], [v[1] for v in values]
+    return f"{statistics.median_low(firsts)} [{max(firsts)}] / {statistics.median_low(steadies)} [{max(steadies)}]"
+for key in order:
+    print(f"{key[0]:<6} {key[1]:<9} {cell(rows[key].get('rrd')):>26} {cell(rows[key].get('log')):>26}")
+PY
 echo
 echo "Targets (issue 14): steady <= 800 KiB on ext4 and xfs, <= 1600 KiB on btrfs; first within the same on xfs and btrfs."
