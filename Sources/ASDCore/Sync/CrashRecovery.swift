@@ -6,6 +6,7 @@ extension Engine {
     func recoverUngracefulState() throws(ASDError) {
         try StagingMount.cleanUp(invocation.stagingMountPoint)
         for paths in targets {
+            try replayRedoJournals(paths)
             removeLeftoverTempDirectory(paths)
             let running = try keepIfRunning(paths)
             StagingMount.removeLeftoverInsideTarget(paths, running: running)

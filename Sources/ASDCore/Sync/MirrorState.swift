@@ -34,6 +34,8 @@ final class MirrorState: Sendable {
     let root: MirrorDirectory
     /// The open temp directory of `.update`, or nil (temp files beside each file).
     let tempDirectory: DirectoryHandle?
+    /// Writes changed files' changed blocks only (`.update`).
+    let delta: DeltaWriteBack?
     let files = Atomic<Int>(0)
     let bytes = Atomic<Int64>(0)
     let vanished = Atomic<Int>(0)
@@ -46,9 +48,10 @@ final class MirrorState: Sendable {
     let deletions = Mutex<[(FilePath, [FilePath])]>([])
     private let started = ContinuousClock.now
 
-    init(root: MirrorDirectory, tempDirectory: DirectoryHandle?) {
+    init(root: MirrorDirectory, tempDirectory: DirectoryHandle?, delta: DeltaWriteBack? = nil) {
         self.root = root
         self.tempDirectory = tempDirectory
+        self.delta = delta
     }
 
     func add(bytes: Int64) {

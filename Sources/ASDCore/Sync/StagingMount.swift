@@ -43,6 +43,8 @@ struct StagingMount {
             try ASDError.attempt("bind-mount \(parent) onto", mountPoint) { () throws(Errno) in
                 try Mount.bind(source: parent, target: mountPoint, recursive: false)
                 try Mount.makePrivate(mountPoint, recursive: false)
+                // Reading files to compare them must not write their access times.
+                try? Mount.remountBindNoatime(mountPoint)
             }
         } catch {
             try? FileOps.removeDirectory(mountPoint)
@@ -70,8 +72,18 @@ struct StagingMount {
         }
     }
 
-    func close() {
-        if let tempDirectory { try? FileOps.removeTree(tempDirectory) }
+    /// Removes the temp directory, unless `keepingJournals` and it holds a
+    /// redo journal (of changes not yet durable, which the next start replays).
+    func removeTempDirectory(keepingJournals: Bool) {
+        guard let tempDirectory else { return }
+        if !keepingJournals || (try? RedoReplay.journals(in: DirectoryHandle(path: tempDirectory)))?.isEmpty ?? true {
+            try? FileOps.removeTree(tempDirectory)
+        }
+    }
+
+    /// Removes the temp directory (see `removeTempDirectory`) and the staging mount.
+    func close(keepingJournals: Bool = false) {
+        removeTempDirectory(keepingJournals: keepingJournals)
         if isStaged {
             _ = try? Mount.unmountAll(mountPoint, lazy: true)
             try? FileOps.removeDirectory(mountPoint)

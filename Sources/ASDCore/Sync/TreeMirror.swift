@@ -10,6 +10,8 @@
 ///   under a temporary name in `tempDirectory` and renamed over the old one,
 ///   so a crash leaves the old or the new file, never a torn one (SPEC 5.3),
 ///   and inodes shared with the hard-link snapshot are never written (5.7).
+///   A changed regular file that is a regular file on disk too goes through
+///   `DeltaWriteBack` first, which writes only its changed blocks (5.13).
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
 ///   it has one link, and rebuilt like a changed one when it has more (it is
 ///   shared with the snapshot). Entries missing from `source` are deleted once
@@ -66,7 +68,7 @@ struct TreeMirror: Sendable {
                 src: try DirectoryHandle(path: source), dst: try DirectoryHandle(path: destination),
                 upper: try changedOnlyIn.map { (upper) throws(Errno) in try DirectoryHandle(path: upper) }, relative: "")
         }
-        let state = MirrorState(root: root, tempDirectory: temp)
+        let state = MirrorState(root: root, tempDirectory: temp, delta: try deltaWriter(temp: temp, root: root.dst))
         state.directories.withLock { $0.append(("", rootStatus)) }
         let queue = WorkStack<MirrorJob, ASDError>()
         try queue.run([.directory(root)], workers: min(ProcessIdentity.onlineCPUs, 4)) { job throws(ASDError) in
@@ -84,6 +86,7 @@ struct TreeMirror: Sendable {
             }
             state.reportProgress(log)
         }
+        try state.delta?.flush()
         try deleteExtras(state)
         try applyDirectoryMetadata(state)
         if log.showsProgress { log.progress("") }
@@ -161,6 +164,7 @@ struct TreeMirror: Sendable {
                 return
             }
         }
+        if try writeChangedBlocks(name, status, existing, in: directory, state) { return }
         let temp = state.tempDirectory ?? dst
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         try vanishTolerant(name, in: directory, state) { () throws(Errno) in

@@ -30,7 +30,8 @@ extension Engine {
         } catch {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
         }
-        defer { stage.close() }
+        var durable = false
+        defer { stage.close(keepingJournals: !durable) }
         log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
         do throws(ASDError) {
             if settings.useOverlay || overlayLower(paths) != nil {
@@ -38,12 +39,15 @@ extension Engine {
             } else {
                 try writeBackFull(paths, stage: stage)
             }
+            // Without a redo journal the temp dir can go now, in the same flush as the rest.
+            stage.removeTempDirectory(keepingJournals: true)
             try ASDError.attempt("flush (syncfs) the filesystem of", paths.target) { () throws(Errno) in
                 try FileSystemInfo.syncFilesystem(containing: stage.targetView)
             }
         } catch {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
+        durable = true
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
