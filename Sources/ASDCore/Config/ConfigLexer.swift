@@ -19,6 +19,9 @@ struct ConfigLexer {
     private(set) var line = 1
     /// Looks a name up: earlier assignments, then the environment; nil when unset.
     var lookup: (String) -> String? = { _ in nil }
+    /// `${A:-${B:-...}}` levels open now; bounded so a hostile config cannot overflow the stack.
+    private var nesting = 0
+    static let maxNesting = 32
 
     init(text: String, file: String) {
         self.file = file
@@ -246,6 +249,9 @@ struct ConfigLexer {
     /// `${NAME}`, `${NAME:-default}` or `${NAME-default}`.
     private mutating func readBracedExpansion() throws(ASDError) -> String {
         let start = line
+        guard nesting < Self.maxNesting else { throw error("${...} nested more than \(Self.maxNesting) deep") }
+        nesting += 1
+        defer { nesting -= 1 }
         advance()
         advance()
         let name = readName()
