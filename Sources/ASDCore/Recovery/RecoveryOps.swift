@@ -22,4 +22,26 @@ enum RecoveryOps {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
+
+    /// The directory holding `path`, opened without following anything a
+    /// user could have planted on the way (`SafePath`).
+    static func openParent(of path: String) throws(ASDError) -> DirectoryHandle {
+        let parent = parent(of: path)
+        do throws(SafePath.Failure) {
+            return try SafePath.openDirectory(FilePath(parent))
+        } catch {
+            throw converting(error)
+        }
+    }
+
+    static func converting(_ error: SafePath.Failure) -> ASDError {
+        switch error {
+        case .system(let path, let errno):
+            return .system(operation: "open", path: path.description, errno: errno)
+        case .unsafe(let found):
+            return .unsafePath(
+                path: found.path.description, owner: FileOps.userName(uid: found.toUID),
+                problem: "is reached from something \(FileOps.userName(uid: found.fromUID)) owns, who could have put it there to redirect asd")
+        }
+    }
 }

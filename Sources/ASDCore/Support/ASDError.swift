@@ -46,6 +46,9 @@ public enum ASDError: Error, Equatable, Sendable {
     case unexpectedState(path: String, detail: String)
     /// resync could not write some targets back; they stay in tmpfs.
     case writeBackFailed(targets: [String])
+    /// Something under VOLATILE, or where asd writes as root, that asd did not
+    /// make and must not use (issue 10): `problem` says what is wrong with it.
+    case unsafePath(path: String, owner: String, problem: String)
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -113,6 +116,8 @@ extension ASDError: CustomStringConvertible {
             return "Refusing to touch \(path): \(detail)."
         case .writeBackFailed(let targets):
             return "Could not write \(targets.joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
+        case .unsafePath(let path, let owner, let problem):
+            return "Refusing to use \(path) (owner \(owner)): it \(problem). asd makes its own directories there, root-only, and never follows what others put in their place. Check what it is, remove it (e.g. 'rm -r -- \(shellQuoted(path))') and run asd again."
         }
     }
 }

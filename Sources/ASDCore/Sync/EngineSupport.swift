@@ -10,31 +10,20 @@ extension Engine {
     }
 
     /// Creates `path` with the owner and mode of `model` (upstream: install -dm).
-    /// Parents under VOLATILE are created root-owned 0755. Journals only what it made.
+    /// Under VOLATILE see `makeVolatileDirectory` (parents root-only, nothing
+    /// followed). Journals only what it made.
     func makeOwnedDirectory(_ path: String, like model: FileStatus, journal: inout UndoJournal, underVolatile: Bool) throws(ASDError) {
-        if FileOps.isDirectory(path) { return }
         if underVolatile {
-            var missing: [String] = []
-            var parent = TargetPaths.split(path).parent
-            while !parent.isEmpty && parent != settings.volatile && !FileOps.exists(parent) {
-                missing.append(parent)
-                parent = TargetPaths.split(parent).parent
-            }
-            for dir in missing.reversed() {
-                do throws(Errno) {
-                    try FileOps.makeDirectory(dir, mode: 0o755, uid: 0, gid: 0)
-                } catch {
-                    if error != .exists { throw .system(operation: "create the directory", path: dir, errno: error) }
-                }
-                journal.record(.removeDirectory(dir))
-            }
+            try makeVolatileDirectory(path, like: model, journal: &journal)
+            return
         }
+        if FileOps.isDirectory(path) { return }
         do throws(Errno) {
             try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
         } catch {
             throw .system(operation: "create the directory", path: path, errno: error)
         }
-        journal.record(underVolatile ? .removeTree(path) : .removeDirectory(path))
+        journal.record(.removeDirectory(path))
     }
 
     func removeTreeOrThrow(_ path: String) throws(ASDError) {
