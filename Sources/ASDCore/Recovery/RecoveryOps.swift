@@ -34,14 +34,5 @@ enum RecoveryOps {
         }
     }
 
-    static func converting(_ error: SafePath.Failure) -> ASDError {
-        switch error {
-        case .system(let path, let errno):
-            return .system(operation: "open", path: path.description, errno: errno)
-        case .unsafe(let found):
-            return .unsafePath(
-                path: found.path.description, owner: FileOps.userName(uid: found.toUID),
-                problem: "is reached from something \(FileOps.userName(uid: found.fromUID)) owns, who could have put it there to redirect asd")
-        }
-    }
+    static func converting(_ error: SafePath.Failure) -> ASDError { error.asdError }
 }

@@ -18,32 +18,52 @@ public enum Snapshot {
     /// must not exist (remove a stale one first) and must be on the same
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
+    ///
+    /// Both parents usually belong to the target's owner (issue 10): they are
+    /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
+    /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
+    /// times and xattrs are set through that descriptor, never by path.
     public static func create(of source: String, at destination: String) throws(ASDError) {
-        let sourceRoot = try RecoveryOps.attempt("open the snapshot source", source) { () throws(Errno) in
-            try DirectoryHandle(path: source)
+        let sourceRoot: DirectoryHandle
+        let destinationParent: DirectoryHandle
+        do throws(SafePath.Failure) {
+            sourceRoot = try DirectoryHandle.safelyOpening(FilePath(source))
+            destinationParent = try SafePath.openDirectory(FilePath(RecoveryOps.parent(of: destination)))
+        } catch {
+            throw RecoveryOps.converting(error)
         }
         let rootStatus = try RecoveryOps.attempt("read the snapshot source", source) { () throws(Errno) in
             try sourceRoot.status()
         }
+        let name = RecoveryOps.baseName(of: destination)
         try RecoveryOps.attempt("create the snapshot directory", destination) { () throws(Errno) in
-            try FileOps.makeDirectories(RecoveryOps.parent(of: destination))
-            try FileOps.makeDirectory(destination, mode: 0o700)
+            try destinationParent.makeDirectory(name, mode: 0o700)
         }
         do {
             let destinationRoot = try RecoveryOps.attempt("open the snapshot directory", destination) { () throws(Errno) in
-                try DirectoryHandle(path: destination)
+                try destinationParent.openDirectory(name)
             }
             var builder = Builder(device: rootStatus.device)
             try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
             try RecoveryOps.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
-                try FileOps.copyXattrs(from: source, to: destination)
-                try FileOps.changeOwner(destination, uid: rootStatus.uid, gid: rootStatus.gid)
-                try FileOps.changeMode(destination, rootStatus.permissions)
-                try FileOps.setTimes(destination, access: rootStatus.accessTime, modification: rootStatus.modificationTime)
+                try destinationRoot.copyXattrs(from: sourceRoot)
+                try destinationRoot.setMetadata(
+                    uid: rootStatus.uid, gid: rootStatus.gid, permissions: rootStatus.permissions,
+                    access: rootStatus.accessTime, modification: rootStatus.modificationTime)
             }
         } catch {
             try? FileOps.removeTree(destination)
             throw error
+        }
+    }
+
+    /// renameat(2) of `path` to `newPath` (same parent directory), relative to
+    /// that directory opened with `SafePath`: nothing on the way is followed.
+    public static func rename(_ path: String, to newPath: String) throws(ASDError) {
+        let directory = try RecoveryOps.openParent(of: path)
+        try RecoveryOps.attempt("rename the snapshot", path) { () throws(Errno) in
+            guard RecoveryOps.parent(of: newPath) == RecoveryOps.parent(of: path) else { throw Errno.crossDevice }
+            try directory.rename(RecoveryOps.baseName(of: path), to: directory, as: RecoveryOps.baseName(of: newPath))
         }
     }
 

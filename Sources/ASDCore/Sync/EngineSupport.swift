@@ -18,11 +18,7 @@ extension Engine {
             return
         }
         if FileOps.isDirectory(path) { return }
-        do throws(Errno) {
-            try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
-        } catch {
-            throw .system(operation: "create the directory", path: path, errno: error)
-        }
+        try makeDirectoryBeside(path, like: model)
         journal.record(.removeDirectory(path))
     }
 

@@ -45,7 +45,7 @@ extension Engine {
         try makeOwnedDirectory(paths.diskCopy, like: owner, journal: &journal, underVolatile: false)
         try checkInterrupted("sync of \(paths.target)")
 
-        try Mount.bindPrivateNoatime(source: paths.target, target: paths.diskCopy)
+        try Mount.bindPrivateNoatimeByDescriptor(source: paths.target, target: paths.diskCopy)
         journal.record(.unmount(paths.diskCopy))
         try checkInterrupted("sync of \(paths.target)")
 
@@ -70,7 +70,7 @@ extension Engine {
         // The flag goes in before the target is redirected, so no application
         // can write into a tmpfs copy that is not marked as live.
         try writeAtomically(paths.flag, contents: "")
-        try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
+        try Mount.bindPrivateNoatimeByDescriptor(source: paths.tmpfsCopy, target: paths.target)
         journal.record(.unmount(paths.target))
         log.debug("\(paths.target) is now in tmpfs")
     }
@@ -84,11 +84,11 @@ extension Engine {
         if FileOps.exists(paths.snapshot) { try removeTreeOrThrow(paths.snapshot) }
         log.debug("Creating hard-link snapshot \(paths.snapshot)")
         try Snapshot.create(of: paths.target, at: partial)
-        do throws(Errno) {
-            try FileOps.rename(partial, to: paths.snapshot)
+        do throws(ASDError) {
+            try Snapshot.rename(partial, to: paths.snapshot)
         } catch {
             try? removeTreeOrThrow(partial)
-            throw .system(operation: "rename the snapshot to", path: paths.snapshot, errno: error)
+            throw error
         }
     }
 

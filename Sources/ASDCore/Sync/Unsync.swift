@@ -80,11 +80,7 @@ extension Engine {
         let doomed = paths.snapshot + ".partial"
         if FileOps.exists(paths.snapshot) {
             if FileOps.exists(doomed) { try removeTreeOrThrow(doomed) }
-            do throws(Errno) {
-                try FileOps.rename(paths.snapshot, to: doomed)
-            } catch {
-                throw .system(operation: "rename the snapshot", path: paths.snapshot, errno: error)
-            }
+            try Snapshot.rename(paths.snapshot, to: doomed)
         }
         if FileOps.exists(doomed) { try removeTreeOrThrow(doomed) }
     }

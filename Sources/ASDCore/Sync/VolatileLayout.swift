@@ -27,6 +27,22 @@ extension Engine {
         if made.createdLeaf { journal.record(.removeTree(path)) }
     }
 
+    /// mkdirat(2) of `path` in its parent (reached with `SafePath`: the
+    /// target's parent is often the target owner's), opened O_NOFOLLOW, owner
+    /// and mode set through the descriptor: a symlink swapped in meanwhile is
+    /// never chowned or chmodded.
+    func makeDirectoryBeside(_ path: String, like model: FileStatus) throws(ASDError) {
+        let parent = try RecoveryOps.openParent(of: path)
+        let name = TargetPaths.split(path).base
+        do throws(Errno) {
+            try parent.makeDirectory(name, mode: 0o700)
+            let made = try parent.openDirectory(name)
+            try made.setOwnerAndMode(uid: model.uid, gid: model.gid, permissions: model.permissions)
+        } catch {
+            throw .system(operation: "create the directory", path: path, errno: error)
+        }
+    }
+
     static func converting(_ error: VolatileDirectoryError) -> ASDError {
         switch error {
         case .system(let operation, let path, let errno):

@@ -132,6 +132,22 @@ public enum SafePath {
     }
 }
 
+extension SafePath.Failure {
+    /// The user-facing error: the path and errno, or for an unsafe step who
+    /// owns what (read as "Refusing to use PATH (owner X): it is reached from
+    /// something Y owns, ...").
+    public var asdError: ASDError {
+        switch self {
+        case .system(let path, let errno):
+            return .system(operation: "open", path: path.description, errno: errno)
+        case .unsafe(let found):
+            return .unsafePath(
+                path: found.path.description, owner: FileOps.userName(uid: found.toUID),
+                problem: "is reached from something \(FileOps.userName(uid: found.fromUID)) owns, who could have put it there to redirect asd")
+        }
+    }
+}
+
 extension FileOps {
     /// readlinkat(2) as bytes; an empty `name` reads the symlink an O_PATH
     /// descriptor refers to.
@@ -176,5 +192,43 @@ extension FileOps {
         var st = stat()
         _ = try retryingEINTR { fstat(fd, &st) }
         return FileStatus(st)
+    }
+}
+
+extension DirectoryHandle {
+    /// The directory `path` reached by `SafePath` up to its parent and then
+    /// opened O_NOFOLLOW|O_DIRECTORY by name.
+    public static func safelyOpening(_ path: FilePath) throws(SafePath.Failure) -> DirectoryHandle {
+        let parent = path.parent.isEmpty ? FilePath("/") : path.parent
+        let directory = try SafePath.openDirectory(parent)
+        let name = path.lastComponent
+        guard let text = name.string else { throw .system(path: path, errno: .invalid) }
+        do throws(Errno) {
+            return try directory.openDirectory(text)
+        } catch {
+            throw .system(path: path, errno: error)
+        }
+    }
+
+    /// Copies the xattrs of `source` onto this directory (flistxattr/fsetxattr).
+    public func copyXattrs(from source: DirectoryHandle) throws(Errno) {
+        try FileOps.copyXattrs(fromFD: source.fd, toFD: fd)
+    }
+
+    /// fchown(2), fchmod(2) and futimens(2) of the directory itself, in that
+    /// order (chown clears setuid/setgid bits; times last).
+    public func setMetadata(uid: UInt32, gid: UInt32, permissions: UInt32, access: FileTime, modification: FileTime) throws(Errno) {
+        _ = try retryingEINTR { fchown(fd, uid, gid) }
+        _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
+        var times = [access.timespec, modification.timespec]
+        _ = try retryingEINTR { futimens(fd, &times) }
+    }
+}
+
+extension DirectoryHandle {
+    /// fchown(2) then fchmod(2) of the directory itself.
+    public func setOwnerAndMode(uid: UInt32, gid: UInt32, permissions: UInt32) throws(Errno) {
+        _ = try retryingEINTR { fchown(fd, uid, gid) }
+        _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
     }
 }
