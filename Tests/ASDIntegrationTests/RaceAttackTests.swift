@@ -59,10 +59,12 @@ struct RaceAttackTests {
             .shell(Self.setup(modes: phase == .volatile ? "volatile" : "tree"))
             .shell(Self.body(phase))
             .shell(Self.finish)
-            .expect("[[ -z \"$(ls -A \"$SANDBOX/leaks\")\" ]]", "leaks: $(cd \"$SANDBOX/leaks\" && head -c 2000 -- * 2>/dev/null)")
             .capture("cat \"$SANDBOX/attack.stats\"; cat \"$SANDBOX/outcomes\"", as: "report")
+            .capture("cd \"$SANDBOX/leaks\" && for f in *; do [[ -e $f ]] && echo \"== $f\" && head -c 1500 \"$f\"; done; true", as: "leaks")
             .run()
         result.expectNoFailures()
+        let leaks = try result.command("leaks").stdout
+        #expect(leaks.isEmpty, "phase \(phase): the attacker got through:\n\(leaks)")
         let report = try result.command("report").stdout
         print("race \(phase): \(report.split(separator: "\n").joined(separator: "; "))")
         // The attack must have happened, or the test proves nothing.
@@ -78,16 +80,15 @@ struct RaceAttackTests {
         export ATTACK_MODES=\(modes)
         export T="$DATA/home/t" P="$DATA/home" D="$SANDBOX/decoy"
         secret="SECRET-$RANDOM$RANDOM-root-only"
-        mkdir -p "$D/dir/sub" "$SANDBOX/leaks"
-        printf '%s\\n' "$secret" >"$D/file"
-        printf '%s\\n' "$secret" >"$D/dir/inner"
-        printf '%s\\n' "$secret" >"$D/dir/sub/deep"
+        # The decoy directory has the names of the user's tree (x/y/g1, z, f1...), so a
+        # walk that follows a swapped directory finds files to copy, chown or delete.
+        mkdir -p "$D/dir/x/y" "$D/dir/z" "$D/dir/sub" "$SANDBOX/leaks"
+        for f in "$D/file" "$D"/dir/{f1,f2,f3,top,x/y/g1,x/y/g2,x/y/g3,sub/deep}; do printf '%s\\n' "$secret" >"$f"; chmod 0600 "$f"; done
         setfattr -n user.secret -v "$secret" "$D/file"
         setfattr -n user.secret -v "$secret" "$D/dir"
-        chmod 0600 "$D/file" "$D/dir/inner" "$D/dir/sub/deep"
-        chmod 0750 "$D/dir" "$D/dir/sub"
+        find "$D/dir" -type d -exec chmod 0750 {} +
         chmod 0711 "$D"
-        touch -h -d @1500000000.5 "$D/file" "$D/dir/inner" "$D/dir/sub/deep" "$D/dir/sub" "$D/dir"
+        find "$D" -mindepth 1 -exec touch -h -d @1500000000.5 {} +
         printf '%s' "$secret" >"$SANDBOX/secret"
         chmod 0600 "$SANDBOX/secret"
         decoys() {

@@ -107,8 +107,6 @@ enum RaceAttacker {
             for name in [instance + "-" + user, "." + instance + "-" + user]:
                 plant(volatile, name, decoy_dir)
         unplant(parent)
-        if rng.random() < 0.05:
-            swap(target)  # the target itself, while it is not a mount point
 
     def random_swap():
         try:
@@ -156,7 +154,14 @@ enum RaceAttacker {
             if mask & IN_CREATE and mask & IN_ISDIR:
                 watch(path)
             if path != parent and rng.random() < 0.7:
-                swap(path)
+                # The entry root is opening, or a directory above it: a walk by full
+                # path that checks only the last component goes wrong on the latter.
+                # The target itself only now and then (while it is not a mount point),
+                # or asd would mostly find no target at all.
+                up = os.path.dirname(path)
+                pick = up if up.startswith(parent + "/") and rng.random() < 0.5 else path
+                if pick != target or rng.random() < 0.05:
+                    swap(pick)
         random_swap()
         plant_round()
 
