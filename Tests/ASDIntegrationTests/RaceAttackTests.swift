@@ -27,7 +27,8 @@ struct RaceAttackTests {
         case resync
         /// Attacks during `asd unsync` (write-back, removal of copies and snapshot).
         case unsync
-        /// sync killed at a random moment, reboot, attacks during the recovery (snapshot to archive).
+        /// sync killed at a random moment, reboot, attacks during the next sync's recovery
+        /// (snapshot to archive), its new snapshot and its rollback (VOLATILE is too small).
         case recovery
         /// Attacks during `asd clean` (archives replaced by symlinks, planted old-style directories).
         case clean
@@ -123,8 +124,12 @@ struct RaceAttackTests {
             echo "$label $rc" >>"$SANDBOX/outcomes.raw"
             if [[ $rc != 0 ]]; then { echo "== $label: $rc"; tail -n 3 "$SANDBOX/last.out"; } >>"$SANDBOX/failures.log"; fi
         }
-        # crash: sync killed after a random delay, then what a reboot leaves.
+        # crash: sync killed after a random delay, then what a reboot leaves, with a
+        # VOLATILE too small for the tree: the next sync recovers (archive), makes the
+        # snapshot and then stops before the copier (no room), so the recovery phases
+        # test recovery, snapshot and rollback without the copier.
         crash() {
+            mount -o remount,size=256m "$VOLATILE"
             "$ASD_BIN" sync >/dev/null 2>&1 &
             local pid=$!
             sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
@@ -132,6 +137,7 @@ struct RaceAttackTests {
             wait "$pid" 2>/dev/null || true
             asd_reboot
             chmod 1777 "$VOLATILE"
+            mount -o remount,size=64k "$VOLATILE"
         }
         """
     }
@@ -148,15 +154,16 @@ struct RaceAttackTests {
         case .unsync:
             return loop + "run sync sync; on; run unsync unsync; off\ndone"
         case .recovery:
-            return loop + "crash; on; run recovery resync; off\ndone\nrun unsync unsync"
+            return loop + "crash; on; run recovery sync; off\ndone\nmount -o remount,size=256m \"$VOLATILE\""
         case .clean:
             return loop + """
-                crash; run recovery resync
+                crash; run recovery sync
                 mkdir -p "$P/.t-backup_asd-crashrecovery-2019010$round/in/deeper"
                 chown -R "$uid:$uid" "$P/.t-backup_asd-crashrecovery-2019010$round"
                 chmod 0 "$P/.t-backup_asd-crashrecovery-2019010$round/in/deeper"
                 on; run clean clean; off
                 done
+                mount -o remount,size=256m "$VOLATILE"
                 """
         }
     }
