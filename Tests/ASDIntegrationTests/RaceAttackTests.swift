@@ -72,6 +72,10 @@ struct RaceAttackTests {
         let swaps = report.split(separator: " ").first { $0.hasPrefix("swaps=") }.flatMap { Int($0.dropFirst(6)) } ?? 0
         let plants = report.split(separator: " ").first { $0.hasPrefix("plants=") }.flatMap { Int($0.dropFirst(7)) } ?? 0
         #expect(swaps + plants > 0, "the attacker did nothing: \(report)")
+        if phase == .recovery {
+            // Recoveries must have happened (and made archives) for the phase to mean anything.
+            #expect(!report.contains("archives=0\n"), "no crash archive was made: \(report)")
+        }
     }
 
     /// Decoys, the user's tree, a world-writable VOLATILE, the attacker (inactive).
@@ -99,9 +103,11 @@ struct RaceAttackTests {
         }
         decoys >"$SANDBOX/decoys.before"
         mkdir -p "$T"
-        for d in a b c; do
+        for d in a b c d e f g h; do
             mkdir -p "$T/$d/x/y" "$T/$d/z"
             for f in 1 2 3; do printf 'user data %s\\n' "$d$f" >"$T/$d/f$f"; printf 'deep\\n' >"$T/$d/x/y/g$f"; done
+            # Enough files that walking a directory takes a moment: the window a swap needs.
+            for f in $(seq 40); do printf 'filler %s\\n' "$f" >"$T/$d/n$f"; printf 'filler\\n' >"$T/$d/x/n$f"; done
         done
         printf 'top\\n' >"$T/top"
         chown -R "$uid:$uid" "$P"
@@ -185,7 +191,8 @@ struct RaceAttackTests {
             [[ "$(stat -c '%u %a' "$archive")" == "0 600" ]] || echo "$archive: $(stat -c '%U %a' "$archive")" >>"$SANDBOX/leaks/archive-not-root-0600"
             if zstd -dc "$archive" 2>/dev/null | grep -a -q -F -f "$SANDBOX/secret"; then echo "$archive" >>"$SANDBOX/leaks/secret-in-archive"; fi
         done
-        sort "$SANDBOX/outcomes.raw" | uniq -c | tr '\\n' ' ' >"$SANDBOX/outcomes"
+        { echo "archives=$(find "$P" -maxdepth 1 -type f -name '.t-backup_asd-crashrecovery-*.tar.zstd' | wc -l)"
+          sort "$SANDBOX/outcomes.raw" | uniq -c | tr '\\n' ' '; } >"$SANDBOX/outcomes"
         echo >>"$SANDBOX/outcomes"
         cat "$SANDBOX/failures.log" 2>/dev/null | tail -n 12 >>"$SANDBOX/outcomes" || true
         """
