@@ -5,7 +5,7 @@
 /// it does the same to random entries and keeps planting symlinks under the
 /// names asd is about to use (disk copy, snapshot and `.partial`, temp
 /// directory, archive and archive temp names, and, in VOLATILE mode, asd's
-/// per-user directories). It never learns the decoys' content: it only names
+/// per-user directories; mode `volatile` does only that, mode `tree` the rest). It never learns the decoys' content: it only names
 /// their paths. Runs while `$FLAG` exists; exits when `$STOP` exists, writing
 /// its counters to `$STATS`.
 enum RaceAttacker {
@@ -97,15 +97,18 @@ enum RaceAttacker {
                 pass
 
     def plant_round():
+        if "volatile" in modes:
+            user = str(me)
+            for name in [instance + "-" + user, "." + instance + "-" + user]:
+                plant(volatile, name, decoy_dir)
+            unplant(volatile)
+        if "tree" not in modes:
+            return
         stamp = time.strftime("%Y%m%d_%H%M%S")
         archive = disk + "-crashrecovery-" + stamp + ".tar.zstd"
         names = plant_names + [archive, archive + ".partial-" + str(rng.randint(1, 1 << 22))]
         for name in rng.sample(names, 2):
             plant(parent, name, decoy_dir if rng.random() < 0.5 else decoy_file)
-        if "volatile" in modes:
-            user = str(me)
-            for name in [instance + "-" + user, "." + instance + "-" + user]:
-                plant(volatile, name, decoy_dir)
         unplant(parent)
 
     def random_swap():
@@ -140,6 +143,9 @@ enum RaceAttacker {
             except BlockingIOError:
                 pass
         if not active:
+            continue
+        if "tree" not in modes:
+            plant_round()
             continue
         offset = 0
         while offset + 16 <= len(data):

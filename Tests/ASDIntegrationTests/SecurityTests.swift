@@ -154,4 +154,31 @@ import Testing
         #expect(left.count == 4 && left.allSatisfy { $0 == "symbolic link" }, "\(left)")
         try expectSameTree(result.tree("synced"), result.tree("restored"), .strict, "restored archive vs sync-time tree")
     }
+
+    /// After a crash the disk copy is an empty directory of the target's owner, who can
+    /// replace it by a symlink to any mount point (`/` in a real attack): recovery must not
+    /// unmount what the link points at.
+    @Test func plantedDiskCopySymlinkNeverLeadsToAnUnmount() async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/home/t"
+        try sandbox.writeConfig(targets: [target])
+        let paths = sandbox.paths(target, user: String(Self.owner))
+        let result = try await Scenario(sandbox)
+            .shell(Fixture.small(at: target))
+            .shell("chown -R \(Self.owner):\(Self.owner) \"$DATA/home\"")
+            .asd("sync", as: "sync")
+            .reboot()
+            .shell("""
+                mkdir "$SANDBOX/victim" && mount -t tmpfs asd-itest-victim "$SANDBOX/victim" && echo keep >"$SANDBOX/victim/file"
+                setpriv --reuid=\(Self.owner) --regid=\(Self.owner) --clear-groups -- \\
+                    sh -c 'rmdir "$1" && ln -s "$2" "$1"' sh "\(paths.diskCopy)" "$SANDBOX/victim"
+                """)
+            .asd("sync", as: "recover")
+            .expectMounted("$SANDBOX/victim", fstype: "tmpfs")
+            .expect("[[ \"$(cat \"$SANDBOX/victim/file\")\" == keep ]]", "the victim mount lost its file")
+            .shell("umount \"$SANDBOX/victim\"")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync"])
+    }
 }

@@ -23,7 +23,7 @@ extension Engine {
         } catch {
             throw Self.converting(error)
         }
-        for parent in made.createdParents { journal.record(.removeDirectory(parent.description)) }
+        for parent in made.createdParents { journal.record(.removeDirectory(String(decoding: parent.bytes, as: UTF8.self))) }
         if made.createdLeaf { journal.record(.removeTree(path)) }
     }
 

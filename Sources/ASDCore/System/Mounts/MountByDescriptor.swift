@@ -40,7 +40,8 @@ extension Mount {
     /// ("/a/b", "c") for "/a/b/c"; ("/", "c") for "/c".
     private static func splitPath(_ path: String) -> (String, String) {
         let (parent, base) = FilePath(path).split
-        return (parent.isEmpty ? "/" : parent.description, base.description)
+        let text = { (path: FilePath) in String(decoding: path.bytes, as: UTF8.self) }
+        return (parent.isEmpty ? "/" : text(parent), text(base))
     }
 
     private static func procPath(_ handle: DirectoryHandle) -> String { "/proc/self/fd/\(handle.fd)" }
@@ -52,4 +53,14 @@ extension Mount {
             throw error.asdError
         }
     }
+}
+
+/// `resolvedPath` for a path asd means to unmount or to ask "is this a mount
+/// point": nil when its last component is a symlink. A mount point is never a
+/// symlink that asd made, so one found there was planted (a target's owner can
+/// replace the target by a link to `/` while it is not mounted) and must not
+/// lead asd to unmount whatever it points at.
+func resolvedMountPoint(_ path: String) -> String? {
+    if let status = try? FileOps.status(path), status.isSymlink { return nil }
+    return resolvedPath(path)
 }
