@@ -111,17 +111,17 @@ public enum Snapshot {
                         }
                         try fill(from: child, sourcePath: from, into: childCopy, destinationPath: to)
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 case .symlink:
                     try RecoveryOps.attempt("copy the symlink", from) { () throws(Errno) in
                         try destination.createSymlink(name, target: try source.readSymlink(name))
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 case .fifo, .socket, .charDevice, .blockDevice:
                     try RecoveryOps.attempt("re-create the special file", from) { () throws(Errno) in
                         try destination.makeNode(name, type: status.type, permissions: 0o600, rdev: status.rdev)
                     }
-                    try copyMetadata(name, status: status, from: from, in: destination, to: to)
+                    try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 }
             }
         }
@@ -140,20 +140,32 @@ public enum Snapshot {
                     throw ASDError.system(operation: "hard-link into the snapshot", path: fromPath, errno: error)
                 }
                 try RecoveryOps.attempt("copy into the snapshot", fromPath) { () throws(Errno) in
-                    _ = try FileOps.copyFile(from: fromPath, to: toPath)
+                    try source.copyFile(name, to: destination, as: name)
                 }
             }
         }
 
         /// xattrs, owner, mode (not for symlinks), then times — in that order
         /// so the mode's setuid bits survive chown and ACL masks match the mode.
+        /// Both trees belong to the target's owner, who may swap any entry for a
+        /// symlink meanwhile (issue 10): directories are changed through
+        /// descriptors opened O_NOFOLLOW, other entries by name relative to their
+        /// directory's descriptor, never following a symlink.
         private func copyMetadata(
-            _ name: String, status: FileStatus, from: String, in directory: DirectoryHandle, to: String
+            _ name: String, status: FileStatus, from source: DirectoryHandle, in directory: DirectoryHandle, to: String
         ) throws(ASDError) {
             try RecoveryOps.attempt("copy metadata onto", to) { () throws(Errno) in
-                try FileOps.copyXattrs(from: from, to: to, tolerant: !status.isDirectory)
+                if status.isDirectory {
+                    let copy = try directory.openDirectory(name)
+                    try copy.copyXattrs(from: try source.openDirectory(name))
+                    try copy.setMetadata(
+                        uid: status.uid, gid: status.gid, permissions: status.permissions,
+                        access: status.accessTime, modification: status.modificationTime)
+                    return
+                }
+                try FileOps.copyXattrs(from: source.pathOf(name), to: directory.pathOf(name), tolerant: true)
                 try directory.changeOwner(name, uid: status.uid, gid: status.gid)
-                if !status.isSymlink { try directory.changeMode(name, status.permissions) }
+                if !status.isSymlink { try directory.changeModeNoFollow(name, status.permissions) }
                 try directory.setTimes(name, access: status.accessTime, modification: status.modificationTime)
             }
         }
