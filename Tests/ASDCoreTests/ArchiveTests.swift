@@ -20,11 +20,14 @@ struct ArchiveTests {
     }
 
     @Test func tarArgumentsKeepMetadataAndArchiveTheBaseName() {
-        let argv = CrashArchive.tarArguments(snapshot: "/srv/.http-backup_asd-old", output: "/srv/x.partial-1")
+        // No -C and no output path: tar runs in the snapshot's parent by descriptor and
+        // writes to a descriptor asd created; no -h, so symlinks are never followed.
+        let argv = CrashArchive.tarArguments(snapshotName: ".http-backup_asd-old")
         #expect(argv == [
             "tar", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner", "-I", "zstd -q -T0",
-            "-C", "/srv", "-cf", "/srv/x.partial-1", "--", ".http-backup_asd-old",
+            "-cf", "-", "--", ".http-backup_asd-old",
         ])
+        #expect(!argv.contains("-h") && !argv.contains("--dereference"))
     }
 
     @Test(.enabled(if: enabled, "needs tar and zstd")) func archiveRoundTripsContentAndMetadata() throws {

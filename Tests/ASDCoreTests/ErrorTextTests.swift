@@ -74,3 +74,19 @@ struct ErrorTextTests {
         #expect(Command(verb: word) == nil)
     }
 }
+
+@Suite("Write-back errors from a command")
+struct CommandDiskErrorTests {
+    @Test(arguments: [
+        ("rsync: [receiver] write failed on \"/s/t/f\": No space left on device (28)", Errno.noSpace),
+        ("rsync: mkstemp \"/s/t/.f.X\" failed: Read-only file system (30)", Errno.readOnlyFileSystem),
+        ("rsync: write failed: Disk quota exceeded (122)", Errno.quotaExceeded),
+    ])
+    func namesTheFileSystemCondition(stderr: String, errno: Errno) {
+        #expect(Engine.diskErrno(inCommandError: stderr) == errno)
+    }
+
+    @Test func otherFailuresStayCommandErrors() {
+        #expect(Engine.diskErrno(inCommandError: "rsync: connection unexpectedly closed") == nil)
+    }
+}

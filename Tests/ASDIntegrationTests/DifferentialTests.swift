@@ -15,17 +15,15 @@ import Testing
 /// names the seed, the mode, the step and the first differing entry. Rerun one seed with
 /// `ASD_DIFF_SEEDS=N ASD_DIFF_FIRST_SEED=N`.
 ///
-/// NON-UTF-8 NAMES ARE GATED: `ASD_DIFF_NON_UTF8=1` adds names with bytes that are not
-/// UTF-8. Off by default until the byte-path work of issue 9 ("structure") is merged:
-/// before it the built-in copier turns such names into U+FFFD (the rsync copier keeps
-/// them). The lead turns it on (default below) after that merge.
+/// Names with bytes that are not UTF-8 are part of every tree (both copiers keep them
+/// exact); `ASD_DIFF_NON_UTF8=0` leaves them out, to tell such a failure apart.
 /// `ASD_DIFF_STICKY_DIR_ACL=1` adds a case rsync itself gets wrong (see below).
 @Suite(.privileged, .serialized) struct DifferentialTests {
     static let environment = ProcessInfo.processInfo.environment
     static let firstSeed = UInt64(environment["ASD_DIFF_FIRST_SEED"] ?? "") ?? 1
     static let seedCount = UInt64(environment["ASD_DIFF_SEEDS"] ?? "") ?? 20
     static let seeds = Array(firstSeed..<(firstSeed + max(1, seedCount)))
-    static let nonUTF8 = environment["ASD_DIFF_NON_UTF8"] == "1"
+    static let nonUTF8 = environment["ASD_DIFF_NON_UTF8"] != "0"
     /// `ASD_DIFF_STICKY_DIR_ACL=1`: also access ACLs on sticky directories, which rsync
     /// copies wrongly (see `RandomTree.stickyDirectoryACLs`); off, as a known rsync defect.
     static let stickyDirectoryACLs = environment["ASD_DIFF_STICKY_DIR_ACL"] == "1"

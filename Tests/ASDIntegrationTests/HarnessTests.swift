@@ -92,7 +92,8 @@ import Testing
 
     @Test func powerLossKillsEverythingAndReboots() async throws {
         let sandbox = try Sandbox()
-        let start = Date()
+        // No clock: a kill that did not happen shows as `notreached` written,
+        // a command not marked killed, or a surviving sleep.
         let result = try await Scenario(sandbox)
             .shell("mkdir \"$DATA/inner\" && echo kept >\"$DATA/disk-file\"")
             .powerLoss(
@@ -118,7 +119,5 @@ import Testing
         #expect(try result.command("survivors").stdout == "0\n")
         #expect(try result.command("byProcess").killed)
         #expect(try !result.command("finished").killed)
-        // Not a speed check: had either kill failed, a 31.4 s sleep would have run out.
-        #expect(Date().timeIntervalSince(start) < 31.4, "a sleep ran to its end: the kill did not happen")
     }
 }

@@ -38,7 +38,7 @@ import Testing
         }
         let path = sandbox.expand(target)
         let stopped = try report("stopped")
-        #expect(!stopped.running && stopped.overlay == overlay && stopped.engine == "built-in")
+        #expect(!stopped.running && stopped.overlay == overlay && stopped.engine == (TestEngine.current == .rsync ? "rsync" : "built-in"))
         #expect(stopped.targets.map(\.path) == [path] && stopped.targets[0].state == "stopped")
         #expect(stopped.targets[0].ramBytes == 0 && stopped.targets[0].lastWriteBack == nil)
         #expect(stopped.volatile.path == sandbox.volatile && stopped.volatile.fsType == "tmpfs")
@@ -79,7 +79,7 @@ import Testing
             .run()
         result.expectNoFailures()
         let text = try result.command("parse").output
-        for line in ["Copy engine in force: built-in.", "Volatile \(sandbox.volatile) (tmpfs):", "ram used:", "last write-back:"] {
+        for line in [TestEngine.current == .rsync ? "Copy engine in force: rsync (USE_RSYNC)." : "Copy engine in force: built-in.", "Volatile \(sandbox.volatile) (tmpfs):", "ram used:", "last write-back:"] {
             #expect(text.contains(line), "parse lacks '\(line)':\n\(text)")
         }
         #expect(!text.contains("none since sync"))

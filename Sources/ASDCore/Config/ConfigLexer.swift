@@ -23,6 +23,9 @@ struct ConfigLexer {
     private(set) var line = 1
     /// Looks a name up: earlier assignments, then the environment; nil when unset.
     var lookup: (String) -> [UInt8]? = { _ in nil }
+    /// `${A:-${B:-...}}` levels open now; bounded so a hostile config cannot overflow the stack.
+    private var nesting = 0
+    static let maxNesting = 32
 
     init(bytes: [UInt8], file: FilePath) {
         self.file = file
@@ -220,6 +223,9 @@ struct ConfigLexer {
     /// `${NAME}`, `${NAME:-default}` or `${NAME-default}`.
     private mutating func readBracedExpansion() throws(ASDError) -> [UInt8] {
         let start = line
+        guard nesting < Self.maxNesting else { throw error("${...} nested more than \(Self.maxNesting) deep") }
+        nesting += 1
+        defer { nesting -= 1 }
         advance()
         advance()
         let name = readName()

@@ -4,10 +4,18 @@
 /// Upstream pipes `tar cf -` through zstd into the final name, so a crash
 /// or a full disk leaves a truncated archive that looks finished, and tar
 /// there drops xattrs and ACLs. Here tar compresses through `zstd -q -T0`
-/// itself (`-I`), keeps xattrs, ACLs and numeric owners, writes a temp name
-/// in the same directory, the result is checked with `zstd -t`, fsynced,
-/// renamed into place and the directory fsynced. Only when `create` returns
-/// may the caller delete the snapshot.
+/// itself (`-I`) and keeps xattrs, ACLs and numeric owners; the result is
+/// checked with `zstd -t`, fsynced, renamed into place and the directory fsynced.
+/// Only when `create` returns may the caller delete the snapshot.
+///
+/// The parent usually belongs to the target's owner, who may put anything
+/// there at any moment (issue 10). So asd never hands tar or zstd a path in
+/// it: the parent is opened once (`SafePath`), asd itself creates the temp
+/// file there with openat(2) O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600 (never
+/// readable by others, not even while it is written), and tar runs in the
+/// snapshot's parent by descriptor (fchdir) writing to that file's descriptor.
+/// tar archives the snapshot without -h: symlinks in it are stored as links,
+/// never followed, and files are opened O_NOFOLLOW.
 public enum CrashArchive {
     /// Marker of the temp name: `<archive>.partial-<pid>` (see `Retention`).
     public static let partialTag = "partial"
@@ -17,15 +25,12 @@ public enum CrashArchive {
         LocalTime.format(time, "%Y%m%d_%H%M%S")
     }
 
-    /// The tar command line: archive `snapshot` (as its base name, relative
-    /// to its parent) into `output`, compressed by zstd.
-    public static func tarArguments(snapshot: FilePath, output: FilePath) -> [FilePath] {
+    /// The tar command line: archive `snapshotName` (relative to tar's working
+    /// directory, the snapshot's parent) to stdout, compressed by zstd.
+    public static func tarArguments(snapshotName: FilePath) -> [FilePath] {
         [
             "tar", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner",
-            "-I", "zstd -q -T0",
-            "-C", snapshot.directory,
-            "-cf", output,
-            "--", snapshot.lastComponent,
+            "-I", "zstd -q -T0", "-cf", "-", "--", snapshotName,
         ]
     }
 
@@ -33,28 +38,48 @@ public enum CrashArchive {
     /// `ASDError.archiveFailed` (nothing left behind but the snapshot) when
     /// tar or the check fails, the name is taken, or flushing fails.
     public static func create(snapshot: FilePath, archivePath: FilePath, log: Log) throws(ASDError) {
-        let temp = FileOps.temporarySibling(of: archivePath, tag: partialTag)
-        func fail(_ reason: String) -> ASDError {
-            try? FileOps.unlink(temp)
-            return ASDError.archiveFailed(snapshot: snapshot, archive: archivePath, reason: reason)
+        let name = archivePath.lastComponent
+        let tempName = FileOps.temporarySibling(of: name, tag: partialTag)
+        func failure(_ reason: String) -> ASDError {
+            ASDError.archiveFailed(snapshot: snapshot, archive: archivePath, reason: reason)
         }
-        let existing: FileStatus?
-        do throws(Errno) {
-            existing = try FileOps.statusIfExists(archivePath)
+        let directory: DirectoryHandle
+        let sourceDirectory: DirectoryHandle
+        do throws(ASDError) {
+            directory = try RecoveryOps.openParent(of: archivePath)
+            sourceDirectory = snapshot.directory == archivePath.directory
+                ? directory : try RecoveryOps.openParent(of: snapshot)
         } catch {
-            throw ASDError.archiveFailed(snapshot: snapshot, archive: archivePath, reason: "cannot check the name: \(error)")
+            throw failure(error.message)
         }
-        if existing != nil {
-            throw ASDError.archiveFailed(
-                snapshot: snapshot, archive: archivePath, reason: "a file of that name already exists")
+        let taken: Bool
+        do throws(Errno) {
+            _ = try directory.status(name)
+            taken = true
+        } catch {
+            if error != .noEntry { throw failure("cannot check the name: \(error)") }
+            taken = false
         }
-        try? FileOps.unlink(temp)  // a leftover of an earlier run of this pid
+        if taken { throw failure("a file of that name already exists") }
+        try? directory.remove(tempName)  // a leftover of an earlier run of this pid (unlinkat: never followed)
+
+        let fd: Int32
+        do throws(Errno) {
+            fd = try directory.createExclusive(tempName, mode: 0o600)
+        } catch {
+            throw failure("could not create \(tempName) there: \(error)")
+        }
+        defer { FileOps.closeDescriptor(fd) }
+        func fail(_ reason: String) -> ASDError {
+            try? directory.remove(tempName)
+            return failure(reason)
+        }
 
         log.debug("Archiving \(snapshot) to \(archivePath)")
-        let tar = tarArguments(snapshot: snapshot, output: temp)
         let archived: ProcessResult
         do {
-            archived = try Subprocess.run(tar)
+            archived = try Subprocess.run(
+                tarArguments(snapshotName: snapshot.lastComponent), in: sourceDirectory, writingTo: fd)
         } catch {
             throw fail("tar could not be started: \(error.message)")
         }
@@ -62,9 +87,10 @@ public enum CrashArchive {
             throw fail(describe(archived))
         }
 
+        // zstd reads the archive through our descriptor (a fresh open of it, at offset 0).
         let verified: ProcessResult
         do {
-            verified = try Subprocess.run(["zstd", "-t", "-q", temp])
+            verified = try Subprocess.run(["zstd", "-t", "-q"], standardInput: .file("/proc/self/fd/\(fd)"))
         } catch {
             throw fail("zstd could not be started: \(error.message)")
         }
@@ -73,20 +99,19 @@ public enum CrashArchive {
         }
 
         do throws(Errno) {
-            try FileOps.fsyncFile(temp)
-            try FileOps.rename(temp, to: archivePath)
+            try FileOps.fsyncDescriptor(fd)
+            try directory.rename(tempName, to: directory, as: name)
         } catch {
             throw fail("could not store it: \(error)")
         }
         do throws(Errno) {
-            try FileOps.fsyncDirectory(archivePath.directory)
+            try directory.sync()
         } catch {
             // The archive is complete under its final name; only the rename
             // may not be durable yet. Keep it, but let the caller keep the snapshot.
-            throw ASDError.archiveFailed(
-                snapshot: snapshot, archive: archivePath, reason: "could not flush its directory: \(error)")
+            throw failure("could not flush its directory: \(error)")
         }
-        log.debug("Archived \(snapshot) (\(formatBytes((try? FileOps.status(archivePath).size).map { UInt64($0) } ?? 0)))")
+        log.debug("Archived \(snapshot) (\(formatBytes(UInt64(max(0, (try? FileOps.descriptorStatus(fd).size) ?? 0)))))")
     }
 
     /// The archive name for now, or for the next second whose name is free: two

@@ -42,26 +42,41 @@ public enum Retention {
         try remove(archives(for: paths) + partials(for: paths))
     }
 
-    /// Deletes each path (files unlinked, old-style directories removed
-    /// without crossing mounts); stops at the first failure.
+    /// Deletes each path; stops at the first failure. The parent usually
+    /// belongs to the target's owner (issue 10): it is opened once (`SafePath`)
+    /// and a regular file is removed with unlinkat(2) relative to it, so nothing
+    /// is followed; an old-style archive directory is removed without crossing
+    /// mounts; anything else of that name (a symlink someone planted) is left alone.
     private static func remove(_ victims: [FilePath]) throws(ASDError) -> [FilePath] {
         var removed: [FilePath] = []
         for path in victims {
+            let directory = try RecoveryOps.openParent(of: path)
+            let name = path.lastComponent
             try ASDError.attempt("delete the crash-recovery archive", path) { () throws(Errno) in
-                try FileOps.removeTree(path)
+                let status = try directory.status(name)
+                if status.isRegular {
+                    try directory.remove(name)
+                } else if status.isDirectory {
+                    try directory.removeTree(name)
+                }
             }
             removed.append(path)
         }
         return removed
     }
 
-    /// Names (bytes, as readdir gives them) in the parent directory that
-    /// start with the archive prefix; none when the parent cannot be read.
-    /// Sorting them byte-wise descending is `LC_ALL=C sort -r`.
+    /// Names (bytes, as readdir gives them) in the parent directory that start
+    /// with the archive prefix and are regular files (or old-style directories);
+    /// none when the parent cannot be read. Sorting them byte-wise descending is
+    /// `LC_ALL=C sort -r`.
     private static func entries(for paths: TargetPaths) -> [FilePath] {
         let prefix = paths.archivePrefix
-        let names = (try? FileOps.listDirectory(paths.parentDirectory)) ?? []
-        return names.filter { $0.bytes.starts(with: prefix.bytes) }
+        guard let directory = try? RecoveryOps.openParent(of: paths.target) else { return [] }
+        let names = (try? directory.entries()) ?? []
+        return names.filter { name in
+            guard name.bytes.starts(with: prefix.bytes), let status = try? directory.status(name) else { return false }
+            return status.isRegular || status.isDirectory
+        }
     }
 
     private static func isPartial(_ name: FilePath) -> Bool {

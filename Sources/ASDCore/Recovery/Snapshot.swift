@@ -22,11 +22,11 @@ public enum Snapshot {
         try remove(paths.snapshotPartial)
         try remove(paths.snapshot)
         try create(of: paths.target, at: paths.snapshotPartial)
-        do throws(Errno) {
-            try FileOps.rename(paths.snapshotPartial, to: paths.snapshot)
+        do throws(ASDError) {
+            try rename(paths.snapshotPartial, to: paths.snapshot)
         } catch {
             try? remove(paths.snapshotPartial)
-            throw .system(operation: "rename the snapshot to", path: paths.snapshot, errno: error)
+            throw error
         }
     }
 
@@ -36,9 +36,7 @@ public enum Snapshot {
     public static func discard(_ paths: TargetPaths) throws(ASDError) {
         if FileOps.exists(paths.snapshot) {
             try remove(paths.snapshotPartial)
-            try ASDError.attempt("rename the snapshot", paths.snapshot) { () throws(Errno) in
-                try FileOps.rename(paths.snapshot, to: paths.snapshotPartial)
-            }
+            try rename(paths.snapshot, to: paths.snapshotPartial)
         }
         try remove(paths.snapshotPartial)
     }
@@ -52,34 +50,52 @@ public enum Snapshot {
     /// must not exist (remove a stale one first) and must be on the same
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
+    ///
+    /// Both parents usually belong to the target's owner (issue 10): they are
+    /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
+    /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
+    /// times and xattrs are set through that descriptor, never by path.
     public static func create(of source: FilePath, at destination: FilePath) throws(ASDError) {
-        let sourceRoot = try ASDError.attempt("open the snapshot source", source) { () throws(Errno) in
-            try DirectoryHandle(path: source)
+        let sourceRoot: DirectoryHandle
+        let parent: DirectoryHandle
+        do throws(SafePath.Failure) {
+            sourceRoot = try DirectoryHandle.safelyOpening(source)
+            parent = try SafePath.openDirectory(destination.directory)
+        } catch {
+            throw error.asdError
         }
         let rootStatus = try ASDError.attempt("read the snapshot source", source) { () throws(Errno) in
             try sourceRoot.status()
         }
-        let parent = try ASDError.attempt("create the snapshot directory", destination) { () throws(Errno) in
-            try FileOps.makeDirectories(destination.directory)
-            let parent = try DirectoryHandle(resolving: destination.directory)
-            try parent.makeDirectory(destination.lastComponent, mode: 0o700)
-            return parent
+        let name = destination.lastComponent
+        try ASDError.attempt("create the snapshot directory", destination) { () throws(Errno) in
+            try parent.makeDirectory(name, mode: 0o700)
         }
         do throws(ASDError) {
             let destinationRoot = try ASDError.attempt("open the snapshot directory", destination) { () throws(Errno) in
-                try parent.openDirectory(destination.lastComponent)
+                try parent.openDirectory(name)
             }
             var builder = Builder(device: rootStatus.device, root: source)
             try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
             try ASDError.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
-                try destinationRoot.copyXattrs(from: sourceRoot, ".", to: ".")
-                try destinationRoot.changeOwner(".", uid: rootStatus.uid, gid: rootStatus.gid)
-                try destinationRoot.changeMode(".", rootStatus.permissions)
-                try destinationRoot.setTimes(".", access: rootStatus.accessTime, modification: rootStatus.modificationTime)
+                try destinationRoot.copyXattrs(from: sourceRoot)
+                try destinationRoot.setMetadata(
+                    uid: rootStatus.uid, gid: rootStatus.gid, permissions: rootStatus.permissions,
+                    access: rootStatus.accessTime, modification: rootStatus.modificationTime)
             }
         } catch {
-            try? parent.removeTree(destination.lastComponent)
+            try? parent.removeTree(name)
             throw error
+        }
+    }
+
+    /// renameat(2) of `path` to `newPath` (same parent directory), relative to
+    /// that directory opened with `SafePath`: nothing on the way is followed.
+    public static func rename(_ path: FilePath, to newPath: FilePath) throws(ASDError) {
+        let directory = try RecoveryOps.openParent(of: path)
+        try ASDError.attempt("rename the snapshot", path) { () throws(Errno) in
+            guard newPath.directory == path.directory else { throw Errno.crossDevice }
+            try directory.rename(path.lastComponent, to: directory, as: newPath.lastComponent)
         }
     }
 
@@ -169,13 +185,25 @@ public enum Snapshot {
 
         /// xattrs, owner, mode (not for symlinks), then times — in that order
         /// so the mode's setuid bits survive chown and ACL masks match the mode.
+        /// Both trees belong to the target's owner, who may swap any entry for a
+        /// symlink meanwhile (issue 10): directories are changed through
+        /// descriptors opened O_NOFOLLOW, other entries by name relative to their
+        /// directory's descriptor, never following a symlink.
         private func copyMetadata(
             _ name: FilePath, status: FileStatus, from source: DirectoryHandle, in directory: DirectoryHandle, to: FilePath
         ) throws(ASDError) {
             try ASDError.attempt("copy metadata onto", to) { () throws(Errno) in
-                try directory.copyXattrs(from: source, name, to: name, tolerant: !status.isDirectory)
+                if status.isDirectory {
+                    let copy = try directory.openDirectory(name)
+                    try copy.copyXattrs(from: try source.openDirectory(name))
+                    try copy.setMetadata(
+                        uid: status.uid, gid: status.gid, permissions: status.permissions,
+                        access: status.accessTime, modification: status.modificationTime)
+                    return
+                }
+                try directory.copyXattrs(from: source, name, to: name, tolerant: true)
                 try directory.changeOwner(name, uid: status.uid, gid: status.gid)
-                if !status.isSymlink { try directory.changeMode(name, status.permissions) }
+                if !status.isSymlink { try directory.changeModeNoFollow(name, status.permissions) }
                 try directory.setTimes(name, access: status.accessTime, modification: status.modificationTime)
             }
         }

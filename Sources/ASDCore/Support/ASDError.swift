@@ -75,6 +75,9 @@ public enum ASDError: Error, Equatable, Sendable {
             throw ASDError.system(operation: operation, path: path, errno: error)
         }
     }
+    /// Something under VOLATILE, or where asd writes as root, that asd did not
+    /// make and must not use (issue 10): `problem` says what is wrong with it.
+    case unsafePath(path: FilePath, owner: String, problem: String)
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -163,6 +166,8 @@ extension ASDError: CustomStringConvertible {
             return "Could not hard-link \(path) into the snapshot of \(target): Operation not permitted. Files marked immutable (chattr +i) or append-only (chattr +a) cannot be hard-linked, so asd cannot snapshot this target. Find them with 'lsattr -R \(target) 2>/dev/null | grep -E \"^[^ ]*[ia]\"' and clear the flag ('chattr -i' or 'chattr -a'), or move those files out of the target."
         case .writeBackFailed(let targets):
             return "Could not write \(targets.map(\.description).joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
+        case .unsafePath(let path, let owner, let problem):
+            return "Refusing to use \(path) (owner \(owner)): it \(problem). asd makes its own directories there, root-only, and never follows what others put in their place. Check what it is, remove it (e.g. 'rm -r -- \(shellQuoted(path.description))') and run asd again."
         }
     }
 }

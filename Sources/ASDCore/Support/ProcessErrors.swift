@@ -22,6 +22,15 @@ extension ProcessResult {
 }
 
 extension Subprocess {
+    /// `execute(_:in:writingTo:)` with a failure to start as an `ASDError`.
+    public static func run(_ argv: [FilePath], in directory: DirectoryHandle, writingTo output: Int32) throws(ASDError) -> ProcessResult {
+        do throws(SubprocessFailure) {
+            return try execute(argv, in: directory, writingTo: output)
+        } catch {
+            throw ASDError(error)
+        }
+    }
+
     /// `execute` with a failure to start as an `ASDError`.
     public static func run(
         _ argv: [FilePath], standardInput: StandardInput = .nullDevice, captureOutput: Bool = false,

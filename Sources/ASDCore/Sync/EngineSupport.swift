@@ -6,29 +6,16 @@ extension Engine {
     }
 
     /// Creates `path` with the owner and mode of `model` (upstream: install -dm).
-    /// Parents under VOLATILE are created root-owned 0755. Journals only what it made.
+    /// Under VOLATILE see `makeVolatileDirectory` (parents root-only, nothing
+    /// followed). Journals only what it made.
     func makeOwnedDirectory(_ path: FilePath, like model: FileStatus, journal: inout UndoJournal, underVolatile: Bool) throws(ASDError) {
-        if FileOps.isDirectory(path) { return }
         if underVolatile {
-            var missing: [FilePath] = []
-            var parent = path.parent
-            while !parent.isEmpty && parent != settings.volatile && !FileOps.exists(parent) {
-                missing.append(parent)
-                parent = parent.parent
-            }
-            for dir in missing.reversed() {
-                do throws(Errno) {
-                    try FileOps.makeDirectory(dir, mode: 0o755, uid: 0, gid: 0)
-                } catch {
-                    if error != .exists { throw .system(operation: "create the directory", path: dir, errno: error) }
-                }
-                journal.record(.removeDirectory(dir))
-            }
+            try makeVolatileDirectory(path, like: model, journal: &journal)
+            return
         }
-        try ASDError.attempt("create the directory", path) { () throws(Errno) in
-            try FileOps.makeDirectory(path, mode: model.permissions, uid: model.uid, gid: model.gid)
-        }
-        journal.record(underVolatile ? .removeTree(path) : .removeDirectory(path))
+        if FileOps.isDirectory(path) { return }
+        try makeDirectoryBeside(path, like: model)
+        journal.record(.removeDirectory(path))
     }
 
     func removeTreeOrThrow(_ path: FilePath) throws(ASDError) {

@@ -66,9 +66,14 @@ struct StagingMount {
     /// interrupted copy's temp file (the real file was never replaced), so it goes.
     private func prepareTempDirectory() throws(ASDError) {
         guard let tempDirectory else { return }
+        // The parent is the target's parent (often its owner's): made by descriptor,
+        // so a symlink swapped in after mkdir is never chowned or chmodded.
+        let parent = try RecoveryOps.openParent(of: tempDirectory)
+        let name = tempDirectory.lastComponent
         try ASDError.attempt("prepare the temporary directory", tempDirectory) { () throws(Errno) in
-            try FileOps.removeTree(tempDirectory)
-            try FileOps.makeDirectory(tempDirectory, mode: 0o700, uid: 0, gid: 0)
+            if (try? parent.status(name)) != nil { try parent.removeTree(name) }
+            try parent.makeDirectory(name, mode: 0o700)
+            try parent.openDirectory(name).setOwnerAndMode(uid: 0, gid: 0, permissions: 0o700)
         }
     }
 

@@ -52,7 +52,7 @@ extension Engine {
         try makeOwnedDirectory(paths.diskCopy, like: owner, journal: &journal, underVolatile: false)
         try checkInterrupted("sync of \(paths.target)")
 
-        try Mount.bindPrivateNoatime(source: paths.target, target: paths.diskCopy)
+        try Mount.bindPrivateNoatimeByDescriptor(source: paths.target, target: paths.diskCopy)
         journal.record(.unmount(paths.diskCopy))
         try checkInterrupted("sync of \(paths.target)")
 
@@ -78,7 +78,7 @@ extension Engine {
         // The flag goes in before the target is redirected, so no application
         // can write into a tmpfs copy that is not marked as live.
         try writeAtomically(paths.flag, contents: [])
-        try Mount.bindPrivateNoatime(source: paths.tmpfsCopy, target: paths.target)
+        try Mount.bindPrivateNoatimeByDescriptor(source: paths.tmpfsCopy, target: paths.target)
         journal.record(.unmountOurs(paths))
         log.debug("\(paths.target) is now in tmpfs")
     }

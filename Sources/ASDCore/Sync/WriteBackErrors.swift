@@ -6,6 +6,11 @@ extension Engine {
     /// file system becomes `.diskCannotTakeWrite` naming the target, its disk
     /// copy and the mount point of the file system to fix.
     func explain(_ error: ASDError, writingBack paths: TargetPaths, stagePoint: FilePath, staged: Bool) -> ASDError {
+        // The rsync engine reports the same conditions in rsync's own words.
+        if case .command(_, _, let stderr) = error, let errno = Self.diskErrno(inCommandError: stderr) {
+            return .diskCannotTakeWrite(target: paths.target, diskCopy: paths.diskCopy,
+                                        mountPoint: diskMountPoint(paths, staged: staged), path: paths.diskCopy, errno: errno)
+        }
         guard case .system(let operation, let path, let errno) = error else { return error }
         let shown = visiblePath(path, paths: paths, stagePoint: stagePoint)
         if errno == .noSpace || errno == .quotaExceeded || errno == .readOnlyFileSystem {
@@ -38,5 +43,14 @@ extension Engine {
         }
         let parent = resolvedPath(paths.parentDirectory) ?? paths.parentDirectory
         return MountInfo.mount(containing: parent, in: table)?.mountPoint ?? parent
+    }
+
+    /// The file-system condition a failed command (rsync) names in its stderr,
+    /// as strerror(3) words it: full, over quota or read-only.
+    static func diskErrno(inCommandError stderr: String) -> Errno? {
+        for errno in [Errno.noSpace, .quotaExceeded, .readOnlyFileSystem] where stderr.contains(errno.description) {
+            return errno
+        }
+        return nil
     }
 }

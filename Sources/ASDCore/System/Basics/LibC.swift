@@ -25,6 +25,7 @@ enum LibC {
     ) -> Int
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+    typealias AddFchdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
     typealias SyncFS = @convention(c) (Int32) -> Int32
     typealias StatFS = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
 
@@ -45,6 +46,8 @@ enum LibC {
     static let pipe2: Pipe2? = bind("pipe2")
     /// posix_spawn_file_actions_addclosefrom_np(3), glibc 2.34+.
     static let addCloseFrom: AddCloseFrom? = bind("posix_spawn_file_actions_addclosefrom_np")
+    /// posix_spawn_file_actions_addfchdir_np(3), glibc 2.29+.
+    static let addFchdir: AddFchdir? = bind("posix_spawn_file_actions_addfchdir_np")
     /// syncfs(2), glibc 2.14+.
     static let syncfs: SyncFS? = bind("syncfs")
     /// statfs(2); the buffer is read by `FileSystemInfo` at the documented offsets.
@@ -52,6 +55,8 @@ enum LibC {
 
     // <linux/stat.h> / <fcntl.h> values not imported either.
     static let atNoAutomount: Int32 = 0x800
+    /// O_PATH (<asm-generic/fcntl.h>; the same value on x86_64 and arm64).
+    static let openPath: Int32 = 0o10000000
     static let statxType: UInt32 = 0x1
     static let statxAttrMountRoot: UInt64 = 0x2000
     /// Offsets in struct statx (a stable kernel ABI, 256 bytes in all).

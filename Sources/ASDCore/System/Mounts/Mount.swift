@@ -87,7 +87,7 @@ public enum Mount {
     /// fine. Returns how many umount2(2) calls succeeded.
     @discardableResult
     public static func unmountRecursive(_ path: FilePath, lazy: Bool) throws(Errno) -> Int {
-        let real = resolvedPath(path) ?? path
+        guard let real = resolvedMountPoint(path) else { return 0 }
         let entries = MountInfo.mounts(under: real, in: try MountInfo.current())
         // Deepest path first; among mounts stacked on one point, the later
         // (upper) one first. Each umount2 removes the topmost at that path.

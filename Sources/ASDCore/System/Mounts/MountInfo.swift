@@ -108,7 +108,7 @@ public enum MountInfo {
     /// namespace. Correct for bind mounts within one filesystem, where
     /// comparing st_dev of the path and its parent would say "no".
     public static func isMountPoint(_ path: FilePath, in entries: [MountEntry]? = nil) -> Bool {
-        guard let real = resolvedPath(path),
+        guard let real = resolvedMountPoint(path),
               let table = entries ?? (try? current())
         else { return false }
         return table.contains { $0.mountPoint == real }

@@ -3,8 +3,10 @@
 #endif
 
 /// Where the child's stdout goes.
-enum ChildOutput {
+enum ChildOutput: Equatable {
     case discard, inherit, capture
+    /// An open descriptor of ours (not closed by the runner), e.g. a file asd created.
+    case fileDescriptor(Int32)
 }
 
 /// A failed step while starting a child (before it ran any code of its own).
@@ -28,7 +30,8 @@ struct SpawnedChild {
     /// does not leak into the child. No POSIX_SPAWN_SETPGROUP: the child
     /// stays in our process group.
     static func spawn(
-        argv: [FilePath], input: StandardInput, output: ChildOutput, environment: [String: String]?
+        argv: [FilePath], input: StandardInput, output: ChildOutput, environment: [String: String]?,
+        workingDirectory: Int32? = nil
     ) throws(SpawnFailure) -> SpawnedChild {
         var opened: [Int32] = []  // our fds to close whatever happens
         defer { for fd in opened { close(fd) } }
@@ -67,6 +70,13 @@ struct SpawnedChild {
         case .discard: posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         case .inherit: break
         case .capture: posix_spawn_file_actions_adddup2(&actions, outPipe!.write, 1)
+        case .fileDescriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        }
+        if let workingDirectory {
+            guard let addFchdir = LibC.addFchdir else {
+                throw SpawnFailure(operation: "start (posix_spawn_file_actions_addfchdir_np is missing)", path: argv[0], errno: LibC.noSys)
+            }
+            _ = addFchdir(&actions, workingDirectory)
         }
         posix_spawn_file_actions_adddup2(&actions, errPipe.write, 2)
         if let closeFrom = LibC.addCloseFrom { _ = closeFrom(&actions, 3) }
