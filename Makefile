@@ -7,6 +7,7 @@
 #   make uninstall                        remove what install put (keeps a modified asd.conf)
 #   make check                            unit and integration tests (swift test)
 #   make boot-test                        boot a Debian container with asd (root only)
+#   make powerloss-test                   cut the power of a QEMU guest running asd (root only)
 
 PN          = anything-sync-daemon
 PREFIX     ?= /usr
@@ -29,7 +30,7 @@ UNITS       = asd.service asd-resync.service asd-resync.timer
 SOURCES     = Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
 
 .PHONY: all build install install-bin install-config install-systemd install-man \
-	install-completion install-cron uninstall uninstall-cron check boot-test clean
+	install-completion install-cron uninstall uninstall-cron check boot-test powerloss-test clean
 
 all: build
 
@@ -111,6 +112,11 @@ check:
 
 boot-test: $(RELEASEBIN)
 	Tests/systemd/boot-test.sh
+
+# Power loss in a VM (the guest's page cache is lost); ASD_POWERLOSS_ROUNDS=N for more
+# rounds, ASD_POWERLOSS_ENGINE=rsync for the rsync engine. See Tests/powerloss/README.md.
+powerloss-test: $(RELEASEBIN)
+	Tests/powerloss/rig.py
 
 clean:
 	rm -rf $(BUILDDIR)

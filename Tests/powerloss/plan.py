@@ -8,11 +8,12 @@ import random
 FIXED = ["resync", "sync", "after-resync", "recovery", "unsync", "resync", "after-resync", "recovery"]
 PHASES = ["sync", "resync", "after-resync", "unsync", "recovery"]
 # Seconds under TCG, before anything is learnt.
-DEFAULTS = {"sync": 1.0, "resync": 1.2, "unsync": 1.5, "recover": 3.0, "after": 0.8}
+DEFAULTS = {"sync": 0.6, "resync": 0.6, "unsync": 0.8, "recover": 1.5, "after": 0.8}
 
 
 class Estimates:
-    """Typical length of each phase, from the begin/end markers seen so far."""
+    """Typical length of each phase per asd instance (plain, overlay), from the
+    begin/end markers seen so far."""
 
     def __init__(self):
         self.seen = {}
@@ -28,48 +29,65 @@ class Estimates:
             if edge == "begin":
                 begins[key] = t
             elif edge == "end" and key in begins:
-                self.seen.setdefault(kind, []).append(t - begins.pop(key))
+                self.seen.setdefault((kind, words[-1]), []).append(t - begins.pop(key))
 
-    def length(self, kind):
-        got = sorted(self.seen.get(kind, []))
-        return got[len(got) // 2] if got else DEFAULTS[kind]
+    def length(self, key):
+        got = sorted(self.seen.get(key, []))
+        return got[len(got) // 2] if got else DEFAULTS[key[0]]
 
 
 class KillPlan:
-    def __init__(self, phase, marker, end, kind, rng, recovery=None):
-        self.phase, self.marker, self.end, self.kind = phase, marker, end, kind
-        self.fraction = rng.uniform(0.03, 0.97)
+    def __init__(self, phase, marker, end, key, rng, recovery=None):
+        self.phase, self.marker, self.end, self.key = phase, marker, end, key
+        self.fraction = rng.uniform(0.05, 0.95)
         self.recovery = recovery
 
     def delay(self, estimates):
-        return self.fraction * estimates.length(self.kind)
+        return self.fraction * estimates.length(self.key)
 
     def ends(self, text):
-        return text == self.end or (self.end.endswith("*") and text.startswith(self.end[:-1]))
+        return text == self.end
 
 
 def plan_round(round_no, phase, iterations, rng):
     r = "r%d" % round_no
     i = rng.randint(1, iterations)
+    which = rng.choice(["plain", "overlay"])
     last = iterations + 1
+
+    def within(kind, suffix):
+        return KillPlan(phase, "%s-begin %s%s %s" % (kind, r, suffix, which),
+                        "%s-end %s%s %s" % (kind, r, suffix, which), (kind, which), rng)
+
     if phase == "sync":
-        return KillPlan(phase, "sync-begin " + r, "sync-end " + r, "sync", rng)
+        return within("sync", "")
     if phase == "resync":
-        return KillPlan(phase, "resync-begin %s %d" % (r, i), "resync-end %s %d" % (r, i), "resync", rng)
+        return within("resync", " %d" % i)
     if phase == "after-resync":
         nxt = "unsync" if i == iterations else "resync"
-        return KillPlan(phase, "resync-end %s %d" % (r, i), "%s-begin %s %d" % (nxt, r, i + 1), "after", rng)
+        return KillPlan(phase, "resync-end %s %d overlay" % (r, i), "%s-begin %s %d plain" % (nxt, r, i + 1),
+                        ("after", ""), rng)
     if phase == "unsync":
-        return KillPlan(phase, "unsync-begin %s %d" % (r, last), "unsync-end %s %d" % (r, last), "unsync", rng)
+        return within("unsync", " %d" % last)
     if phase == "recovery":
-        again = KillPlan("recovery", "recover-begin " + r, "recover-end " + r, "recover", rng)
-        return KillPlan("resync", "resync-begin %s %d" % (r, i), "resync-end %s %d" % (r, i), "resync", rng,
-                        recovery=again)
+        plan = within("resync", " %d" % i)
+        plan.phase = "resync"
+        again = KillPlan("recovery", "recover-begin %s %s" % (r, which), "recover-end %s %s" % (r, which),
+                         ("recover", which), rng)
+        plan.recovery = again
+        return plan
     raise ValueError(phase)
 
 
 def plan_rounds(rounds, rng):
     iterations = int(os.environ.get("ASD_POWERLOSS_ITERATIONS", "3"))
-    phases = [FIXED[n] if n < len(FIXED) else rng.choice(PHASES) for n in range(rounds)]
+    only = [p for p in os.environ.get("ASD_POWERLOSS_PHASES", "").split(",") if p]
+    for p in only:
+        if p not in PHASES:
+            raise SystemExit("powerloss: unknown phase %r in ASD_POWERLOSS_PHASES (%s)" % (p, ", ".join(PHASES)))
+    if only:
+        phases = [only[n % len(only)] for n in range(rounds)]
+    else:
+        phases = [FIXED[n] if n < len(FIXED) else rng.choice(PHASES) for n in range(rounds)]
     return [plan_round(n, phase, iterations, random.Random(rng.getrandbits(64)))
             for n, phase in enumerate(phases, start=1)]

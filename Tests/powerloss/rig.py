@@ -4,6 +4,7 @@
 Run as root: `make powerloss-test` (or Tests/powerloss/rig.py). See README.md here.
 Environment:
   ASD_POWERLOSS_ROUNDS   kill rounds (default 8: the fixed CI set, 8 kill points)
+  ASD_POWERLOSS_PHASES   only these phases, in turn (sync,resync,after-resync,unsync,recovery)
   ASD_POWERLOSS_SEED     base seed (default 1); a round's seed is SEED*1000+round
   ASD_POWERLOSS_ENGINE   builtin | rsync (writes USE_RSYNC into the guest's configs)
   ASD_POWERLOSS_ACCEL    kvm | tcg (default: probe KVM for a few seconds, else TCG)

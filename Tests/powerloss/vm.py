@@ -97,10 +97,11 @@ class Boot:
         """Waits for the guest to power off by itself; kills it after `timeout`."""
         try:
             self.proc.wait(timeout=timeout)
-            return True
         except subprocess.TimeoutExpired:
             self.power_cut()
             return False
+        self.poll()
+        return True
 
     def console_tail(self, lines=40):
         with open(self.console, "rb") as f:

@@ -143,3 +143,24 @@ def write_configs(round_no, engine):
             f.flush()
             os.fsync(f.fileno())
     fsync_dir("/etc")
+
+
+def start_neighbour(interval=0.1):
+    """A busy neighbour, as on any desktop (journald, a browser's SQLite): it
+    fsyncs a file of its own every `interval` seconds. Each fsync commits the
+    whole ext4 journal, so asd's renames reach the disk soon after they are made,
+    and a rename that goes to disk before its file's data shows as an empty file."""
+    import threading
+
+    def loop():
+        path = os.path.join(STATE_DIR, "neighbour")
+        n = 0
+        while True:
+            n += 1
+            with open(path, "w") as f:
+                f.write("%d\n" % n)
+                f.flush()
+                os.fsync(f.fileno())
+            time.sleep(interval)
+
+    threading.Thread(target=loop, daemon=True).start()

@@ -11,7 +11,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STATE_DIR, fsync_dir, mark, say  # noqa: E402
+from common import STATE_DIR, fsync_dir, mark, start_neighbour  # noqa: E402
 import check  # noqa: E402
 import workload  # noqa: E402
 
@@ -63,8 +63,10 @@ def main():
         elif kind == "control-check":
             mark("control nofsync=%s fsync=%s" % (control_state("nofsync"), control_state("fsync")))
         elif kind == "run":
+            start_neighbour()
             workload.run(int(rest[0]), int(rest[1]), engine, iterations, files)
         elif kind == "recover":
+            start_neighbour()
             workload.recover(int(rest[0]))
         elif kind == "check":
             try:

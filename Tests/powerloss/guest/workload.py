@@ -142,11 +142,11 @@ def run(round_no, seed, engine, iterations, files):
     os.sync()  # the sync-time state is on disk before asd starts: it is not asd's to lose
     fsync_dir(base)
     log.add(op="state", i=0, trees=states(trees))
-    mark("sync-begin r%d" % round_no)
-    for conf, _, _ in configs(round_no):
+    for conf, _, kind in each(round_no):
+        mark("sync-begin r%d %s" % (round_no, kind))
         asd("sync", conf)
+        mark("sync-end r%d %s" % (round_no, kind))
     log.add(op="ok", i=0)
-    mark("sync-end r%d" % round_no)
     for i in range(1, iterations + 2):
         last = i == iterations + 1
         mark("mutate-begin r%d %d" % (round_no, i))
@@ -154,17 +154,23 @@ def run(round_no, seed, engine, iterations, files):
             t.mutate()
         log.add(op="state", i=i, trees=states(trees), unsync=last)
         step = "unsync" if last else "resync"
-        mark("%s-begin r%d %d" % (step, round_no, i))
-        for conf, _, _ in configs(round_no):
+        for conf, _, kind in each(round_no):
+            mark("%s-begin r%d %d %s" % (step, round_no, i, kind))
             asd(step, conf)
+            mark("%s-end r%d %d %s" % (step, round_no, i, kind))
         log.add(op="ok", i=i, unsync=last)
-        mark("%s-end r%d %d" % (step, round_no, i))
     say("round %d: workload done" % round_no)
 
 
 def recover(round_no):
     """The next start after a power loss: `asd sync` recovers (the host kills it)."""
-    mark("recover-begin r%d" % round_no)
-    for conf, _, _ in configs(round_no):
+    for conf, _, kind in each(round_no):
+        mark("recover-begin r%d %s" % (round_no, kind))
         asd("sync", conf, check=False)
-    mark("recover-end r%d" % round_no)
+        mark("recover-end r%d %s" % (round_no, kind))
+
+
+def each(round_no):
+    """(config, target, "plain" or "overlay") of the round's two asd instances."""
+    return [(conf, target, "overlay" if overlay == "yes" else "plain")
+            for conf, target, overlay in configs(round_no)]
