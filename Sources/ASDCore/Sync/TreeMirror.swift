@@ -8,8 +8,9 @@ import Synchronization
 ///   is created in place (a failure rolls the whole sync back).
 /// - `.update` (resync, unsync): `destination` is the disk copy. An entry that
 ///   differs in type, size or mtime (to the nanosecond, SPEC 5.5) is built
-///   under a temporary name in `tempDirectory` and renamed over the old one,
-///   so a crash leaves the old or the new file, never a torn one (SPEC 5.3),
+///   under a temporary name in `tempDirectory` and renamed over the old one
+///   once all their data is flushed, so a crash leaves the old or the new
+///   file, never a torn or empty one (SPEC 5.3),
 ///   and inodes shared with the hard-link snapshot are never written (5.7).
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
 ///   it has one link, and rebuilt like a changed one when it has more (it is
@@ -73,6 +74,7 @@ struct TreeMirror: Sendable {
             }
             state.reportProgress(log)
         }
+        try commitRenames(state)
         try deleteExtras(state)
         try applyDirectoryMetadata(state)
         if log.showsProgress { log.progress("") }
@@ -153,13 +155,8 @@ struct TreeMirror: Sendable {
         let tempPath = join(tempDirectory ?? TargetPaths.split(destPath).parent, tempName)
         try vanishTolerant(sourcePath, state) { () throws(Errno) in
             let bytes = try EntryBuilder.build(name, status, from: src, sourcePath, into: temp ?? dst, as: tempName, tempPath)
-            do throws(Errno) {
-                if existing?.isDirectory == true { try FileOps.removeTree(destPath) }
-                try (temp ?? dst).rename(tempName, to: dst, as: name)
-            } catch {
-                try? (temp ?? dst).remove(tempName)
-                throw error
-            }
+            let rename = PendingRename(temp: tempPath, destination: destPath, replacesDirectory: existing?.isDirectory == true)
+            state.pendingRenames.withLock { $0.append(rename) }  // by `commitRenames`, data first
             state.add(bytes: bytes)
         }
     }
@@ -274,6 +271,7 @@ final class MirrorState: Sendable {
     let lastProgress = Atomic<Int64>(0)
     let directories = Mutex<[(String, FileStatus)]>([])
     let deletions = Mutex<[String]>([])
+    let pendingRenames = Mutex<[PendingRename]>([])
     private let started = ContinuousClock.now
 
     init(tempDirectory: DirectoryHandle?) { self.tempDirectory = tempDirectory }
