@@ -17,19 +17,21 @@ class Estimates:
 
     def __init__(self):
         self.seen = {}
+        self.begins = {}
 
-    def learn(self, markers):
-        begins = {}
-        for t, text in markers:
+    def learn(self, boot):
+        """Takes in the markers of `boot` not seen before (also while it runs)."""
+        for t, text in boot.seen[boot.learned:]:
             words = text.split()
             if not words or "-" not in words[0]:
                 continue
             kind, edge = words[0].rsplit("-", 1)
-            key = (kind, tuple(words[1:]))
+            key = (boot.name, kind, tuple(words[1:]))
             if edge == "begin":
-                begins[key] = t
-            elif edge == "end" and key in begins:
-                self.seen.setdefault((kind, words[-1]), []).append(t - begins.pop(key))
+                self.begins[key] = t
+            elif edge == "end" and key in self.begins:
+                self.seen.setdefault((kind, words[-1]), []).append(t - self.begins.pop(key))
+        boot.learned = len(boot.seen)
 
     def length(self, key):
         got = sorted(self.seen.get(key, []))

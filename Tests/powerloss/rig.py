@@ -37,11 +37,22 @@ class Rig:
         self.landings = []
         self.estimates = Estimates()
 
-    def boot(self, steps):
-        self.boots += 1
-        name = "boot%02d" % self.boots
-        image.log("%s: %s" % (name, steps))
-        return vm.Boot(name, self.accel, self.kernel, self.initrd, self.disk, steps, self.extra, self.work)
+    def boot(self, steps, attempts=3):
+        """Boots until the guest program starts. A boot that dies before (a kernel
+        panic in its timer check under an overloaded TCG host) never touched the
+        disk, so it is retried; the third such failure fails the test."""
+        for attempt in range(1, attempts + 1):
+            self.boots += 1
+            name = "boot%02d" % self.boots
+            image.log("%s: %s" % (name, steps))
+            boot = vm.Boot(name, self.accel, self.kernel, self.initrd, self.disk, steps, self.extra, self.work)
+            if boot.wait_for(lambda text: text.startswith("step "), BOOT_TIMEOUT):
+                return boot
+            boot.finish(5)
+            image.log("%s: the guest program never started (attempt %d of %d); console:\n%s" % (
+                name, attempt, attempts, boot.console_tail(8)))
+        self.fail(boot, "%d boots in a row never reached the guest program" % attempts)
+        raise SystemExit(1)
 
     def fail(self, boot, text):
         self.failures.append(text)
@@ -70,7 +81,7 @@ class Rig:
                     print("%s  %s" % (verdict, line), flush=True)
                 else:
                     self.fail(boot, line + " (the rig cannot show a lost page cache, so it proves nothing)")
-        self.estimates.learn(boot.seen)
+        self.estimates.learn(boot)
 
     def describe(self, round_no):
         hits = [l for l in self.landings if l["round"] == round_no]
@@ -85,6 +96,7 @@ class Rig:
                                       text="never reached %r" % plan.marker))
             self.fail(boot, "round %d: marker %r never came" % (round_no, plan.marker))
             return
+        self.estimates.learn(boot)  # this boot's earlier phases count too
         delay = plan.delay(self.estimates)
         boot.sleep_watching(delay)
         at = boot.power_cut()

@@ -126,8 +126,11 @@ class Tree:
             os.setxattr(self.path(rng.choice(files)), "trusted.pl", rng.randbytes(8).hex().encode())
 
 
+HASHES = {}
+
+
 def states(trees):
-    return {t.root: scan(t.root) for t in trees}
+    return {t.root: scan(t.root, hashes=HASHES) for t in trees}
 
 
 def run(round_no, seed, engine, iterations, files):
