@@ -61,6 +61,7 @@ struct TreeMirror: Sendable {
         let root = try attempt("read", source) { () throws(Errno) in try FileOps.status(source) }
         state.directories.withLock { $0.append(("", root)) }
         let queue = WorkStack<MirrorJob, ASDError>()
+        defer { discardUncommitted(state) }  // temp copies left by a failed walk or commit
         try queue.run([.directory("")], workers: min(ProcessIdentity.onlineCPUs, 4)) { job throws(ASDError) in
             if let signal = Signals.pending.map(Signals.name) {
                 throw .interrupted(signal: signal, during: "the copy to \(destination)")

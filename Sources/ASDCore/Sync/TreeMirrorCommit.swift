@@ -21,23 +21,27 @@ extension TreeMirror {
         do throws(Errno) {
             try FileSystemInfo.syncFilesystem(containing: destination)
         } catch {
-            discard(pending[...])
             throw .system(operation: "flush (syncfs) the copies before renaming them into", path: destination,
                           errno: error)
         }
-        for (index, item) in pending.enumerated() {
+        for item in pending {
             do throws(Errno) {
                 if item.replacesDirectory { try FileOps.removeTree(item.destination) }
                 try FileOps.rename(item.temp, to: item.destination)
             } catch {
-                discard(pending[index...])
                 throw .system(operation: "rename \(item.temp) to", path: item.destination, errno: error)
             }
         }
+        state.pendingRenames.withLock { $0.removeAll() }
     }
 
-    /// Temp copies that will not be renamed (beside their files when unstaged).
-    private func discard(_ items: ArraySlice<PendingRename>) {
-        for item in items { try? FileOps.unlink(item.temp) }
+    /// Removes the temp copies that were not renamed (after an error or a signal;
+    /// unstaged, they lie beside their files inside the target).
+    func discardUncommitted(_ state: MirrorState) {
+        let left = state.pendingRenames.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for item in left { try? FileOps.unlink(item.temp) }
     }
 }
