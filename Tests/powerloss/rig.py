@@ -7,6 +7,8 @@ Environment:
   ASD_POWERLOSS_PHASES   only these phases, in turn (sync,resync,after-resync,unsync,recovery)
   ASD_POWERLOSS_SEED     base seed (default 1); a round's seed is SEED*1000+round
   ASD_POWERLOSS_ENGINE   builtin | rsync (writes USE_RSYNC into the guest's configs)
+  ASD_POWERLOSS_JOBS     guests run side by side, each on its own disk with its share of
+                         the rounds (default: 2 on 2+ CPUs; TCG keeps one core busy each)
   ASD_POWERLOSS_ACCEL    kvm | tcg (default: probe KVM for a few seconds, else TCG)
   ASD_POWERLOSS_ITERATIONS  resyncs per round (default 3)
   ASD_POWERLOSS_FILES    files per target at the start (default 150)
@@ -18,6 +20,7 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,9 +32,9 @@ BOOT_TIMEOUT = 420
 
 
 class Rig:
-    def __init__(self, work, accel, kernel, initrd, disk, extra):
+    def __init__(self, work, accel, kernel, initrd, disk, extra, prefix=""):
         self.work, self.accel, self.kernel, self.initrd, self.disk = work, accel, kernel, initrd, disk
-        self.extra = extra
+        self.extra, self.prefix = extra, prefix
         self.boots = 0
         self.failures = []
         self.landings = []
@@ -43,7 +46,7 @@ class Rig:
         disk, so it is retried; the third such failure fails the test."""
         for attempt in range(1, attempts + 1):
             self.boots += 1
-            name = "boot%02d" % self.boots
+            name = "%sboot%02d" % (self.prefix, self.boots)
             image.log("%s: %s" % (name, steps))
             boot = vm.Boot(name, self.accel, self.kernel, self.initrd, self.disk, steps, self.extra, self.work)
             if boot.wait_for(lambda text: text.startswith("step "), BOOT_TIMEOUT):
@@ -107,17 +110,21 @@ class Rig:
         self.landings.append(dict(round=round_no, seed=seed, phase=where, text=text))
         image.log("round %d: power cut %s" % (round_no, text))
 
-    def run(self, plans, seed):
-        boot = self.boot("control-write")
-        hit = boot.wait_for(lambda text: text == "control-written", BOOT_TIMEOUT)
-        if hit is None:
-            self.fail(boot, "control experiment: the guest never wrote its files")
-            boot.finish(5)
-            return
-        boot.sleep_watching(1.0)
-        boot.power_cut()
-        pending = ["control-check"]
-        for n, plan in enumerate(plans, start=1):
+    def run(self, plans, seed, control):
+        """The control experiment (when `control`), then the rounds [(number, plan)]
+        on this rig's disk, each checked at the boot after its power cut."""
+        pending = []
+        if control:
+            boot = self.boot("control-write")
+            hit = boot.wait_for(lambda text: text == "control-written", BOOT_TIMEOUT)
+            if hit is None:
+                self.fail(boot, "control experiment: the guest never wrote its files")
+                boot.finish(5)
+                return
+            boot.sleep_watching(1.0)
+            boot.power_cut()
+            pending = ["control-check"]
+        for n, plan in plans:
             round_seed = seed * 1000 + n
             boot = self.boot(",".join(pending + ["run:%d:%d" % (n, round_seed)]))
             self.cut(boot, plan, n, round_seed)
@@ -127,6 +134,8 @@ class Rig:
                 self.cut(boot, plan.recovery, n, round_seed)
                 self.collect(boot)
             pending = ["check:%d" % n]
+        if not pending:
+            return
         boot = self.boot(",".join(pending))
         if not boot.finish(BOOT_TIMEOUT):
             self.fail(boot, "the last check boot did not power off in %ds" % BOOT_TIMEOUT)
@@ -139,6 +148,7 @@ def main():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     binary = os.environ.get("ASD_POWERLOSS_BINARY", os.path.join(repo, ".build/release/asd"))
     rounds = int(os.environ.get("ASD_POWERLOSS_ROUNDS", "8"))
+    jobs = int(os.environ.get("ASD_POWERLOSS_JOBS") or min(2, os.cpu_count() or 1))
     seed = int(os.environ.get("ASD_POWERLOSS_SEED", "1"))
     engine = os.environ.get("ASD_POWERLOSS_ENGINE", "builtin")
     if engine not in ("builtin", "rsync"):
@@ -162,16 +172,28 @@ def main():
         accel = os.environ.get("ASD_POWERLOSS_ACCEL") or ("kvm" if vm.kvm_works(kernel, initrd, work) else "tcg")
         image.log("accelerator %s, engine %s, %d rounds, seed %d, work dir %s (%.0fs to prepare)" % (
             accel, engine, rounds, seed, work, time.monotonic() - started))
-        plans = plan_rounds(rounds, random.Random(seed))
-        rig = Rig(work, accel, kernel, initrd, disk, extra)
-        rig.run(plans, seed)
+        plans = list(enumerate(plan_rounds(rounds, random.Random(seed)), start=1))
+        rigs, threads = [], []
+        for j in range(max(1, min(jobs, rounds))):
+            chain_disk = disk
+            if j > 0:
+                chain_disk = os.path.join(work, "disk%d.img" % j)
+                image.sh(["cp", "--sparse=always", disk, chain_disk])
+            rig = Rig(work, accel, kernel, initrd, chain_disk, extra, prefix="c%d-" % j if jobs > 1 else "")
+            rigs.append(rig)
+            threads.append(threading.Thread(target=rig.run, args=(plans[j::jobs], seed, j == 0)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failures = sum(len(r.failures) for r in rigs)
         print("powerloss: kills:")
-        for l in rig.landings:
+        for l in sorted((l for r in rigs for l in r.landings), key=lambda l: l["round"]):
             print("  round %d (seed %d): %s" % (l["round"], l["seed"], l["text"]))
-        status = "%d boots, %d rounds, %d failures, %.0fs" % (rig.boots, rounds, len(rig.failures),
-                                                               time.monotonic() - started)
+        status = "%d boots in %d chain(s), %d rounds, %d failures, %.0fs" % (
+            sum(r.boots for r in rigs), len(rigs), rounds, failures, time.monotonic() - started)
         print("powerloss: " + status)
-        return 1 if rig.failures else 0
+        return 1 if failures else 0
     finally:
         if os.environ.get("ASD_KEEP_WORKDIR") == "1":
             image.log("kept %s" % work)
