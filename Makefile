@@ -9,6 +9,7 @@
 #                                         integration tests on both copiers
 #   make deb                              Debian package in .build/deb/ (dpkg-buildpackage -b)
 #   make boot-test                        boot a Debian container with the package (root only)
+#   make powerloss-test                   cut the power of a QEMU guest running asd (root only)
 
 PN          = anything-sync-daemon
 PREFIX     ?= /usr
@@ -32,7 +33,7 @@ UNITS       = asd.service asd-resync.service asd-resync.timer
 SOURCES     = Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
 
 .PHONY: all build install install-bin install-config install-systemd install-generator install-man \
-	install-completion install-cron uninstall uninstall-cron check deb boot-test clean
+	install-completion install-cron uninstall uninstall-cron check deb boot-test powerloss-test clean
 
 all: build
 
@@ -150,6 +151,11 @@ deb:
 
 boot-test: deb
 	Tests/systemd/boot-test.sh
+
+# Power loss in a VM (the guest's page cache is lost); ASD_POWERLOSS_ROUNDS=N for more
+# rounds, ASD_POWERLOSS_ENGINE=rsync for the rsync engine. See Tests/powerloss/README.md.
+powerloss-test: $(RELEASEBIN)
+	Tests/powerloss/rig.py
 
 clean:
 	rm -rf $(BUILDDIR)

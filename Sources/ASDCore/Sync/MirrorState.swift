@@ -46,6 +46,8 @@ final class MirrorState: Sendable {
     let directories = Mutex<[(FilePath, FileStatus)]>([])
     /// Names to delete, by the relative path of their directory.
     let deletions = Mutex<[(FilePath, [FilePath])]>([])
+    /// Temp copies built, to be renamed once their data is flushed (`commitRenames`).
+    let pendingRenames = Mutex<[PendingRename]>([])
     private let started = ContinuousClock.now
 
     init(root: MirrorDirectory, tempDirectory: DirectoryHandle?, delta: DeltaWriteBack? = nil) {

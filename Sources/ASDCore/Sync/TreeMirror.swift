@@ -7,9 +7,11 @@
 ///   is created in place (a failure rolls the whole sync back).
 /// - `.update` (resync, unsync): `destination` is the disk copy. An entry that
 ///   differs in type, size or mtime (to the nanosecond, SPEC 5.5) is built
-///   under a temporary name in `tempDirectory` and renamed over the old one,
-///   so a crash leaves the old or the new file, never a torn one (SPEC 5.3),
-///   and inodes shared with the hard-link snapshot are never written (5.7).
+///   under a temporary name in `tempDirectory` and renamed over the old one
+///   once its data is flushed (`commitRenames`: one syncfs, then the renames,
+///   in batches), so a crash leaves the old or the new file, never a torn or
+///   empty one (SPEC 5.3), and inodes shared with the hard-link snapshot are
+///   never written (5.7).
 ///   A changed regular file that is a regular file on disk too goes through
 ///   `DeltaWriteBack` first, which writes only its changed blocks (5.13).
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
@@ -71,6 +73,7 @@ struct TreeMirror: Sendable {
         let state = MirrorState(root: root, tempDirectory: temp, delta: try deltaWriter(temp: temp, root: root.dst))
         state.directories.withLock { $0.append(("", rootStatus)) }
         let queue = WorkStack<MirrorJob, ASDError>()
+        defer { discardUncommitted(state) }  // temp copies left by a failed walk or commit
         try queue.run([.directory(root)], workers: min(ProcessIdentity.onlineCPUs, 4)) { job throws(ASDError) in
             if let signal = Signals.pending.map(Signals.name) {
                 throw .interrupted(signal: signal, during: "the copy to \(destination)")
@@ -87,6 +90,7 @@ struct TreeMirror: Sendable {
             state.reportProgress(log)
         }
         try state.delta?.flush()
+        try commitRenames(state)
         try deleteExtras(state)
         try applyDirectoryMetadata(state)
         if log.showsProgress { log.progress("") }
@@ -169,15 +173,15 @@ struct TreeMirror: Sendable {
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         try vanishTolerant(name, in: directory, state) { () throws(Errno) in
             let bytes = try EntryBuilder.build(name, status, from: src, into: temp, as: tempName)
-            do throws(Errno) {
-                if existing?.isDirectory == true { try dst.removeTree(name) }
-                try temp.rename(tempName, to: dst, as: name)
-            } catch {
-                try? temp.remove(tempName)
-                throw error
+            // Renamed by `commitRenames`, after one syncfs has flushed its data.
+            state.pendingRenames.withLock {
+                $0.append(PendingRename(
+                    temp: temp, tempName: tempName, directory: dst, name: name,
+                    replacesDirectory: existing?.isDirectory == true, shown: destination.appending(directory.relative)))
             }
             state.add(bytes: bytes)
         }
+        try commitRenamesIfFull(state)
     }
 
     /// Same content: same size and mtime (nanoseconds) for files, same

@@ -1,0 +1,155 @@
+"""What the power-loss guest boots: Debian's kernel (from the linux-image-amd64
+package, unpacked with dpkg-deb, so the host's /boot is never touched), a tiny
+initramfs (static busybox + the modules Debian builds as modules), and a raw ext4
+root image (`mkfs.ext4 -d`) of a debootstrapped bookworm holding asd and the
+guest's test programs. Root file system and kernel are cached in /var/cache/asd-test."""
+import glob
+import gzip
+import os
+import shutil
+import subprocess
+
+SUITE = "bookworm"
+PACKAGES = "python3,rsync,zstd,tar,util-linux,attr,acl,procps,e2fsprogs,libstdc++6"
+CACHE_DIR = os.environ.get("ASD_POWERLOSS_CACHE", "/var/cache/asd-test")
+ROOTFS_CACHE = os.path.join(CACHE_DIR, "rootfs-%s-powerloss.tar.zst" % SUITE)
+# Load order matters: insmod does not resolve dependencies.
+MODULES = ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_pci_legacy_dev",
+           "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci", "drivers/block/virtio_blk",
+           "lib/crc16", "crypto/crc32c_generic", "fs/mbcache", "fs/jbd2/jbd2", "fs/ext4/ext4",
+           "fs/overlayfs/overlay"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(text):
+    print("powerloss: %s" % text, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def debian_mirror():
+    if os.environ.get("ASD_DEBIAN_MIRROR"):
+        return os.environ["ASD_DEBIAN_MIRROR"]
+    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
+        for line in open(path):
+            if line.startswith("URIs:"):
+                for uri in line.split()[1:]:
+                    if uri.rstrip("/").endswith("/debian"):
+                        return uri
+    return "http://deb.debian.org/debian"
+
+
+def ensure_rootfs(work):
+    """The cached debootstrap of SUITE with PACKAGES (rebuilt when the list changes)."""
+    stamp = "%s %s" % (SUITE, PACKAGES)
+    info = ROOTFS_CACHE + ".info"
+    if os.path.exists(ROOTFS_CACHE) and os.path.exists(info) and open(info).read().strip() == stamp:
+        return
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    root = os.path.join(work, "bootstrap")
+    mirror = debian_mirror()
+    log("debootstrap %s from %s (cached afterwards in %s)" % (SUITE, mirror, ROOTFS_CACHE))
+    with open(os.path.join(work, "debootstrap.log"), "w") as out:
+        sh(["debootstrap", "--variant=minbase", "--include=" + PACKAGES, SUITE, root, mirror],
+           stdout=out, stderr=subprocess.STDOUT)
+    for junk in glob.glob(root + "/var/cache/apt/archives/*.deb") + glob.glob(root + "/var/lib/apt/lists/*_*"):
+        os.unlink(junk)
+    sh("tar -C '%s' --numeric-owner --xattrs --acls -cf - . | zstd -q -T0 -f -o '%s.tmp'" % (root, ROOTFS_CACHE),
+       shell=True)
+    os.replace(ROOTFS_CACHE + ".tmp", ROOTFS_CACHE)
+    with open(info, "w") as f:
+        f.write(stamp + "\n")
+    shutil.rmtree(root)
+
+
+def ensure_kernel(work):
+    """(vmlinuz, modules dir) of the kernel linux-image-amd64 depends on, cached."""
+    package = None
+    try:
+        deps = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
+                              capture_output=True, text=True).stdout
+        package = next(l.split()[1] for l in deps.splitlines()
+                       if l.strip().startswith("Depends: linux-image-") and l.split()[1][12:13].isdigit())
+    except (subprocess.CalledProcessError, StopIteration, FileNotFoundError):
+        cached = sorted(glob.glob(os.path.join(CACHE_DIR, "kernel-linux-image-*")))
+        if not cached:
+            raise RuntimeError("cannot resolve linux-image-amd64 (apt-get update?) and no kernel is cached")
+        package = os.path.basename(cached[-1])[len("kernel-"):]
+    home = os.path.join(CACHE_DIR, "kernel-" + package)
+    vmlinuz = os.path.join(home, "vmlinuz")
+    if os.path.exists(vmlinuz):
+        return vmlinuz, os.path.join(home, "modules")
+    log("fetching %s with apt-get download" % package)
+    dl = os.path.join(work, "kernel-dl")
+    os.makedirs(dl)
+    os.chmod(dl, 0o777)  # apt-get download drops privileges to _apt
+    sh(["apt-get", "download", package], cwd=dl, stdout=subprocess.DEVNULL)
+    deb = glob.glob(os.path.join(dl, "*.deb"))[0]
+    tree = os.path.join(dl, "x")
+    sh(["dpkg-deb", "-x", deb, tree])
+    staging = home + ".tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(os.path.join(staging, "modules"))
+    shutil.copy(glob.glob(tree + "/boot/vmlinuz-*")[0], os.path.join(staging, "vmlinuz"))
+    kernel_dir = glob.glob(tree + "/lib/modules/*/kernel")[0]
+    for m in MODULES:
+        src = os.path.join(kernel_dir, m + ".ko")
+        if not os.path.exists(src):
+            raise RuntimeError("%s has no %s.ko" % (package, m))
+        shutil.copy(src, os.path.join(staging, "modules"))
+    os.rename(staging, home)
+    shutil.rmtree(dl)
+    return vmlinuz, os.path.join(home, "modules")
+
+
+def cpio_newc(entries):
+    """An uncompressed newc cpio archive of (name, mode, data) entries."""
+    out = bytearray()
+    for ino, (name, mode, data) in enumerate(entries + [("TRAILER!!!", 0, b"")], start=1):
+        encoded = name.encode() + b"\0"
+        header = "070701" + "".join("%08X" % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0))
+        out += header.encode() + encoded
+        out += b"\0" * (-len(out) % 4)
+        out += data
+        out += b"\0" * (-len(out) % 4)
+    return bytes(out)
+
+
+def build_initramfs(work, modules):
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    data = open(busybox, "rb").read()
+    if b"/lib64/ld-linux" in data[:4096]:  # has an ELF interpreter: dynamically linked
+        raise RuntimeError("%s is not static (apt-get install busybox-static)" % busybox)
+    entries = [("bin", 0o40755, b""), ("modules", 0o40755, b""),
+               ("init", 0o100755, open(os.path.join(HERE, "guest", "initramfs-init"), "rb").read()),
+               ("bin/busybox", 0o100755, data)]
+    for m in MODULES:
+        name = os.path.basename(m) + ".ko"
+        entries.append(("modules/" + name, 0o100644, open(os.path.join(modules, name), "rb").read()))
+    path = os.path.join(work, "initramfs.cpio.gz")
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(cpio_newc(entries))
+    return path
+
+
+def build_disk(work, asd_binary, size="1536M"):
+    """The guest's root disk: the cached root file system, asd, the rig's guest files."""
+    root = os.path.join(work, "root")
+    os.makedirs(root)
+    sh("zstd -dc '%s' | tar -C '%s' --numeric-owner --xattrs --acls -xf -" % (ROOTFS_CACHE, root), shell=True)
+    shutil.copy(asd_binary, os.path.join(root, "usr/bin/asd"))
+    os.chmod(os.path.join(root, "usr/bin/asd"), 0o755)
+    os.makedirs(os.path.join(root, "opt/pl"))
+    for name in ("guest.py", "common.py", "workload.py", "check.py"):
+        shutil.copy(os.path.join(HERE, "guest", name), os.path.join(root, "opt/pl", name))
+    shutil.copy(os.path.join(HERE, "guest", "pl-init"), os.path.join(root, "sbin/pl-init"))
+    os.chmod(os.path.join(root, "sbin/pl-init"), 0o755)
+    for d in ("var/lib/pl/control", "srv", "volatile"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    disk = os.path.join(work, "disk.img")
+    sh(["mkfs.ext4", "-q", "-F", "-L", "plroot", "-d", root, disk, size], stdout=subprocess.DEVNULL)
+    shutil.rmtree(root)
+    return disk
