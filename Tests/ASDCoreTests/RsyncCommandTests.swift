@@ -117,4 +117,16 @@ struct RsyncCommandTests {
         #expect(words.contains("--exclude=/\\[a]\\*"))
         #expect(words.suffix(3) == ["--", "/v/t/", "/s/t/"])
     }
+
+    @Test("--fsync only where asked, and never for the tmpfs fill")
+    func fsyncOnWriteBack() {
+        var writeBack = RsyncCommand(.writeBack(tempDirectory: "/s/tmp"), from: "/v/t", to: "/s/t")
+        #expect(!writeBack.argv.contains("--fsync"))
+        writeBack.fsync = true
+        #expect(writeBack.argv.contains("--fsync"))
+        var fill = RsyncCommand(.fill, from: "/s/t", to: "/v/t")
+        fill.fsync = true
+        #expect(!fill.argv.contains("--fsync"))
+        #expect(Rsync.isAtLeast([3, 2, 7], Rsync.fsyncVersion) && !Rsync.isAtLeast([3, 2, 3], Rsync.fsyncVersion))
+    }
 }

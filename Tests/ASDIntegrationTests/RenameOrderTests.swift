@@ -9,10 +9,11 @@ import Testing
 /// syscalls, so it runs in `make check` without a VM.
 extension DurabilityTests {
     /// (temp copies renamed, the rename lines not preceded by a flush since the copy was
-    /// created). A temp copy is `.asd-tmp-PID-N`; a flush is a successful syncfs, fsync,
+    /// created). A temp copy is `.asd-tmp-PID-N` (built-in copier) or any file rsync makes
+    /// in asd's temp directory `.NAME-backup_asd-tmp/` (rsync copier); a flush is a successful syncfs, fsync,
     /// fdatasync or sync, also when strace shows its result on a `resumed` line.
     static func renamesBeforeFlush(trace: String) -> (renamed: Int, unflushed: [String]) {
-        let temp = try! Regex(#"\.asd-tmp-\d+-\d+"#)
+        let temp = try! Regex(#"\.asd-tmp-\d+-\d+|backup_asd-tmp/[^"/]+"#)
         let resumed = try! Regex(#"<\.\.\. ([a-z0-9_]+) resumed>"#)
         var created: [String: Int] = [:]
         var lastFlush = -1

@@ -21,6 +21,23 @@ enum Rsync {
         return parts.isEmpty ? nil : parts
     }
 
+    /// The first rsync with `--fsync` (each file flushed before its rename).
+    static let fsyncVersion = [3, 2, 4]
+
+    /// The version of `executable`, from `rsync --version`; nil when it does
+    /// not run or says no version.
+    static func installedVersion(executable: String = "rsync") -> [Int]? {
+        guard let result = try? Subprocess.run([FilePath(executable), "--version"], captureOutput: true),
+              result.status.isSuccess else { return nil }
+        return version(fromVersionOutput: result.outputText)
+    }
+
+    /// True when `version` is at least `minimum`.
+    static func isAtLeast(_ version: [Int], _ minimum: [Int]) -> Bool {
+        let padded = version + Array(repeating: 0, count: max(0, minimum.count - version.count))
+        return !padded.lexicographicallyPrecedes(minimum)
+    }
+
     static func isNewEnough(_ version: [Int]) -> Bool {
         let padded = version + Array(repeating: 0, count: max(0, minimumVersion.count - version.count))
         return !padded.lexicographicallyPrecedes(minimumVersion)

@@ -21,6 +21,9 @@
 ///   The engine hands a destination and temp dir on one mount (`StagingMount`),
 ///   so rename(2) works (across mounts rsync would copy, not rename).
 /// - `--exclude=/.flagged`: the running marker stays in tmpfs.
+/// - `--fsync` where rsync has it (3.2.4 and later): a file's data is flushed
+///   before the rename that puts it in place (the final syncfs comes too late
+///   for a rename the file system commits first).
 ///
 /// A `list` run reads NUL-separated paths relative to the source from stdin
 /// (`--files-from=- --from0`, so names may hold any byte but NUL): this is how
@@ -68,6 +71,10 @@ struct RsyncCommand: Equatable, Sendable {
     /// besides the marker (asd's temp directory inside a target that is a
     /// mount point of its own).
     var excludedTopNames: [FilePath] = []
+    /// `--fsync` (rsync >= 3.2.4): each file written is flushed before it is
+    /// renamed into place, so a power cut never commits the rename of a file
+    /// whose data never reached the disk. Write-back only.
+    var fsync = false
 
     init(_ mode: Mode, from source: FilePath, to destination: FilePath, progress: Bool = false,
          executable: FilePath = "rsync", excludedTopNames: [FilePath] = []) {
@@ -98,6 +105,7 @@ struct RsyncCommand: Equatable, Sendable {
             if let temp, kind != .delete { args.append(FilePath("--temp-dir=").appendingBytes(temp)) }
         }
         for name in excludedTopNames { args.append(FilePath("--exclude=/").appendingBytes(Self.pattern(name))) }
+        if fsync && mode != .fill { args.append("--fsync") }
         if progress { args += ["--info=progress2", "--no-inc-recursive"] }
         args += ["--", Self.directory(source), Self.directory(destination)]
         return args

@@ -56,7 +56,9 @@ struct RsyncCopier: TreeCopier {
 
     /// Runs one rsync; a termination signal (passed on to rsync by the runner)
     /// is reported as such, not as rsync's exit 20.
-    private func run(_ command: RsyncCommand, list: [FilePath]? = nil) throws(ASDError) -> Int {
+    private func run(_ given: RsyncCommand, list: [FilePath]? = nil) throws(ASDError) -> Int {
+        var command = given
+        command.fsync = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
         let during = "the copy to \(command.destination)"
         if let signal = Signals.pending.map(Signals.name) { throw .interrupted(signal: signal, during: during) }
         do throws(ASDError) {
