@@ -12,10 +12,8 @@ import Testing
 /// asd's own failures (the attacker breaks its tree) are allowed and counted.
 ///
 /// Phases: `ASD_RACE_PHASES` (comma-separated, or `all`) selects them; the default is
-/// the phases that pass on this branch. The built-in copier's tree walks are made
-/// descriptor-relative by the structure branch (issue 9); until then `sync`, `resync`
-/// and `unsync` leak through the copier, so they are left out of the default and the
-/// lead enables them after merging. `ASD_RACE_ROUNDS` (default 6) repeats each phase.
+/// every phase (the copier's walks are descriptor-relative since issue 9).
+/// `ASD_RACE_ROUNDS` (default 6) repeats each phase.
 @Suite(.privileged, .serialized)
 struct RaceAttackTests {
     enum Phase: String, CaseIterable, CustomTestStringConvertible {
@@ -34,9 +32,6 @@ struct RaceAttackTests {
         case clean
 
         var testDescription: String { rawValue }
-
-        /// Phases that leak through the copier until the structure branch is merged.
-        static let needCopierFix: Set<Phase> = [.sync, .resync, .unsync]
     }
 
     static let environment = ProcessInfo.processInfo.environment
@@ -45,7 +40,7 @@ struct RaceAttackTests {
 
     static var phases: [Phase] {
         guard let list = environment["ASD_RACE_PHASES"], !list.isEmpty else {
-            return Phase.allCases.filter { !Phase.needCopierFix.contains($0) }
+            return Phase.allCases
         }
         if list == "all" { return Phase.allCases }
         return list.split(separator: ",").compactMap { Phase(rawValue: String($0)) }

@@ -23,29 +23,29 @@ enum RsyncLists {
         var lists = Overlay(transfer: ["."])
         var pending: [FilePath] = [FilePath(bytes: [])]
         while let relative = pending.popLast() {
-            guard let mergedDir = try? DirectoryHandle(filePath: merged.appending(relative)) else { continue }
-            let upperNames = Set((try? DirectoryHandle(filePath: upper.appending(relative)).entryNames()) ?? [])
-            let destDir = try? DirectoryHandle(filePath: destination.appending(relative))
+            guard let mergedDir = try? DirectoryHandle(path: merged.appending(relative)) else { continue }
+            let upperNames = Set((try? DirectoryHandle(path: upper.appending(relative)).entries()) ?? [])
+            let destDir = try? DirectoryHandle(path: destination.appending(relative))
             let skip = relative.isEmpty ? excluded : []
             let names = try attempt("list", merged.appending(relative)) { () throws(Errno) in
-                try mergedDir.entryNames()
+                try mergedDir.entries()
             }.filter { !skip.contains($0) }
             if let destDir {
                 let present = Set(names)
                 let destNames = try attempt("list", destination.appending(relative)) { () throws(Errno) in
-                    try destDir.entryNames()
+                    try destDir.entries()
                 }
                 for name in destNames.sorted() where !present.contains(name) && !skip.contains(name) {
                     lists.delete.append(relative.appending(name))
                 }
             }
             for name in names.sorted() where upperNames.contains(name) {
-                guard let status = try? mergedDir.status(named: name) else { continue }  // vanished
+                guard let status = try? mergedDir.status(name) else { continue }  // vanished
                 let path = relative.appending(name)
                 lists.transfer.append(path)
                 if status.isDirectory {
                     pending.append(path)
-                } else if status.isRegular, let destDir, let disk = try? destDir.status(named: name),
+                } else if status.isRegular, let destDir, let disk = try? destDir.status(name),
                           sharedAndSame(status, disk) {
                     lists.rewrite.append(path)
                 }
@@ -63,22 +63,22 @@ enum RsyncLists {
         var result: [FilePath] = []
         var pending: [FilePath] = [FilePath(bytes: [])]
         while let relative = pending.popLast() {
-            guard let sourceDir = try? DirectoryHandle(filePath: source.appending(relative)) else { continue }
+            guard let sourceDir = try? DirectoryHandle(path: source.appending(relative)) else { continue }
             let skip = relative.isEmpty ? excluded : []
             let names = try attempt("list", source.appending(relative)) { () throws(Errno) in
-                try sourceDir.entryNames()
+                try sourceDir.entries()
             }
             var destDir: DirectoryHandle?? = .none
             for name in names.sorted() where !skip.contains(name) {
-                guard let status = try? sourceDir.status(named: name) else { continue }
+                guard let status = try? sourceDir.status(name) else { continue }
                 let path = relative.appending(name)
                 if status.isDirectory {
                     pending.append(path)
                     continue
                 }
                 guard status.isRegular, changedSince.map({ !(status.changeTime < $0) }) ?? true else { continue }
-                if destDir == nil { destDir = .some(try? DirectoryHandle(filePath: destination.appending(relative))) }
-                if let dir = destDir ?? nil, let disk = try? dir.status(named: name), sharedAndSame(status, disk) {
+                if destDir == nil { destDir = .some(try? DirectoryHandle(path: destination.appending(relative))) }
+                if let dir = destDir ?? nil, let disk = try? dir.status(name), sharedAndSame(status, disk) {
                     result.append(path)
                 }
             }
