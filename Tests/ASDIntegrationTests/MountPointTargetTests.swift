@@ -102,16 +102,18 @@ import Testing
         try sandbox.writeConfig(targets: [target], overlay: overlay)
         let paths = sandbox.paths(target)
         let tempDir = "\(paths.diskCopy)/\(paths.diskCopy.split(separator: "/").last ?? "")-tmp"
-        let files = "for i in $(seq 1 24); do { printf '%s\\n' \"$1\"; head -c 4M /dev/zero; } >\"\(target)/f$i\"; done"
+        // The new content differs throughout, so every file is written whole through
+        // the temp directory (a small change would take the delta write-back's journal).
+        let files = "for i in $(seq 1 24); do { printf '%s\\n' \"$1\"; head -c 4M \"$2\"; } >\"\(target)/f$i\"; done"
         let noTemp = "[[ -z \"$(find \"\(target)\" -name '.asd-tmp-*' -o -name '*-backup_asd-tmp')\" ]]"
         let whole = "for f in \"\(target)\"/f*; do case $(head -n 1 \"$f\") in old|new) ;; *) exit 1 ;; esac; done"
         let result = try await Scenario(sandbox, volatileSize: "512m")
             .shell("mkdir -p \"$DATA/t\" \"$DATA/src\"")
             .shell(kind == "ext4" ? "truncate -s 256M \"$SANDBOX/user.img\" && mkfs.ext4 -q \"$SANDBOX/user.img\"" : "true")
             .shell(Self.mountUsers(kind))
-            .shell("set -- old; " + files)
+            .shell("set -- old /dev/zero; " + files)
             .asd("sync", as: "sync")
-            .shell("set -- new; " + files)
+            .shell("set -- new /dev/urandom; " + files)
             .powerLoss(run: "asd_as resync resync", when: .when("[[ -n \"$(ls -A \"\(tempDir)\" 2>/dev/null)\" ]]"), as: "kill")
             .shell(Self.mountUsers(kind))
             .asd("sync", as: "recover")
