@@ -158,6 +158,18 @@ final class DeltaWriteBack: Sendable {
         return written
     }
 
+    /// Drops a batch that will not be completed (the walk failed): its clones
+    /// are removed (unstaged, they lie beside the files in the target); its
+    /// in-place changes were neither journalled nor applied, so the files are
+    /// untouched.
+    func discardPending() {
+        let batch = pending.withLock { state in
+            defer { state = Pending() }
+            return state
+        }
+        for clone in batch.clones { try? clone.tempDirectory.remove(clone.tempName) }
+    }
+
     /// Flushes when the batch is full.
     func flushIfFull() throws(ASDError) {
         let full = pending.withLock { $0.bytes >= Self.batchBytes || $0.count >= Self.batchFiles }

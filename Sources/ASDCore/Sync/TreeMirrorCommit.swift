@@ -65,5 +65,6 @@ extension TreeMirror {
             return pending
         }
         for item in left { try? item.temp.remove(item.tempName) }
+        state.delta?.discardPending()
     }
 }
