@@ -39,10 +39,8 @@ struct RsyncCopier: TreeCopier {
                 vanished += try run(RsyncCommand(.list(.rewrite, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.rewrite)
             }
             vanished += try run(RsyncCommand(.list(.transfer, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.transfer)
-            if !lists.delete.isEmpty {
-                vanished += try run(RsyncCommand(.list(.delete, tempDirectory: nil), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.delete)
-            }
-            return CopyReport(written: nil, bytes: nil, deleted: lists.delete.count, vanished: vanished)
+            let deleted = try Self.deleteGone(lists.delete, from: destination, stillGoneFrom: source)
+            return CopyReport(written: nil, bytes: nil, deleted: deleted, vanished: vanished)
         }
         let rewrite = try RsyncLists.sharedAndChanged(
             source: source, destination: destination, changedSince: job.syncedAt,
@@ -67,5 +65,43 @@ struct RsyncCopier: TreeCopier {
             if let signal = Signals.pending.map(Signals.name) { throw .interrupted(signal: signal, during: during) }
             throw error
         }
+    }
+
+    /// Overlay deletions, last: each listed entry (relative to both roots) that
+    /// is still gone from `source` is removed from `destination`, a directory
+    /// with its contents, relative to descriptors opened without following
+    /// symlinks. asd does this itself: rsync's `--delete-missing-args` with
+    /// `--files-from` aborts ("invalid file mode 00", protocol error) in the
+    /// rsync of Debian 12 and in rsync 3.4.x; fixed in 3.5.0 (RsyncProject/rsync#910).
+    static func deleteGone(_ names: [FilePath], from destination: FilePath, stillGoneFrom source: FilePath) throws(ASDError) -> Int {
+        guard !names.isEmpty else { return 0 }
+        let roots = try ASDError.attempt("open the directory", destination) { () throws(Errno) in
+            (try DirectoryHandle(path: destination), try DirectoryHandle(path: source))
+        }
+        var deleted = 0
+        var parents = Set<FilePath>()
+        for relative in names {
+            let components = relative.components
+            guard let name = components.last else { continue }
+            let parent = FilePath(components.dropLast().map(\.bytes).joined(separator: [FilePath.slash]))
+            try ASDError.attempt("delete", destination.appending(relative)) { () throws(Errno) in
+                if (try? roots.1.openDirectory(relative: parent).status(name)) != nil { return }  // back in the source
+                let directory: DirectoryHandle
+                do throws(Errno) { directory = try roots.0.openDirectory(relative: parent) } catch { if error == .noEntry { return }; throw error }
+                guard let status = try? directory.status(name) else { return }
+                if status.isDirectory { try directory.removeTree(name) } else { try directory.remove(name) }
+                deleted += 1
+                parents.insert(parent)
+            }
+        }
+        // A deletion changed its directory's mtime: give it the source's again.
+        for parent in parents {
+            guard let model = try? roots.1.openDirectory(relative: parent).status(),
+                  let directory = try? roots.0.openDirectory(relative: parent) else { continue }
+            try ASDError.attempt("set the times of", destination.appending(parent)) { () throws(Errno) in
+                try directory.setTimes(".", access: model.accessTime, modification: model.modificationTime)
+            }
+        }
+        return deleted
     }
 }
