@@ -24,9 +24,6 @@ struct RsyncCommandTests {
         (RsyncCommand(.list(.rewrite, tempDirectory: "/s/.t-tmp"), from: "/v/t", to: "/s/t"),
          base + ["--files-from=-", "--from0", "--exclude=/.flagged", "--ignore-missing-args", "--force", "--ignore-times",
                  "--temp-dir=/s/.t-tmp", "--", "/v/t/", "/s/t/"]),
-        (RsyncCommand(.list(.delete, tempDirectory: "/s/.t-tmp"), from: "/v/t", to: "/s/t"),
-         base + ["--files-from=-", "--from0", "--exclude=/.flagged", "--existing", "--ignore-existing",
-                 "--delete-missing-args", "--delete-after", "--", "/v/t/", "/s/t/"]),
         (RsyncCommand(.fill, from: "/", to: "/tmp/-root", executable: "/usr/bin/rsync"),
          ["/usr/bin/rsync", "-aAX", "--numeric-ids", "--modify-window=-1", "--", "/", "/tmp/-root/"]),
         // Bytes that are not UTF-8 stay exactly as they are.

@@ -36,9 +36,9 @@
 /// - `.rewrite`: the same with `--ignore-times`: files whose content is
 ///   unchanged but whose metadata changed, and whose disk inode is shared with
 ///   the snapshot, are written anew instead of changed in place.
-/// - `.delete`: remove the listed entries, which are gone from the source
-///   (`--delete-missing-args`); `--existing --ignore-existing` make sure the run
-///   copies nothing.
+/// Overlay deletions are not an rsync run: `--delete-missing-args` with
+/// `--files-from` aborts in Debian 12's rsync and rsync 3.4.x
+/// (`RsyncCopier.deleteGone`).
 ///
 /// With `progress`: `--info=progress2` (one line for the whole transfer) and
 /// `--no-inc-recursive` (so the total is known up front); only for a terminal.
@@ -46,7 +46,7 @@
 /// contents, not the directory itself).
 struct RsyncCommand: Equatable, Sendable {
     enum ListKind: Equatable, Sendable {
-        case transfer, rewrite, delete
+        case transfer, rewrite
     }
 
     enum Mode: Equatable, Sendable {
@@ -100,9 +100,8 @@ struct RsyncCommand: Equatable, Sendable {
             switch kind {
             case .transfer: args += ["--ignore-missing-args", "--force"]
             case .rewrite: args += ["--ignore-missing-args", "--force", "--ignore-times"]
-            case .delete: args += ["--existing", "--ignore-existing", "--delete-missing-args", "--delete-after"]
             }
-            if let temp, kind != .delete { args.append(FilePath("--temp-dir=").appendingBytes(temp)) }
+            if let temp { args.append(FilePath("--temp-dir=").appendingBytes(temp)) }
         }
         for name in excludedTopNames { args.append(FilePath("--exclude=/").appendingBytes(Self.pattern(name))) }
         if fsync && mode != .fill { args.append("--fsync") }

@@ -4,7 +4,7 @@
 /// - full write-back: `rsync -aAX --delete-after --temp-dir ... tmpfs/ disk/`.
 /// - overlay write-back: the upper layer is walked (O(changes)) and rsync is
 ///   given the changed names on stdin (`--files-from`): one run copies them,
-///   a second deletes what is gone, so deletions still come last.
+///   then asd deletes what is gone (`deleteGone`), so deletions still come last.
 ///
 /// rsync changes the metadata of a file whose content is unchanged in place
 /// (chmod, chown, setxattr on the old inode). When that inode is shared with
