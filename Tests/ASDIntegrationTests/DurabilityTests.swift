@@ -81,21 +81,9 @@ import Testing
         guard let strace = Self.strace else {
             throw HarnessError("ASD_REQUIRE_PRIVILEGED=1 but strace(1) is not installed: the durability tests need it (apt-get install strace).")
         }
-        let sandbox = try Sandbox()
-        let target = "$DATA/t"
-        try sandbox.writeConfig(targets: [target], overlay: overlay)
-        let calls = (Self.changing + Self.flushing).joined(separator: ",")
-        let result = try await Scenario(sandbox)
-            .shell(Fixture.rich(at: target))
-            .asd("sync", as: "sync")
-            .shell(Fixture.changes(in: target))
-            .shell("head -c 3M /dev/urandom >\"\(target)/a/b/new.bin\" && chmod 0600 \"\(target)/a/b/4k.bin\"")
-            .capture("\(strace) -f -y -qq -o \"$OUT/strace\" -e trace=\(calls) \"$ASD_BIN\" \(command)", as: "traced")
-            .run()
-        result.expectNoFailures()
-        let traced = try result.command("traced")
-        #expect(traced.status == 0, "\(traced.output)")
-        let trace = try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8)
+        let (sandbox, trace) = try await Self.traced(
+            command, overlay: overlay, strace: strace,
+            change: "head -c 3M /dev/urandom >\"$DATA/t/a/b/new.bin\" && chmod 0600 \"$DATA/t/a/b/4k.bin\"")
         let (lastChange, flushed) = Self.lastChangeIsFlushed(trace: trace, data: sandbox.data, daemonFile: sandbox.daemonFile)
         #expect(lastChange != nil, "no change on the target's file system seen in the trace:\n\(trace.suffix(2000))")
         #expect(flushed, "\(command): no syncfs/fsync after the last change on the target's file system: \(lastChange ?? "-")")

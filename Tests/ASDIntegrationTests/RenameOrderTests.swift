@@ -50,23 +50,32 @@ extension DurabilityTests {
         guard let strace = Self.strace else {
             throw HarnessError("ASD_REQUIRE_PRIVILEGED=1 but strace(1) is not installed: the durability tests need it (apt-get install strace).")
         }
+        let (_, trace) = try await Self.traced(
+            "resync", overlay: overlay, strace: strace,
+            change: "head -c 300K /dev/urandom >\"$DATA/t/a/b/new.bin\" && echo new >\"$DATA/t/a/new.txt\"")
+        let (renamed, unflushed) = Self.renamesBeforeFlush(trace: trace)
+        #expect(renamed >= 2, "no temp copy renamed into the target seen in the trace:\n\(trace.suffix(2000))")
+        #expect(unflushed.count == 0, "\(unflushed.count) of \(renamed) temp copies renamed into place before a flush of their data, e.g. \(unflushed.first ?? "")")
+    }
+
+    /// Syncs `$DATA/t` (a rich tree), changes it (the usual changes plus `change`),
+    /// then runs `asd command` under strace (the changing and flushing calls);
+    /// returns the sandbox and the trace.
+    static func traced(_ command: String, overlay: Bool, strace: String, change: String) async throws -> (Sandbox, String) {
         let sandbox = try Sandbox()
         let target = "$DATA/t"
         try sandbox.writeConfig(targets: [target], overlay: overlay)
-        let calls = (Self.changing + Self.flushing).joined(separator: ",")
+        let calls = (changing + flushing).joined(separator: ",")
         let result = try await Scenario(sandbox)
             .shell(Fixture.rich(at: target))
             .asd("sync", as: "sync")
             .shell(Fixture.changes(in: target))
-            .shell("head -c 300K /dev/urandom >\"\(target)/a/b/new.bin\" && echo new >\"\(target)/a/new.txt\"")
-            .capture("\(strace) -f -y -qq -o \"$OUT/strace\" -e trace=\(calls) \"$ASD_BIN\" resync", as: "traced")
+            .shell(change)
+            .capture("\(strace) -f -y -qq -o \"$OUT/strace\" -e trace=\(calls) \"$ASD_BIN\" \(command)", as: "traced")
             .run()
         result.expectNoFailures()
         let traced = try result.command("traced")
         #expect(traced.status == 0, "\(traced.output)")
-        let trace = try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8)
-        let (renamed, unflushed) = Self.renamesBeforeFlush(trace: trace)
-        #expect(renamed >= 2, "no temp copy renamed into the target seen in the trace:\n\(trace.suffix(2000))")
-        #expect(unflushed.count == 0, "\(unflushed.count) of \(renamed) temp copies renamed into place before a flush of their data, e.g. \(unflushed.first ?? "")")
+        return (sandbox, try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8))
     }
 }

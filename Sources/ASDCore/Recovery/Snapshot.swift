@@ -203,7 +203,7 @@ public enum Snapshot {
                 }
                 try directory.copyXattrs(from: source, name, to: name, tolerant: true)
                 try directory.changeOwner(name, uid: status.uid, gid: status.gid)
-                if !status.isSymlink { try directory.changeModeNoFollow(name, status.permissions) }
+                if !status.isSymlink { try directory.changeMode(name, status.permissions) }
                 try directory.setTimes(name, access: status.accessTime, modification: status.modificationTime)
             }
         }

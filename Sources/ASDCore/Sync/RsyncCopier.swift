@@ -31,14 +31,21 @@ struct RsyncCopier: TreeCopier {
         let source = job.source, destination = job.destination
         let temp = job.tempDirectory
         let excluded = job.excludedTopNames
+        // One version probe per write-back, not one per rsync run.
+        let fsync = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
+        func command(_ mode: RsyncCommand.Mode) -> RsyncCommand {
+            var command = RsyncCommand(mode, from: source, to: destination, executable: executable, excludedTopNames: excluded)
+            command.fsync = fsync
+            return command
+        }
         var vanished = 0
         if let upper = job.changedOnlyIn {
             let lists = try RsyncLists.overlay(
                 merged: source, upper: upper, destination: destination, excluded: Set(excluded))
             if !lists.rewrite.isEmpty {
-                vanished += try run(RsyncCommand(.list(.rewrite, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.rewrite)
+                vanished += try run(command(.list(.rewrite, tempDirectory: temp)), list: lists.rewrite)
             }
-            vanished += try run(RsyncCommand(.list(.transfer, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: lists.transfer)
+            vanished += try run(command(.list(.transfer, tempDirectory: temp)), list: lists.transfer)
             let deleted = try Self.deleteGone(lists.delete, from: destination, stillGoneFrom: source)
             return CopyReport(written: nil, bytes: nil, deleted: deleted, vanished: vanished)
         }
@@ -46,17 +53,15 @@ struct RsyncCopier: TreeCopier {
             source: source, destination: destination, changedSince: job.syncedAt,
             excluded: Set(excluded))
         if !rewrite.isEmpty {
-            vanished += try run(RsyncCommand(.list(.rewrite, tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded), list: rewrite)
+            vanished += try run(command(.list(.rewrite, tempDirectory: temp)), list: rewrite)
         }
-        vanished += try run(RsyncCommand(.writeBack(tempDirectory: temp), from: source, to: destination, executable: executable, excludedTopNames: excluded))
+        vanished += try run(command(.writeBack(tempDirectory: temp)))
         return CopyReport(vanished: vanished)
     }
 
     /// Runs one rsync; a termination signal (passed on to rsync by the runner)
     /// is reported as such, not as rsync's exit 20.
-    private func run(_ given: RsyncCommand, list: [FilePath]? = nil) throws(ASDError) -> Int {
-        var command = given
-        command.fsync = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
+    private func run(_ command: RsyncCommand, list: [FilePath]? = nil) throws(ASDError) -> Int {
         let during = "the copy to \(command.destination)"
         if let signal = Signals.pending.map(Signals.name) { throw .interrupted(signal: signal, during: during) }
         do throws(ASDError) {

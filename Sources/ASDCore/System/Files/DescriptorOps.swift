@@ -55,8 +55,7 @@ extension DirectoryHandle {
     /// fchown(2), fchmod(2) and futimens(2) of the directory itself, in that
     /// order (chown clears setuid/setgid bits; times last).
     public func setMetadata(uid: UInt32, gid: UInt32, permissions: UInt32, access: FileTime, modification: FileTime) throws(Errno) {
-        _ = try retryingEINTR { fchown(fd, uid, gid) }
-        _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
+        try setOwnerAndMode(uid: uid, gid: gid, permissions: permissions)
         var times = [access.timespec, modification.timespec]
         _ = try retryingEINTR { futimens(fd, &times) }
     }
@@ -68,27 +67,4 @@ extension DirectoryHandle {
         _ = try retryingEINTR { fchown(fd, uid, gid) }
         _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
     }
-}
-
-extension DirectoryHandle {
-    /// chmod(2) of `name` itself, never through a symlink: opened O_PATH|O_NOFOLLOW
-    /// and changed through `/proc/self/fd/N` (as glibc's fchmodat AT_SYMLINK_NOFOLLOW
-    /// does); a symlink found there fails with ELOOP. fchmodat(2) without the flag
-    /// would follow a symlink someone swapped in.
-    public func changeModeNoFollow(_ name: FilePath, _ permissions: UInt32) throws(Errno) {
-        let target = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(fd, c, LibC.openPath | O_NOFOLLOW | O_CLOEXEC) }
-        }
-        defer { close(target) }
-        var st = stat()
-        _ = try retryingEINTR { fstat(target, &st) }
-        if st.st_mode & S_IFMT == S_IFLNK { throw Errno(rawValue: ELOOP) }
-        _ = try FilePath("/proc/self/fd/\(target)").withCString { (c) throws(Errno) in
-            try retryingEINTR { chmod(c, mode_t(permissions & 0o7777)) }
-        }
-    }
-
-    /// `/proc/self/fd/N/name`: `name` in exactly this directory, for the path-only
-    /// calls (l*xattr) whatever happens to the directory's own path meanwhile.
-    public func pathOf(_ name: FilePath) -> FilePath { FilePath("/proc/self/fd/\(fd)").appending(name) }
 }
