@@ -43,4 +43,10 @@ struct ConfigRealWorldTests {
         let values = try ConfigFile.parse(text, file: "f", environment: [:])
         #expect(Settings.warnings(for: values, file: "f").isEmpty)
     }
+
+    @Test func alwaysIsAWordOfUseRsyncOnly() throws {
+        let values = try ConfigFile.parse("WHATTOSYNC=(/a)\nUSE_RSYNC=always\nUSE_BACKUPS=always\n", file: "f", environment: [:])
+        let warnings = Settings.warnings(for: values, file: "f")
+        #expect(warnings.count == 1 && warnings[0].hasPrefix("f:3: USE_BACKUPS=always"), "\(warnings)")
+    }
 }

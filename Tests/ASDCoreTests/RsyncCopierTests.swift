@@ -57,7 +57,7 @@ struct RsyncCopierTests {
                 """, in: dir)
             let log = RecordingLog()
             let job = WriteBackJob(source: FilePath(dir + "/tmpfs"), destination: FilePath(dir + "/disk"), tempDirectory: FilePath(dir + "/tmp"))
-            let report = try RsyncCopier(log: log).writeBack(job)
+            let report = try RsyncCopier(log: log, onEveryTree: true).writeBack(job)
             #expect(report.vanished == 0)
             #expect(try output("cat disk/sub/file; stat -c ' %y' disk/sub/file", in: dir) == "new 2020-01-01 00:00:00.700000000 +0000\n")
             #expect(try output("find disk -mindepth 1 | sort", in: dir) == "disk/shared\ndisk/sub\ndisk/sub/file\n")
@@ -90,7 +90,7 @@ struct RsyncCopierTests {
             #expect(Set(lists.delete) == Set(["a/deleted", "a/deleted-dir"].map { FilePath($0) }))
             let job = WriteBackJob(source: FilePath(dir + "/merged"), destination: FilePath(dir + "/disk"), tempDirectory: FilePath(dir + "/tmp"),
                                    changedOnlyIn: FilePath(dir + "/upper"))
-            _ = try RsyncCopier(log: RecordingLog()).writeBack(job)
+            _ = try RsyncCopier(log: RecordingLog(), onEveryTree: true).writeBack(job)
             #expect(try output("find disk -mindepth 1 -printf '%P\\0' | LC_ALL=C sort -z | od -An -c | tr -s ' \\n' ' '", in: dir)
                 == " a \\0 a / b \\0 a / b / k \\0 a / c a f 351 \\0 a / n e w \\n l i n e \\0 u n t o u c h e d \\0 u n t o u c h e d / u \\0 ")
             #expect(try output("cat disk/a/caf$'\\351'; cat disk/untouched/u; [[ -e disk/.flagged ]] || echo noflag", in: dir)
@@ -102,7 +102,7 @@ struct RsyncCopierTests {
     func failure() throws {
         try withTempDirectory { dir in
             #expect {
-                _ = try RsyncCopier(log: RecordingLog()).fill(from: FilePath(dir + "/missing"), into: FilePath(dir + "/out"), excludedTopNames: [])
+                _ = try RsyncCopier(log: RecordingLog(), onEveryTree: true).fill(from: FilePath(dir + "/missing"), into: FilePath(dir + "/out"), excludedTopNames: [])
             } throws: { error in
                 guard case .command(let argv, let status, let stderr) = error as? ASDError else { return false }
                 return argv.first == "rsync" && argv.last == dir + "/out/" && status == "exit status 23" && stderr.contains("missing")
@@ -118,9 +118,9 @@ struct RsyncCopierTests {
             try FileOps.writeFileAtomically(FilePath(dir + "/fake-rsync"), contents: Array(script.utf8), mode: 0o755)
             try shell("mkdir src dst", in: dir)
             let fake = FilePath(dir + "/fake-rsync")
-            _ = try RsyncCopier(log: RecordingLog(), executable: fake).fill(from: FilePath(dir + "/src"), into: FilePath(dir + "/dst"), excludedTopNames: [])
+            _ = try RsyncCopier(log: RecordingLog(), executable: fake, onEveryTree: true).fill(from: FilePath(dir + "/src"), into: FilePath(dir + "/dst"), excludedTopNames: [])
             #expect(try !output("cat args", in: dir).contains("progress"))
-            _ = try RsyncCopier(log: TerminalLog(), executable: fake).fill(from: FilePath(dir + "/src"), into: FilePath(dir + "/dst"), excludedTopNames: [])
+            _ = try RsyncCopier(log: TerminalLog(), executable: fake, onEveryTree: true).fill(from: FilePath(dir + "/src"), into: FilePath(dir + "/dst"), excludedTopNames: [])
             #expect(try output("cat args", in: dir).contains("--info=progress2\n--no-inc-recursive\n"))
             let name = FilePath(bytes: Array("d/caf".utf8) + [0xE9, 0x0A, 0x78])
             _ = try Rsync.run(RsyncCommand(.list(.transfer, tempDirectory: nil), from: FilePath(dir + "/src"), to: FilePath(dir + "/dst"), executable: fake),
@@ -133,7 +133,7 @@ struct RsyncCopierTests {
     func vanished() throws {
         try withTempDirectory { dir in
             try shell("printf '#!/bin/sh\\necho \"file has vanished: \\\\\"/x/a\\\\\"\" >&2\\nexit 24\\n' >fake-rsync; chmod +x fake-rsync; mkdir src dst", in: dir)
-            let copier = RsyncCopier(log: RecordingLog(), executable: FilePath(dir + "/fake-rsync"))
+            let copier = RsyncCopier(log: RecordingLog(), executable: FilePath(dir + "/fake-rsync"), onEveryTree: true)
             #expect(try copier.fill(from: FilePath(dir + "/src"), into: FilePath(dir + "/dst"), excludedTopNames: []).vanished == 1)
         }
     }

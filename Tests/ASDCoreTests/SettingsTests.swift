@@ -15,11 +15,12 @@ private let targets = "WHATTOSYNC=('/srv/http')\n"
 
 private func settings(
     _ whatToSync: [FilePath] = ["/srv/http"], volatile: FilePath = "/tmp", useOverlay: Bool = false,
-    useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true, useRsync: Bool = false
+    useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true, useRsync: Bool = false,
+    rsyncOnEveryTree: Bool = false
 ) -> Result<Settings, ASDError> {
     .success(Settings(whatToSync: whatToSync, volatile: volatile, useOverlay: useOverlay, useBackups: useBackups,
                       backupLimit: backupLimit, hardlinkSafetyCheck: hardlinkSafetyCheck, useRsync: useRsync,
-                      sourceFile: file))
+                      rsyncOnEveryTree: rsyncOnEveryTree, sourceFile: file))
 }
 
 private func failure(_ error: ASDError) -> Result<Settings, ASDError> { .failure(error) }
@@ -66,6 +67,8 @@ struct SettingsTests {
         SettingsConfigCase(name: "rsync ENABLED", text: targets + "USE_RSYNC=ENABLED", expected: settings(useRsync: true)),
         SettingsConfigCase(name: "rsync use", text: targets + "USE_RSYNC=use", expected: settings(useRsync: true)),
         SettingsConfigCase(name: "rsync 1", text: targets + "USE_RSYNC=1", expected: settings(useRsync: true)),
+        SettingsConfigCase(name: "rsync always", text: targets + "USE_RSYNC=Always",
+                     expected: settings(useRsync: true, rsyncOnEveryTree: true)),
         SettingsConfigCase(name: "rsync no", text: targets + "USE_RSYNC=no", expected: settings()),
         SettingsConfigCase(name: "rsync empty", text: targets + "USE_RSYNC=", expected: settings()),
         SettingsConfigCase(name: "rsync other word", text: targets + "USE_RSYNC=rsync", expected: settings()),

@@ -45,7 +45,7 @@ import Testing
             WHATTOSYNC=("\(sandbox.expand(rsync))")
             VOLATILE="\(sandbox.volatile)"
             USE_OVERLAYFS="\(overlay ? "yes" : "no")"
-            USE_RSYNC="yes"
+            USE_RSYNC="always"
 
             """.write(toFile: rsyncConfig, atomically: false, encoding: .utf8)
         let viaRsync = ["ASDCONF": rsyncConfig, "DAEMON_FILE": sandbox.root + "/run/asd-rsync"]

@@ -54,3 +54,53 @@ import Testing
         #expect(try result.command("sync-builtin").output.contains("(built-in copier)"))
     }
 }
+
+/// USE_RSYNC="yes" gives rsync only trees whose every directory is root's alone: rsync,
+/// as root, walks by path and would follow a directory a user swaps for a symlink. A
+/// tree with one directory another user owns (deep inside) is copied by the built-in
+/// copier, with a warning at sync naming that directory; USE_RSYNC="always" uses rsync
+/// for it too. Either way the trees come back exactly.
+@Suite(.privileged) struct RsyncTrustTests {
+    @Test func rsyncGetsOnlyTreesNoOtherUserCanChange() async throws {
+        let sandbox = try Sandbox()
+        let open = "$DATA/open", closed = "$DATA/closed"
+        // A later assignment wins, as in bash: the harness's engine line is overridden.
+        try sandbox.writeConfig(targets: [open, closed], backups: false, engine: .builtin, extra: "USE_RSYNC=\"yes\"")
+        let result = try await Scenario(sandbox)
+            .shell("""
+                umask 022
+                mkdir -p "$DATA/closed/a/b" "$DATA/open/sub/deep/er"
+                printf 'c' >"$DATA/closed/a/b/file"; printf 'o' >"$DATA/open/sub/deep/er/file"
+                chown 65534:65534 "$DATA/open/sub/deep"
+                """)
+            .snapshotTree(open, as: "open-before").snapshotTree(closed, as: "closed-before")
+            .asd("sync", as: "sync", environment: ["DEBUG": "1"])
+            .asd("resync", as: "resync", environment: ["DEBUG": "1"])
+            .asd("unsync", as: "unsync")
+            .snapshotTree(open, as: "open-after").snapshotTree(closed, as: "closed-after")
+            .shell("sed -i 's/^USE_RSYNC=\"yes\"/USE_RSYNC=\"always\"/' \"$ASDCONF\"")
+            .asd("sync", as: "sync-always", environment: ["DEBUG": "1"])
+            .asd("unsync", as: "unsync-always")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "resync", "unsync", "sync-always", "unsync-always"])
+        let openDisk = sandbox.paths(open).diskCopy
+        func rsyncRuns(_ label: String) throws -> [Substring] {
+            try result.command(label).output.split(separator: "\n").filter { $0.contains("Running: rsync") }
+        }
+        let sync = try result.command("sync").output
+        #expect(sync.contains("USE_RSYNC: \(openDisk) is copied with asd's built-in copier, not rsync: \(openDisk)/sub/deep (owner "), "\(sync)")
+        #expect(sync.contains("USE_RSYNC=\"always\" uses rsync even so"), "\(sync)")
+        #expect(try rsyncRuns("sync").contains { $0.contains("/closed") }, "closed tree not given to rsync: \(sync)")
+        #expect(try !rsyncRuns("sync").contains { $0.contains("/open") }, "open tree given to rsync: \(sync)")
+        let resync = try result.command("resync").output
+        #expect(resync.contains("with the built-in copier: ") && resync.contains("/sub/deep (owner "), "\(resync)")
+        #expect(try rsyncRuns("resync").contains { $0.contains("/closed") }, "\(resync)")
+        #expect(try !rsyncRuns("resync").contains { $0.contains("/open") }, "\(resync)")
+        let always = try result.command("sync-always").output
+        #expect(!always.contains("built-in copier, not rsync"), "\(always)")
+        #expect(try rsyncRuns("sync-always").contains { $0.contains("/open") }, "\(always)")
+        try expectSameTree(result.tree("open-before"), result.tree("open-after"), .lifecycle, "open tree after the cycle")
+        try expectSameTree(result.tree("closed-before"), result.tree("closed-after"), .lifecycle, "closed tree after the cycle")
+    }
+}

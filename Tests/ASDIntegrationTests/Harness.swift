@@ -142,8 +142,11 @@ enum TestEngine: String, CaseIterable, Sendable {
         return engine
     }()
 
-    /// The USE_RSYNC value for a config.
-    var useRsync: String { self == .rsync ? "yes" : "no" }
+    /// The USE_RSYNC value for a config: "always" for rsync, so that rsync copies
+    /// every fixture, also those with directories other users can write (with
+    /// "yes" asd would copy those with the built-in copier: see RsyncTrust.swift;
+    /// EngineChoiceTests and RaceAttackTests test "yes").
+    var useRsync: String { self == .rsync ? "always" : "no" }
 }
 
 /// A private directory for one test: `config/asd.conf`, `run/` (DAEMON_FILE's home, a

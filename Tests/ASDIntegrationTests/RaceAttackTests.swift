@@ -50,12 +50,16 @@ struct RaceAttackTests {
     func attackerGainsNothing(_ phase: Phase) async throws {
         let sandbox = try Sandbox()
         try RaceAttacker.program.write(toFile: sandbox.root + "/attacker.py", atomically: false, encoding: .utf8)
-        try sandbox.writeConfig(targets: ["$DATA/home/t"], backups: true, extra: "BACKUP_LIMIT=50")
+        // In the rsync pass: USE_RSYNC="yes", the setting an administrator uses (the
+        // attacker owns the tree, so asd must not let rsync walk it).
+        let rsync = TestEngine.current == .rsync ? "\nUSE_RSYNC=\"yes\"" : ""
+        try sandbox.writeConfig(targets: ["$DATA/home/t"], backups: true, extra: "BACKUP_LIMIT=50" + rsync)
         let result = try await Scenario(sandbox, timeoutSeconds: 900)
             .shell(Self.setup(modes: phase == .volatile ? "volatile" : "tree"))
             .shell(Self.body(phase))
             .shell(Self.finish)
             .capture("cat \"$SANDBOX/attack.stats\"; cat \"$SANDBOX/outcomes\"", as: "report")
+            .capture("grep -c \"is copied with asd's built-in copier, not rsync\" \"$SANDBOX/all.out\" || true", as: "fallbacks")
             .capture("cd \"$SANDBOX/leaks\" && for f in *; do [[ -e $f ]] && echo \"== $f\" && head -c 1500 \"$f\"; done; true", as: "leaks")
             .run()
         result.expectNoFailures()
@@ -67,6 +71,11 @@ struct RaceAttackTests {
         let swaps = report.split(separator: " ").first { $0.hasPrefix("swaps=") }.flatMap { Int($0.dropFirst(6)) } ?? 0
         let plants = report.split(separator: " ").first { $0.hasPrefix("plants=") }.flatMap { Int($0.dropFirst(7)) } ?? 0
         #expect(swaps + plants > 0, "the attacker did nothing: \(report)")
+        if TestEngine.current == .rsync && phase == .sync {
+            // USE_RSYNC="yes" on the attacker's tree: every sync must have kept rsync off it.
+            let fallbacks = Int(try result.command("fallbacks").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            #expect(fallbacks >= Self.rounds / 2, "rsync was not kept off the user's tree (\(fallbacks) warnings): \(report)")
+        }
         if phase == .recovery {
             // Recoveries must have happened (and made archives) for the phase to mean anything.
             #expect(!report.contains("archives=0\n"), "no crash archive was made: \(report)")
@@ -122,6 +131,7 @@ struct RaceAttackTests {
             local label=$1 rc=0
             shift
             "$ASD_BIN" "$@" >"$SANDBOX/last.out" 2>&1 || rc=$?
+            cat "$SANDBOX/last.out" >>"$SANDBOX/all.out"
             echo "$label $rc" >>"$SANDBOX/outcomes.raw"
             if [[ $rc != 0 ]]; then { echo "== $label: $rc"; tail -n 3 "$SANDBOX/last.out"; } >>"$SANDBOX/failures.log"; fi
         }

@@ -284,7 +284,7 @@ USE_BACKUPS="yes"
 BACKUP_LIMIT=5
 EOF
     sed 's/^# asd benchmark config .*/&, rsync engine/' "$BENCH/conf/$scen.conf" >"$BENCH/conf/$scen-rsync.conf"
-    echo 'USE_RSYNC="yes"' >>"$BENCH/conf/$scen-rsync.conf"
+    echo 'USE_RSYNC="always"' >>"$BENCH/conf/$scen-rsync.conf"
 done
 : >"$BENCH/results.tsv"
 say "measuring: $IMPLS; $RUNS run(s); disk side on $FSTYPE ${DEVSTAT:+($DEVSTAT)}"

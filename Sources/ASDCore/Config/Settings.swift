@@ -12,6 +12,10 @@ public struct Settings: Equatable, Sendable {
     public var hardlinkSafetyCheck: Bool
     /// USE_RSYNC: copy with rsync (a subprocess) instead of the built-in copier.
     public var useRsync: Bool
+    /// USE_RSYNC="always": rsync even for trees users other than root can change
+    /// (with plain yes, those are copied by the built-in copier: rsync walks by
+    /// path, so such a user could swap a directory for a symlink under it).
+    public var rsyncOnEveryTree: Bool
     /// The file these settings came from (for error messages).
     public var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -21,7 +25,7 @@ public struct Settings: Equatable, Sendable {
     public init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        useRsync: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
+        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -29,7 +33,8 @@ public struct Settings: Equatable, Sendable {
         self.useBackups = useBackups
         self.backupLimit = backupLimit
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
-        self.useRsync = useRsync
+        self.useRsync = useRsync || rsyncOnEveryTree
+        self.rsyncOnEveryTree = rsyncOnEveryTree
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
     }

@@ -4,6 +4,9 @@
 extension Settings {
     /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case),
     /// and asd for USE_RSYNC.
+    /// USE_RSYNC's third value: rsync on every tree (`Settings.rsyncOnEveryTree`).
+    public static let rsyncEveryTreeWord = "always"
+
     public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
@@ -34,6 +37,7 @@ extension Settings {
             backupLimit: try backupLimit(values.string("BACKUP_LIMIT") ?? "", file: file),
             hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
             useRsync: isAffirmative(values.string("USE_RSYNC") ?? ""),
+            rsyncOnEveryTree: (values.string("USE_RSYNC")?.description.lowercased() ?? "") == Self.rsyncEveryTreeWord,
             sourceFile: file
         )
     }

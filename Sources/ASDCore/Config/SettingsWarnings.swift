@@ -39,6 +39,7 @@ extension Settings {
             let value = bytes.description
             let word = value.lowercased()
             if affirmativeWords.contains(word) || negativeWords.contains(word) { continue }
+            if key == "USE_RSYNC" && word == rsyncEveryTreeWord { continue }
             let (line, at) = place(key)
             found.append((line, "\(at): \(key)=\(shellQuoted(value)) is neither a yes word (y, yes, true, t, on, 1, enabled, enable, use) nor a no word (n, no, false, f, off, 0, disabled, disable); it counts as no."))
         }

@@ -16,6 +16,8 @@
 struct RsyncCopier: TreeCopier {
     let log: any Log
     var executable: FilePath = "rsync"
+    /// USE_RSYNC="always": no `untrustedDirectory` check (see RsyncTrust.swift).
+    var onEveryTree = false
     var name: String { "rsync" }
 
     func checkAvailable() throws(ASDError) {
@@ -23,11 +25,19 @@ struct RsyncCopier: TreeCopier {
     }
 
     func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(ASDError) -> CopyReport {
+        if let untrusted = untrustedDirectory(in: [source]) {
+            log.warning(Self.fallbackWarning(untrusted, copying: source))
+            return try BuiltinCopier(log: log).fill(from: source, into: destination, excludedTopNames: excludedTopNames)
+        }
         let vanished = try run(RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames))
         return CopyReport(vanished: vanished)
     }
 
     func writeBack(_ job: WriteBackJob) throws(ASDError) -> CopyReport {
+        if let untrusted = untrustedDirectory(in: [job.source, job.destination]) {
+            log.debug("Writing back \(job.source) with the built-in copier: \(untrusted) can be changed by a user other than root.")
+            return try BuiltinCopier(log: log).writeBack(job)
+        }
         let source = job.source, destination = job.destination
         let temp = job.tempDirectory
         let excluded = job.excludedTopNames

@@ -142,7 +142,9 @@ def configs(round_no):
 
 
 def write_configs(round_no, engine):
-    use_rsync = "yes" if engine == "rsync" else "no"
+    # "always": rsync on every tree (the workload chowns and chmods entries; with
+    # "yes" a tree others can change would be copied by the built-in copier).
+    use_rsync = "always" if engine == "rsync" else "no"
     for conf, target, overlay in configs(round_no):
         with open(conf, "w") as f:
             f.write("# power-loss rig, round %d\n" % round_no)
