@@ -27,8 +27,8 @@ extension Engine {
     }
 
     func state(of paths: TargetPaths, in table: [MountEntry]) -> TargetState {
-        if !ourMounts(at: paths, in: table).isEmpty {
-            return FileOps.exists(paths.flag) ? .running : .runningMarkerLost
+        if let bottom = ourMounts(at: paths, in: table).first {
+            return FileOps.exists(marker(of: paths, servedBy: bottom, in: table)) ? .running : .runningMarkerLost
         }
         let leftovers = FileOps.isDirectory(paths.diskCopy) || FileOps.isDirectory(paths.snapshot)
             || FileOps.exists(paths.snapshot + ".partial")
@@ -62,12 +62,14 @@ extension Engine {
     /// its data may exist only in RAM. A lost marker is re-created, with a
     /// warning; the caller writes the target back as for any running target.
     func keepIfRunning(_ paths: TargetPaths) throws(ASDError) -> Bool {
-        switch try state(of: paths) {
+        let table = try mountTable()
+        switch state(of: paths, in: table) {
         case .running:
             return true
         case .runningMarkerLost:
-            log.warning("The marker \(paths.flag) of \(paths.target) is gone, but \(paths.target) is still served from its tmpfs copy \(paths.tmpfsCopy). asd keeps it running, re-creates the marker and writes it back; nothing was discarded.")
-            try writeAtomically(paths.flag, contents: [])
+            let flag = ourMounts(at: paths, in: table).first.map { marker(of: paths, servedBy: $0, in: table) } ?? paths.flag
+            log.warning("The marker \(flag) of \(paths.target) is gone, but \(paths.target) is still served from its tmpfs copy \(paths.tmpfsCopy). asd keeps it running, re-creates the marker and writes it back; nothing was discarded.")
+            try writeAtomically(flag, contents: [])
             return true
         case .notSynced, .ungraceful:
             return false

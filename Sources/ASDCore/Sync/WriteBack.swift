@@ -32,12 +32,13 @@ extension Engine {
         }
         var durable = false
         defer { stage.close(keepingJournals: !durable) }
-        log.debug("Writing \(paths.tmpfsCopy) back to \(stage.targetView)")
         do throws(ASDError) {
-            if settings.useOverlay || overlayLower(paths) != nil {
+            let view = try copyView(of: paths)
+            log.debug("Writing \(view.source) back to \(stage.targetView)")
+            if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
                 try writeBackOverlay(paths, stage: stage)
             } else {
-                try writeBackFull(paths, stage: stage)
+                try writeBackFull(paths, from: view.source, stage: stage)
             }
             // Without a redo journal the temp dir can go now, in the same flush as the rest.
             stage.removeTempDirectory(keepingJournals: true)
@@ -53,9 +54,11 @@ extension Engine {
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
     /// snapshot (see `WriteBackJob.changedOnlyIn`). The temp directory lies
     /// beside the target, never inside it, so only the marker is excluded.
-    private func writeBackFull(_ paths: TargetPaths, stage: StagingMount, changedOnlyIn upper: FilePath? = nil) throws(ASDError) {
+    private func writeBackFull(
+        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil
+    ) throws(ASDError) {
         let job = WriteBackJob(
-            source: paths.tmpfsCopy, destination: stage.targetView, tempDirectory: stage.tempDirectory,
+            source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
             excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
             syncedAt: (try? FileOps.status(paths.flag))?.modificationTime)
         let report = try copier.writeBack(job)
@@ -70,9 +73,9 @@ extension Engine {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
-            try writeBackFull(paths, stage: stage)
+            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage)
             return
         }
-        try writeBackFull(paths, stage: stage, changedOnlyIn: paths.overlayUpper)
+        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper)
     }
 }
