@@ -79,3 +79,52 @@ extension DurabilityTests {
         return (sandbox, try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8))
     }
 }
+
+extension DurabilityTests {
+    /// Crash recovery (at the next `sync` after a reboot) makes the archive and removes
+    /// the snapshot: that removal must be flushed before anything else happens, or a
+    /// power cut right after brings the snapshot back and the next start archives it
+    /// a second time.
+    @Test(.enabled(if: strace != nil || Privilege.required, "needs strace(1)"))
+    func recoveryFlushesTheSnapshotRemoval() async throws {
+        guard let strace = Self.strace else {
+            throw HarnessError("ASD_REQUIRE_PRIVILEGED=1 but strace(1) is not installed: the durability tests need it (apt-get install strace).")
+        }
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target])
+        let paths = sandbox.paths(target)
+        let calls = (Self.changing + Self.flushing).joined(separator: ",")
+        let result = try await Scenario(sandbox)
+            .shell(Fixture.small(at: target))
+            .asd("sync", as: "sync")
+            .reboot()
+            .capture("\(strace) -f -y -qq -o \"$OUT/strace\" -e trace=\(calls) \"$ASD_BIN\" sync", as: "traced")
+            .expect("compgen -G '\(paths.parent)/\(paths.archivePrefix)*' >/dev/null", "no crash archive was made")
+            .run()
+        result.expectNoFailures()
+        let traced = try result.command("traced")
+        #expect(traced.status == 0, "\(traced.output)")
+        let lines = try String(contentsOfFile: sandbox.out + "/strace", encoding: .utf8).split(separator: "\n").map(String.init)
+        let snapshotName = String(paths.snapshot.split(separator: "/").last ?? "")
+        // The snapshot's root (renamed to `.partial` first) goes last ...
+        func names(_ line: String) -> Bool { line.contains("\"\(snapshotName)\"") || line.contains("\"\(snapshotName).partial\"") }
+        let removal = lines.firstIndex { line in
+            let call = Self.syscallName(in: line)
+            return (call == "rmdir" || call == "unlinkat" && line.contains("AT_REMOVEDIR")) && names(line) && line.hasSuffix(" = 0")
+        }
+        #expect(removal != nil, "the snapshot's removal is not in the trace:\n\(lines.prefix(60).joined(separator: "\n"))")
+        // ... and a flush must follow before the new sync makes its new snapshot.
+        let start = removal ?? lines.count
+        let nextSnapshot = lines.indices.first { index in
+            index > start && ["mkdirat", "mkdir"].contains(Self.syscallName(in: lines[index])) && names(lines[index])
+        } ?? lines.count
+        let data = sandbox.data
+        let flushed = lines[start..<max(nextSnapshot, start)].contains { line in
+            let call = Self.syscallName(in: line)
+            let onData = Self.paths(in: line).contains { $0.map { $0 == data || $0.hasPrefix(data + "/") } ?? false }
+            return Self.flushing.contains(call) && line.hasSuffix(" = 0") && (call == "sync" || onData)
+        }
+        #expect(flushed, "no flush between the snapshot's removal and the next sync's snapshot")
+    }
+}

@@ -39,6 +39,12 @@ extension Engine {
         }
         try Snapshot.discard(paths)
         try removeDiskCopyDirectory(paths)
+        // The archive is durable already; this makes the snapshot's removal durable
+        // too, so a power cut right after recovery cannot bring the snapshot back
+        // (and with it a second, duplicate archive at the next start).
+        try ASDError.attempt("flush (syncfs) the filesystem of", paths.parentDirectory) { () throws(Errno) in
+            try FileSystemInfo.syncFilesystem(containing: paths.parentDirectory)
+        }
     }
 
     /// parent/.base-backup_asd-tmp holds only interrupted temp copies of ours.
