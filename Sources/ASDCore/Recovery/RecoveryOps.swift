@@ -22,9 +22,8 @@ extension SafePath.Failure {
         case .system(let path, let errno):
             return .system(operation: "open", path: path, errno: errno)
         case .unsafe(let found):
-            return .unsafePath(
-                path: found.path, owner: FileOps.userName(uid: found.toUID),
-                problem: "is reached from something \(FileOps.userName(uid: found.fromUID)) owns, who could have put it there to redirect asd")
+            return .crossOwnerStep(
+                path: found.path, owner: FileOps.userName(uid: found.toUID), fromOwner: FileOps.userName(uid: found.fromUID))
         }
     }
 }

@@ -78,6 +78,9 @@ public enum ASDError: Error, Equatable, Sendable {
     /// Something under VOLATILE, or where asd writes as root, that asd did not
     /// make and must not use (issue 10): `problem` says what is wrong with it.
     case unsafePath(path: FilePath, owner: String, problem: String)
+    /// The walk to a target's parent would step from a directory (or symlink)
+    /// `fromOwner` owns into `path`, which `owner` owns (SafePath's rule).
+    case crossOwnerStep(path: FilePath, owner: String, fromOwner: String)
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -166,6 +169,8 @@ extension ASDError: CustomStringConvertible {
             return "Could not hard-link \(path) into the snapshot of \(target): Operation not permitted. Files marked immutable (chattr +i) or append-only (chattr +a) cannot be hard-linked, so asd cannot snapshot this target. Find them with 'lsattr -R \(target) 2>/dev/null | grep -E \"^[^ ]*[ia]\"' and clear the flag ('chattr -i' or 'chattr -a'), or move those files out of the target."
         case .writeBackFailed(let targets):
             return "Could not write \(targets.map(\.description).joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
+        case .crossOwnerStep(let path, let owner, let fromOwner):
+            return "Refusing to use \(path) (owner \(owner)): it is reached through a directory or symlink that \(fromOwner) owns, and \(fromOwner) could swap it for a symlink to redirect asd, which runs as root. asd steps from a user's directory only into that user's own files. If the layout is meant to be so, make the directory above it root's ('chown root: \(shellQuoted(path.directory.description))'), or give \(path) to \(fromOwner)."
         case .unsafePath(let path, let owner, let problem):
             return "Refusing to use \(path) (owner \(owner)): it \(problem). asd makes its own directories there, root-only, and never follows what others put in their place. Check what it is, remove it (e.g. 'rm -r -- \(shellQuoted(path.description))') and run asd again."
         }
