@@ -70,26 +70,42 @@ import Testing
         try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "disk vs changes")
     }
 
-    /// The target was unmounted behind asd's back (`umount -l`): it is no longer served
-    /// from the tmpfs copy, so this is recovered, but the whole, marked tmpfs copy is
-    /// written back first: what was only in RAM reaches the disk.
-    @Test(arguments: [false, true])
-    func targetUnmountedBehindOurBack(overlay: Bool) async throws {
+    /// What goes behind asd's back while it runs.
+    enum Gone: String, CaseIterable, Sendable {
+        /// The target is unmounted (`umount -l`): it is no longer served from the tmpfs
+        /// copy, so this is recovered, but the whole, marked tmpfs copy is written back
+        /// first: what was only in RAM reaches the disk.
+        case target
+        /// VOLATILE is unmounted (at shutdown, when nothing orders asd's stop before it:
+        /// the generator's RequiresMountsFor= does). The tmpfs copy lives on only in the
+        /// bind mount at the target (in overlay mode the overlay below VOLATILE goes too);
+        /// the path under VOLATILE shows the empty directory below. unsync must write back
+        /// what the target shows and put the target back on disk.
+        case volatile
+    }
+
+    @Test(arguments: Gone.allCases, [false, true])
+    func mountGoneBehindOurBack(_ gone: Gone, overlay: Bool) async throws {
         let sandbox = try Sandbox()
         let target = "$DATA/t"
         try sandbox.writeConfig(targets: [target], overlay: overlay)
+        let command = gone == .target ? "resync" : "unsync"
         let result = try await Scenario(sandbox)
             .shell(Fixture.small(at: target))
             .asd("sync", as: "sync")
-            .shell("printf 'changed\\n' >>\"\(target)/one.txt\" && printf 'new\\n' >\"\(target)/new.txt\"")
+            .shell("printf 'changed\\n' >>\"\(target)/one.txt\" && printf 'new\\n' >\"\(target)/new.txt\" && rm \"\(target)/sub/two.txt\"")
             .snapshotTree(target, as: "changed")
-            .shell("umount -l \"\(target)\"")
-            .asd("resync", as: "resync")
+            .shell(gone == .target ? "umount -l \"\(target)\"" : "umount -R \"$VOLATILE\"")
+            .asd(command, as: "command")
             .expectNotMounted(target)
             .snapshotTree(target, as: "disk")
             .run()
         result.expectNoFailures()
-        try result.expectExitedZero(["sync", "resync"])
+        try result.expectExitedZero(["sync", "command"])
+        if gone == .volatile {
+            let output = try result.command("command").output
+            #expect(output.contains("is no longer at") && output.contains("writing back what the mount at"), "\(output)")
+        }
         try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "disk vs changes")
     }
 }
