@@ -78,6 +78,10 @@ public enum ASDError: Error, Equatable, Sendable {
     /// Something under VOLATILE, or where asd writes as root, that asd did not
     /// make and must not use (issue 10): `problem` says what is wrong with it.
     case unsafePath(path: FilePath, owner: String, problem: String)
+    /// Something at a name asd uses beside `target` (its disk copy or snapshot,
+    /// in the target's parent, which its owner can write) that asd did not make:
+    /// a symlink, a non-directory, a replaced directory. Never followed or removed.
+    case plantedBesideTarget(path: FilePath, owner: String, problem: String, target: FilePath)
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -168,6 +172,9 @@ extension ASDError: CustomStringConvertible {
             return "Could not write \(targets.map(\.description).joined(separator: ", ")) back to disk; the tmpfs copies stay mounted and nothing was lost. Fix the problem above and run 'asd resync' again."
         case .unsafePath(let path, let owner, let problem):
             return "Refusing to use \(path) (owner \(owner)): it \(problem). asd makes its own directories there, root-only, and never follows what others put in their place. Check what it is, remove it (e.g. 'rm -r -- \(shellQuoted(path.description))') and run asd again."
+        case .plantedBesideTarget(let path, let owner, let problem, let target):
+            let quoted = shellQuoted(path.description)
+            return "Refusing to use \(path) (owner \(owner)): it \(problem) of \(target). asd never follows, changes or deletes what others put there, and \(target) stays on disk as it is. Check what it is, move it out of the way (e.g. 'mv -- \(quoted) \(shellQuoted(path.description + ".moved"))') and run asd again."
         }
     }
 }

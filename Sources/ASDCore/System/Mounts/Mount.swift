@@ -25,11 +25,20 @@ public enum Mount {
     /// because the kernel replaces them all and refuses (EPERM) to clear
     /// locked ones, e.g. nosuid/nodev inherited in a user namespace.
     public static func remountBindNoatime(_ path: FilePath) throws(Errno) {
+        try remountBind(path, adding: [.noAccessTime])
+    }
+
+    /// As `remountBindNoatime`, with MS_RDONLY too: nothing can be written
+    /// through the bind mount at `path` (the source stays writable elsewhere).
+    public static func remountBindReadOnly(_ path: FilePath) throws(Errno) {
+        try remountBind(path, adding: [.readOnly, .noAccessTime])
+    }
+
+    private static func remountBind(_ path: FilePath, adding flags: MountFlags) throws(Errno) {
         var info = statvfs()
         _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { statvfs(c, &info) } }
         let keep = MountFlags(statvfsFlags: info.f_flag)
-        try call(source: "none", target: path, fsType: nil,
-                 flags: keep.union([.remount, .bind, .noAccessTime]), data: nil)
+        try call(source: "none", target: path, fsType: nil, flags: keep.union(flags).union([.remount, .bind]), data: nil)
     }
 
     /// mount(2) of a new tmpfs at `path`, `options` as for mount -o
