@@ -1,0 +1,123 @@
+import ASDCore
+import Foundation
+import Testing
+
+/// Issue 10: in overlay mode the lower layer is never named by a path in the target
+/// owner's directory. The snapshot is bound read-only, by descriptor, at
+/// `$VOLATILE/.lower-<instance>-USER/abs/path` (root-only), the overlay's lowerdir is
+/// that path, and every way out (unsync, rollback, a killed sync and the next sync's
+/// recovery) leaves no mount and no directory behind and loses nothing.
+@Suite(.privileged) struct OverlayLowerTests {
+    static let owner = 47_031
+    static let stranger = 47_032
+    static let asStranger = "setpriv --reuid=\(stranger) --regid=\(stranger) --clear-groups --"
+
+    /// The user's tree in `$DATA/home/t`, owned (with its parent) by `owner`.
+    static func tree(at target: String, rich: Bool = false) -> String {
+        // The rich tree's own owners stay; the target and its parent are the user's.
+        (rich ? Fixture.rich(at: target) : Fixture.small(at: target))
+            + "\nchown \(rich ? "" : "-R ")\(owner):\(owner) \"$DATA/home\" \"\(target)\"; chmod 0755 \"$DATA/home\""
+    }
+
+    /// Checks that leave nothing of asd's behind: no mount under the sandbox's data or
+    /// VOLATILE, an empty VOLATILE, no disk copy or snapshot beside the target (crash
+    /// archives are what recovery is meant to leave).
+    static func expectNothingLeft(_ scenario: Scenario) -> Scenario {
+        scenario
+            .expect("! findmnt -rn -o TARGET | grep -F -e \"$VOLATILE/\" -e \"$DATA/\"", "mounts left: $(findmnt -rn -o TARGET | grep -F -e $VOLATILE/ -e $DATA/)")
+            .expectEmptyDirectory("$VOLATILE")
+            .expect("[[ -z \"$(find \"$DATA/home\" -maxdepth 1 -name '.t-backup_asd*' ! -name '*-crashrecovery-*')\" ]]", "leftovers: $(ls -A $DATA/home)")
+    }
+
+    @Test func lowerLayerIsARootOnlyReadOnlyBindOfTheSnapshot() async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/home/t"
+        try sandbox.writeConfig(targets: [target], overlay: true)
+        let paths = sandbox.paths(target, user: String(Self.owner))
+        let lower = paths.overlayLower
+        let top = sandbox.volatile + "/.lower-" + sandbox.instance + "-" + String(Self.owner)
+        let scenario = Scenario(sandbox)
+            .shell(Self.tree(at: target, rich: true))
+            .snapshotTree(target, as: "initial")
+            .asd("sync", as: "sync")
+            .expectMounted(target, fstype: "overlay")
+            .capture("cat /proc/self/mountinfo", as: "mountinfo")
+            .expect("[[ \"$(stat -c '%d %i' \"\(lower)\")\" == \"$(stat -c '%d %i' \"\(paths.snapshot)\")\" ]]", "the lower bind does not show the snapshot")
+            .expect("[[ \"$(stat -c '%u %a' \"\(top)\")\" == '0 700' ]]", "\(top) is $(stat -c '%U %a' \"\(top)\")")
+            .expect("! \(Self.asStranger) ls \"\(lower)\" >/dev/null 2>&1", "another user lists the lower layer")
+            .expect("! touch \"\(lower)/written-through-lower\" 2>/dev/null", "the lower bind is writable")
+            .shell(Fixture.changes(in: target))
+            .snapshotTree(target, as: "changed")
+            .asd("resync", as: "resync", environment: ["DEBUG": "1"])
+            .snapshotTree(paths.diskCopy, as: "disk")
+            .asd("unsync", as: "unsync")
+            .expectNotMounted(target)
+            .snapshotTree(target, as: "final")
+        let result = try await Self.expectNothingLeft(scenario).run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "resync", "unsync"])
+        let table = MountInfo.parse(try result.command("mountinfo").stdout)
+        let overlay = try #require(table.last { $0.mountPoint == FilePath(paths.tmpfsCopy) })
+        #expect(overlay.fsType == "overlay")
+        #expect(overlay.superOption("lowerdir") == FilePath(lower), "lowerdir: \(String(describing: overlay.superOption("lowerdir")))")
+        let binds = table.filter { $0.mountPoint == FilePath(lower) }
+        #expect(binds.count == 1, "mounts at the lower dir: \(binds)")
+        #expect(binds.first?.mountOptions.contains("ro") == true, "\(String(describing: binds.first?.mountOptions))")
+        #expect(binds.first?.isPrivate == true)
+        // Our lower bind counts as ours: the write-back copies only the upper layer's changes.
+        let resync = try result.command("resync").output
+        #expect(!resync.contains("writing back the whole merged view"), "\(resync)")
+        try expectSameTree(result.tree("changed"), result.tree("disk"), .lifecycle, "changed vs disk")
+        try expectSameTree(result.tree("changed"), result.tree("final"), .lifecycle, "changed vs final")
+    }
+
+    enum KillPoint: String, CaseIterable, CustomTestStringConvertible {
+        /// The snapshot is bound at the lower dir; the overlay is not mounted yet.
+        case lowerBound
+        /// The overlay is mounted at the tmpfs copy; the target is not redirected yet.
+        case overlayMounted
+        var testDescription: String { rawValue }
+    }
+
+    /// sync SIGKILLed (asd only: its mounts stay, as after `kill -9`) at `point`; the next
+    /// sync recovers (lower bind and its directory gone, nothing stacked), and unsync
+    /// leaves nothing behind with the tree as it was.
+    @Test(arguments: KillPoint.allCases)
+    func killedSyncIsRecovered(at point: KillPoint) async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/home/t"
+        try sandbox.writeConfig(targets: [target], overlay: true)
+        try FaultInjectionTests.writeSlowAsd(sandbox)
+        let paths = sandbox.paths(target, user: String(Self.owner))
+        let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
+        let trigger = point == .lowerBound ? mounted(paths.overlayLower) : mounted(paths.tmpfsCopy)
+        let notYet = point == .lowerBound ? mounted(paths.tmpfsCopy) : mounted(paths.target)
+        let scenario = Scenario(sandbox)
+            .shell(Self.tree(at: target))
+            .snapshotTree(target, as: "initial")
+            .shell("""
+                "$SANDBOX/slow-asd" sync >"$SANDBOX/killed.out" 2>&1 &
+                tracer=$!
+                deadline=$((SECONDS + 60))
+                until \(trigger); do
+                    (( SECONDS < deadline )) || { echo "the trigger never held"; cat "$SANDBOX/killed.out"; exit 1; }
+                    sleep 0.005
+                done
+                kill -9 $(pgrep -P "$tracer") "$tracer" 2>/dev/null || true
+                wait "$tracer" 2>/dev/null || true
+                """)
+            .expect("! \(notYet)", "the kill came too late: \(point)")
+            .asd("sync", as: "recover")
+            .expectMounted(target, fstype: "overlay")
+            .capture("cat /proc/self/mountinfo", as: "mountinfo")
+            .asd("unsync", as: "unsync")
+            .expectNotMounted(target)
+            .snapshotTree(target, as: "final")
+        let result = try await Self.expectNothingLeft(scenario).run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["recover", "unsync"])
+        let table = MountInfo.parse(try result.command("mountinfo").stdout)
+        #expect(table.filter { $0.mountPoint == FilePath(paths.overlayLower) }.count == 1, "stacked lower binds")
+        try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "initial vs final")
+    }
+}
