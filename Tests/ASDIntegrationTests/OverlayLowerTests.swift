@@ -120,4 +120,60 @@ import Testing
         #expect(table.filter { $0.mountPoint == FilePath(paths.overlayLower) }.count == 1, "stacked lower binds")
         try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "initial vs final")
     }
+
+    /// The owner, woken by inotify the moment the snapshot gets its name (asd is slowed
+    /// by strace after each rename and mount), swaps it for a symlink to a root-only
+    /// directory. With the lower layer named by path, mount(2) would follow the link and
+    /// the target would show that directory; here the sync is refused, naming the link.
+    @Test func snapshotSwappedBeforeTheMountIsRefused() async throws {
+        let sandbox = try Sandbox()
+        let target = "$DATA/home/t"
+        try sandbox.writeConfig(targets: [target], overlay: true)
+        try FaultInjectionTests.writeSlowAsd(sandbox)
+        let paths = sandbox.paths(target, user: String(Self.owner))
+        let watcher = """
+            import ctypes, os, struct, sys
+            parent, name, decoy = sys.argv[1:4]
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init()
+            libc.inotify_add_watch(fd, parent.encode(), 0x80)  # IN_MOVED_TO
+            open(os.path.join(parent, ".watching"), "w").close()
+            while True:
+                data, offset = os.read(fd, 65536), 0
+                while offset + 16 <= len(data):
+                    _, _, _, length = struct.unpack_from("iIII", data, offset)
+                    found = data[offset + 16:offset + 16 + length].rstrip(b"\\0").decode()
+                    offset += 16 + length
+                    if found == name:
+                        path = os.path.join(parent, name)
+                        os.rename(path, path + ".aside")
+                        os.symlink(decoy, path)
+                        sys.exit(0)
+            """
+        let snapshotName = String(paths.snapshot.split(separator: "/").last!)
+        let result = try await Scenario(sandbox)
+            .shell(Self.tree(at: target))
+            .writeFile("$SANDBOX/watcher.py", watcher)
+            .shell("""
+                mkdir -m 0700 "$SANDBOX/decoy"; printf 'root secret' >"$SANDBOX/decoy/secret"; chmod 0600 "$SANDBOX/decoy/secret"
+                setpriv --reuid=\(Self.owner) --regid=\(Self.owner) --clear-groups -- \\
+                    python3 "$SANDBOX/watcher.py" "$DATA/home" \(shellQuote(snapshotName)) "$SANDBOX/decoy" &
+                echo $! >"$SANDBOX/watcher.pid"
+                until [[ -e "$DATA/home/.watching" ]]; do sleep 0.01; done
+                rm "$DATA/home/.watching"
+                """)
+            .asd("sync", as: "sync", binary: "$SANDBOX/slow-asd")
+            .shell("wait $(cat \"$SANDBOX/watcher.pid\") || true")
+            .expectExists(paths.snapshot + ".aside")
+            .expect("! grep -r -q 'root secret' \"\(target)\"", "the target shows the root-only directory")
+            .expectNotMounted(target)
+            .expect("! findmnt -rn -o TARGET | grep -F -e \"$VOLATILE/\" -e \"$DATA/\"", "mounts left: $(findmnt -rn -o TARGET | grep -F -e $VOLATILE/ -e $DATA/)")
+            .expect("[[ \"$(cat \"$SANDBOX/decoy/secret\")\" == 'root secret' ]]", "the decoy changed")
+            .shell("umount -R \"\(target)\" 2>/dev/null || true")
+            .run()
+        result.expectNoFailures()
+        let sync = try result.command("sync")
+        #expect(sync.status == 1, "\(sync.output)")
+        #expect(sync.output.contains("Refusing to use \(paths.snapshot) (owner \(Self.owner)): it is a symbolic link"), "\(sync.output)")
+    }
 }
