@@ -76,12 +76,15 @@ import Testing
         case lowerBound
         /// The overlay is mounted at the tmpfs copy; the target is not redirected yet.
         case overlayMounted
+        /// SIGTERM (not SIGKILL) once the lower bind is made: sync rolls itself back.
+        case terminatedAtLowerBound
         var testDescription: String { rawValue }
     }
 
-    /// sync SIGKILLed (asd only: its mounts stay, as after `kill -9`) at `point`; the next
-    /// sync recovers (lower bind and its directory gone, nothing stacked), and unsync
-    /// leaves nothing behind with the tree as it was.
+    /// sync SIGKILLed (asd only: its mounts stay, as after `kill -9`) at `point`, or
+    /// SIGTERMed (it rolls back, leaving nothing); the next sync recovers (lower bind and
+    /// its directory gone, nothing stacked), and unsync leaves nothing behind with the
+    /// tree as it was.
     @Test(arguments: KillPoint.allCases)
     func killedSyncIsRecovered(at point: KillPoint) async throws {
         let sandbox = try Sandbox()
@@ -90,9 +93,12 @@ import Testing
         try FaultInjectionTests.writeSlowAsd(sandbox)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
-        let trigger = point == .lowerBound ? mounted(paths.overlayLower) : mounted(paths.tmpfsCopy)
-        let notYet = point == .lowerBound ? mounted(paths.tmpfsCopy) : mounted(paths.target)
-        let scenario = Scenario(sandbox)
+        let trigger = point == .overlayMounted ? mounted(paths.tmpfsCopy) : mounted(paths.overlayLower)
+        let notYet = point == .overlayMounted ? mounted(paths.target) : mounted(paths.tmpfsCopy)
+        let kill = point == .terminatedAtLowerBound
+            ? "kill -TERM $(pgrep -P \"$tracer\")"
+            : "kill -9 $(pgrep -P \"$tracer\") \"$tracer\" 2>/dev/null || true"
+        var scenario = Scenario(sandbox)
             .shell(Self.tree(at: target))
             .snapshotTree(target, as: "initial")
             .shell("""
@@ -103,10 +109,15 @@ import Testing
                     (( SECONDS < deadline )) || { echo "the trigger never held"; cat "$SANDBOX/killed.out"; exit 1; }
                     sleep 0.005
                 done
-                kill -9 $(pgrep -P "$tracer") "$tracer" 2>/dev/null || true
+                \(kill)
                 wait "$tracer" 2>/dev/null || true
                 """)
             .expect("! \(notYet)", "the kill came too late: \(point)")
+        if point == .terminatedAtLowerBound {
+            scenario = Self.expectNothingLeft(scenario)
+                .expect("grep -q 'was rolled back' \"$SANDBOX/killed.out\"", "no roll-back: $(cat $SANDBOX/killed.out)")
+        }
+        scenario = scenario
             .asd("sync", as: "recover")
             .expectMounted(target, fstype: "overlay")
             .capture("cat /proc/self/mountinfo", as: "mountinfo")
