@@ -71,6 +71,19 @@ import Testing
         try expectSameTree(result.tree("changed"), result.tree("final"), .lifecycle, "changed vs final")
     }
 
+    /// `$SANDBOX/slower-asd`: asd under strace, each mount(2) of its own returning 0.6 s
+    /// late, so a loop polling the mount table sees each new mount long before the next.
+    static func writeSlowerAsd(_ sandbox: Sandbox) throws {
+        let strace = try #require(Executable.find("strace"), "strace is needed to slow asd down between mounts (apt-get install strace)")
+        let script = """
+            #!/bin/bash
+            exec \(strace) -qq -o /dev/null -e trace=mount -e inject=mount:delay_exit=600000 \(shellQuote(try Executable.asd())) "$@"
+
+            """
+        try script.write(toFile: sandbox.root + "/slower-asd", atomically: false, encoding: .utf8)
+        chmod(sandbox.root + "/slower-asd", 0o755)
+    }
+
     enum KillPoint: String, CaseIterable, CustomTestStringConvertible {
         /// The snapshot is bound at the lower dir; the overlay is not mounted yet.
         case lowerBound
@@ -90,7 +103,7 @@ import Testing
         let sandbox = try Sandbox()
         let target = "$DATA/home/t"
         try sandbox.writeConfig(targets: [target], overlay: true)
-        try FaultInjectionTests.writeSlowAsd(sandbox)
+        try Self.writeSlowerAsd(sandbox)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
         let trigger = point == .overlayMounted ? mounted(paths.tmpfsCopy) : mounted(paths.overlayLower)
@@ -102,7 +115,7 @@ import Testing
             .shell(Self.tree(at: target))
             .snapshotTree(target, as: "initial")
             .shell("""
-                "$SANDBOX/slow-asd" sync >"$SANDBOX/killed.out" 2>&1 &
+                "$SANDBOX/slower-asd" sync >"$SANDBOX/killed.out" 2>&1 &
                 tracer=$!
                 deadline=$((SECONDS + 60))
                 until \(trigger); do

@@ -119,7 +119,8 @@ struct RaceAttackTests {
         touch "$SANDBOX/attack.stats" && chown "$uid" "$SANDBOX/attack.stats"
         setpriv --reuid="$uid" --regid="$uid" --clear-groups -- python3 "$SANDBOX/attacker.py" \\
             "$T" "$P" "$VOLATILE" "$inst" "$D/file" "$D/dir" "$FLAG" "$STOP" "$SANDBOX/attack.stats" \\
-            "$ATTACK_MODES" &
+            "$ATTACK_MODES" >"$SANDBOX/attacker.log" 2>&1 &
+        # (Not on the script's output: if the script fails, the harness must not wait for it.)
         attacker=$!
         on() { touch "$FLAG"; sleep 0.05; }
         off() { rm -f "$FLAG"; sleep 0.05; }
@@ -163,10 +164,14 @@ struct RaceAttackTests {
         case .recovery:
             return loop + "crash; on; run recovery sync; off\ndone\nmount -o remount,size=256m \"$VOLATILE\""
         case .overlay:
-            // Looked at with the attacker idle, so every swapped name is back in place.
+            // What the target shows, looked at through the overlay's mount point (in asd's
+            // root-only directories, so the attacker cannot swap it for a symlink to the decoy
+            // as it can the target itself); grep -r follows no symlink inside.
             let look = """
-                if grep -r -a -l -F -f "$SANDBOX/secret" "$T" >"$SANDBOX/found" 2>/dev/null; then
-                    { echo "round $round:"; cat "$SANDBOX/found"; } >>"$SANDBOX/leaks/secret-through-target"
+                copy="$VOLATILE/$inst-$uid$T"
+                if mountpoint -q "$copy" && grep -r -a -l -F -f "$SANDBOX/secret" "$copy" >"$SANDBOX/found" 2>/dev/null; then
+                    { echo "round $round, after $(tail -n 1 "$SANDBOX/outcomes.raw"):"; cat "$SANDBOX/found"
+                      grep -F "$copy " /proc/self/mountinfo || true; } >>"$SANDBOX/leaks/secret-through-target"
                 fi
                 """
             return loop + "on; run sync sync; off\n\(look)\non; run resync resync; off\n\(look)\non; run unsync unsync; off\ndone"
