@@ -189,6 +189,8 @@ import Testing
             .asd("sync", as: "sync", binary: "$SANDBOX/slow-asd")
             .shell("wait $(cat \"$SANDBOX/watcher.pid\") || true")
             .expectExists(paths.snapshot + ".aside")
+            // The roll-back removes only what asd made: the owner's link stays.
+            .expect("[[ -L \"\(paths.snapshot)\" ]]", "the planted link was removed")
             .expect("! grep -r -q 'root secret' \"\(target)\"", "the target shows the root-only directory")
             .expectNotMounted(target)
             .expect("! findmnt -rn -o TARGET | grep -F -e \"$VOLATILE/\" -e \"$DATA/\"", "mounts left: $(findmnt -rn -o TARGET | grep -F -e $VOLATILE/ -e $DATA/)")

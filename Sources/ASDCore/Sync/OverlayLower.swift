@@ -56,7 +56,8 @@ extension Engine {
         guard found.device == made.device, found.inode == made.inode else {
             throw .plantedBesideTarget(
                 path: paths.snapshot, owner: FileOps.userName(uid: found.uid),
-                problem: "is not the snapshot asd has just made (it was replaced meanwhile)", target: paths.target)
+                problem: "is not the snapshot asd has just made (it was replaced meanwhile), where asd keeps the snapshot",
+                target: paths.target)
         }
         return handle
     }

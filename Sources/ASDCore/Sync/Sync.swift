@@ -60,8 +60,9 @@ extension Engine {
         var snapshotRoot: FileStatus?
         if settings.useBackups || settings.useOverlay {
             log.debug("Creating hard-link snapshot \(paths.snapshot)")
-            snapshotRoot = try Snapshot.take(paths)
-            journal.record(.removeTree(paths.snapshot))
+            let made = try Snapshot.take(paths)
+            snapshotRoot = made
+            journal.record(.removeSnapshot(paths.snapshot, made: made))
             try checkInterrupted("sync of \(paths.target)")
         }
 
