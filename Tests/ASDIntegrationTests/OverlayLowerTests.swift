@@ -71,17 +71,20 @@ import Testing
         try expectSameTree(result.tree("changed"), result.tree("final"), .lifecycle, "changed vs final")
     }
 
-    /// `$SANDBOX/slower-asd`: asd under strace, each mount(2) of its own returning 0.6 s
-    /// late, so a loop polling the mount table sees each new mount long before the next.
-    static func writeSlowerAsd(_ sandbox: Sandbox) throws {
-        let strace = try #require(Executable.find("strace"), "strace is needed to slow asd down between mounts (apt-get install strace)")
+    /// `$SANDBOX/held-asd`: asd under strace, its `call`-th mount(2) returning only after
+    /// `seconds`, so a loop polling the mount table surely sees that mount before the next.
+    /// A sync of one overlay target mounts: 1-3 disk copy (bind, private, noatime), 4-6
+    /// lower layer (bind, private, read-only), 7 overlay, 8- the target's bind.
+    static func writeHeldAsd(_ sandbox: Sandbox, call: Int, seconds: Double) throws {
+        let strace = try #require(Executable.find("strace"), "strace is needed to hold asd at a mount (apt-get install strace)")
         let script = """
             #!/bin/bash
-            exec \(strace) -qq -o /dev/null -e trace=mount -e inject=mount:delay_exit=600000 \(shellQuote(try Executable.asd())) "$@"
+            exec \(strace) -qq -o /dev/null -e trace=mount -e inject=mount:delay_exit=\(Int(seconds * 1_000_000)):when=\(call) \
+                \(shellQuote(try Executable.asd())) "$@"
 
             """
-        try script.write(toFile: sandbox.root + "/slower-asd", atomically: false, encoding: .utf8)
-        chmod(sandbox.root + "/slower-asd", 0o755)
+        try script.write(toFile: sandbox.root + "/held-asd", atomically: false, encoding: .utf8)
+        chmod(sandbox.root + "/held-asd", 0o755)
     }
 
     enum KillPoint: String, CaseIterable, CustomTestStringConvertible {
@@ -103,7 +106,8 @@ import Testing
         let sandbox = try Sandbox()
         let target = "$DATA/home/t"
         try sandbox.writeConfig(targets: [target], overlay: true)
-        try Self.writeSlowerAsd(sandbox)
+        // Held at the lower layer's bind or the overlay; SIGTERM is handled once it returns.
+        try Self.writeHeldAsd(sandbox, call: point == .overlayMounted ? 7 : 4, seconds: point == .terminatedAtLowerBound ? 1 : 30)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
         let trigger = point == .overlayMounted ? mounted(paths.tmpfsCopy) : mounted(paths.overlayLower)
@@ -115,7 +119,7 @@ import Testing
             .shell(Self.tree(at: target))
             .snapshotTree(target, as: "initial")
             .shell("""
-                "$SANDBOX/slower-asd" sync >"$SANDBOX/killed.out" 2>&1 &
+                "$SANDBOX/held-asd" sync >"$SANDBOX/killed.out" 2>&1 &
                 tracer=$!
                 deadline=$((SECONDS + 60))
                 until \(trigger); do
