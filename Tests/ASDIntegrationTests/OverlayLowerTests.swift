@@ -71,15 +71,17 @@ import Testing
         try expectSameTree(result.tree("changed"), result.tree("final"), .lifecycle, "changed vs final")
     }
 
-    /// `$SANDBOX/held-asd`: asd under strace, its `call`-th mount(2) returning only after
-    /// `seconds`, so a loop polling the mount table surely sees that mount before the next.
-    /// A sync of one overlay target mounts: 1-3 disk copy (bind, private, noatime), 4-6
-    /// lower layer (bind, private, read-only), 7 overlay, 8- the target's bind.
-    static func writeHeldAsd(_ sandbox: Sandbox, call: Int, seconds: Double) throws {
-        let strace = try #require(Executable.find("strace"), "strace is needed to hold asd at a mount (apt-get install strace)")
+    /// `$SANDBOX/held-asd`: asd under strace, its `call`-th mount(2) (every one of
+    /// `calls` when nil) returning only after `seconds`, so a loop polling the mount table
+    /// surely sees that mount before the next. A sync of one overlay target mounts: 1-3
+    /// disk copy (bind, private, noatime), 4-6 lower layer (bind, private, read-only),
+    /// 7 overlay, 8- the target's bind.
+    static func writeHeldAsd(_ sandbox: Sandbox, calls: String = "mount", call: Int?, seconds: Double) throws {
+        let strace = try #require(Executable.find("strace"), "strace is needed to hold asd at a system call (apt-get install strace)")
+        let when = call.map { ":when=\($0)" } ?? ""
         let script = """
             #!/bin/bash
-            exec \(strace) -qq -o /dev/null -e trace=mount -e inject=mount:delay_exit=\(Int(seconds * 1_000_000)):when=\(call) \
+            exec \(strace) -qq -o /dev/null -e trace=\(calls) -e inject=\(calls):delay_exit=\(Int(seconds * 1_000_000))\(when) \
                 \(shellQuote(try Executable.asd())) "$@"
 
             """
@@ -107,13 +109,13 @@ import Testing
         let target = "$DATA/home/t"
         try sandbox.writeConfig(targets: [target], overlay: true)
         // Held at the lower layer's bind or the overlay; SIGTERM is handled once it returns.
-        try Self.writeHeldAsd(sandbox, call: point == .overlayMounted ? 7 : 4, seconds: point == .terminatedAtLowerBound ? 1 : 30)
+        try Self.writeHeldAsd(sandbox, call: point == .overlayMounted ? 7 : 4, seconds: point == .terminatedAtLowerBound ? 3 : 30)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
         let trigger = point == .overlayMounted ? mounted(paths.tmpfsCopy) : mounted(paths.overlayLower)
         let notYet = point == .overlayMounted ? mounted(paths.target) : mounted(paths.tmpfsCopy)
         let kill = point == .terminatedAtLowerBound
-            ? "kill -TERM $(pgrep -P \"$tracer\")"
+            ? "kill -TERM $(pgrep -P \"$tracer\") 2>/dev/null || true"
             : "kill -9 $(pgrep -P \"$tracer\") \"$tracer\" 2>/dev/null || true"
         var scenario = Scenario(sandbox)
             .shell(Self.tree(at: target))
@@ -149,15 +151,15 @@ import Testing
         try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "initial vs final")
     }
 
-    /// The owner, woken by inotify the moment the snapshot gets its name (asd is slowed
-    /// by strace after each rename and mount), swaps it for a symlink to a root-only
+    /// The owner, woken by inotify the moment the snapshot gets its name (asd is held
+    /// by strace for 1 s after each rename), swaps it for a symlink to a root-only
     /// directory. With the lower layer named by path, mount(2) would follow the link and
     /// the target would show that directory; here the sync is refused, naming the link.
     @Test func snapshotSwappedBeforeTheMountIsRefused() async throws {
         let sandbox = try Sandbox()
         let target = "$DATA/home/t"
         try sandbox.writeConfig(targets: [target], overlay: true)
-        try FaultInjectionTests.writeSlowAsd(sandbox)
+        try Self.writeHeldAsd(sandbox, calls: "rename,renameat,renameat2", call: nil, seconds: 1)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let watcher = """
             import ctypes, os, struct, sys
@@ -190,7 +192,7 @@ import Testing
                 until [[ -e "$DATA/home/.watching" ]]; do sleep 0.01; done
                 rm "$DATA/home/.watching"
                 """)
-            .asd("sync", as: "sync", binary: "$SANDBOX/slow-asd")
+            .asd("sync", as: "sync", binary: "$SANDBOX/held-asd")
             .shell("wait $(cat \"$SANDBOX/watcher.pid\") || true")
             .expectExists(paths.snapshot + ".aside")
             // The roll-back removes only what asd made: the owner's link stays.
