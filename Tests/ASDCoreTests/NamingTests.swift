@@ -119,6 +119,9 @@ struct NamingTests {
         #expect(paths.tmpfsCopy.text == expected.tmpfsCopy)
         #expect(paths.overlayUpper.text == expected.tmpfsCopy + "-rw")
         #expect(paths.overlayWork.text == expected.overlayWork)
+        // asd's own: `.lower-` before the work dir's top name (which starts with ".asd").
+        let workTop = expected.overlayWork.dropFirst("/tmp/.".count)
+        #expect(paths.overlayLower.text == "/tmp/.lower-" + workTop)
         #expect(paths.flag.text == expected.tmpfsCopy + "/.flagged")
         #expect(paths.parent.text == expected.parent)
     }

@@ -30,6 +30,12 @@ struct RaceAttackTests {
         case recovery
         /// Attacks during `asd clean` (archives replaced by symlinks, planted old-style directories).
         case clean
+        /// Overlay mode: attacks during sync (the snapshot becomes the overlay's lower layer),
+        /// resync and unsync; after each sync and resync the target (the overlay) must show
+        /// none of the decoys' content. (The attacker seldom wins the snapshot-to-mount window
+        /// by inotify alone: `OverlayLowerTests.snapshotSwappedBeforeTheMountIsRefused`
+        /// holds it open with strace.)
+        case overlay
 
         var testDescription: String { rawValue }
     }
@@ -53,7 +59,7 @@ struct RaceAttackTests {
         // In the rsync pass: USE_RSYNC="yes", the setting an administrator uses (the
         // attacker owns the tree, so asd must not let rsync walk it).
         let rsync = TestEngine.current == .rsync ? "\nUSE_RSYNC=\"yes\"" : ""
-        try sandbox.writeConfig(targets: ["$DATA/home/t"], backups: true, extra: "BACKUP_LIMIT=50" + rsync)
+        try sandbox.writeConfig(targets: ["$DATA/home/t"], overlay: phase == .overlay, backups: true, extra: "BACKUP_LIMIT=50" + rsync)
         let result = try await Scenario(sandbox, timeoutSeconds: 900)
             .shell(Self.setup(modes: phase == .volatile ? "volatile" : "tree"))
             .shell(Self.body(phase))
@@ -124,7 +130,8 @@ struct RaceAttackTests {
         touch "$SANDBOX/attack.stats" && chown "$uid" "$SANDBOX/attack.stats"
         setpriv --reuid="$uid" --regid="$uid" --clear-groups -- python3 "$SANDBOX/attacker.py" \\
             "$T" "$P" "$VOLATILE" "$inst" "$D/file" "$D/dir" "$FLAG" "$STOP" "$SANDBOX/attack.stats" \\
-            "$ATTACK_MODES" &
+            "$ATTACK_MODES" >"$SANDBOX/attacker.log" 2>&1 &
+        # (Not on the script's output: if the script fails, the harness must not wait for it.)
         attacker=$!
         on() { touch "$FLAG"; sleep 0.05; }
         off() { rm -f "$FLAG"; sleep 0.05; }
@@ -168,6 +175,18 @@ struct RaceAttackTests {
             return loop + "run sync sync; on; run unsync unsync; off\ndone"
         case .recovery:
             return loop + "crash; on; run recovery sync; off\ndone\nmount -o remount,size=256m \"$VOLATILE\""
+        case .overlay:
+            // What the target shows, looked at through the overlay's mount point (in asd's
+            // root-only directories, so the attacker cannot swap it for a symlink to the decoy
+            // as it can the target itself); grep -r follows no symlink inside.
+            let look = """
+                copy="$VOLATILE/$inst-$uid$T"
+                if mountpoint -q "$copy" && grep -r -a -l -F -f "$SANDBOX/secret" "$copy" >"$SANDBOX/found" 2>/dev/null; then
+                    { echo "round $round, after $(tail -n 1 "$SANDBOX/outcomes.raw"):"; cat "$SANDBOX/found"
+                      grep -F "$copy " /proc/self/mountinfo || true; } >>"$SANDBOX/leaks/secret-through-target"
+                fi
+                """
+            return loop + "on; run sync sync; off\n\(look)\non; run resync resync; off\n\(look)\non; run unsync unsync; off\ndone"
         case .clean:
             return loop + """
                 crash; run recovery sync

@@ -16,6 +16,7 @@ struct SandboxPaths: Sendable {
     var tmpfsCopy: String { Self.text(paths.tmpfsCopy) }
     var overlayUpper: String { Self.text(paths.overlayUpper) }
     var overlayWork: String { Self.text(paths.overlayWork) }
+    var overlayLower: String { Self.text(paths.overlayLower) }
     var flag: String { Self.text(paths.flag) }
     var parent: String { Self.text(paths.parent) }
     var archivePrefix: String { Self.text(paths.archivePrefix) }

@@ -17,17 +17,20 @@ public enum Snapshot {
     /// Takes the snapshot of `paths.target` at `paths.snapshot`: built under
     /// `snapshotPartial` and renamed when whole, so a crash never leaves a
     /// partial snapshot under the name recovery archives. A stale snapshot
-    /// (whole or partial) is removed first.
-    public static func take(_ paths: TargetPaths) throws(ASDError) {
+    /// (whole or partial) is removed first. Returns the status of the snapshot's
+    /// root as made (its device and inode identify it later, whatever its name).
+    @discardableResult
+    public static func take(_ paths: TargetPaths) throws(ASDError) -> FileStatus {
         try remove(paths.snapshotPartial)
         try remove(paths.snapshot)
-        try create(of: paths.target, at: paths.snapshotPartial)
+        let root = try create(of: paths.target, at: paths.snapshotPartial)
         do throws(ASDError) {
             try rename(paths.snapshotPartial, to: paths.snapshot)
         } catch {
             try? remove(paths.snapshotPartial)
             throw error
         }
+        return root
     }
 
     /// Deletes the snapshot of `paths`: renamed to `snapshotPartial` first,
@@ -55,7 +58,8 @@ public enum Snapshot {
     /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
     /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
     /// times and xattrs are set through that descriptor, never by path.
-    public static func create(of source: FilePath, at destination: FilePath) throws(ASDError) {
+    @discardableResult
+    public static func create(of source: FilePath, at destination: FilePath) throws(ASDError) -> FileStatus {
         let sourceRoot: DirectoryHandle
         let parent: DirectoryHandle
         do throws(SafePath.Failure) {
@@ -82,6 +86,9 @@ public enum Snapshot {
                 try destinationRoot.setMetadata(
                     uid: rootStatus.uid, gid: rootStatus.gid, permissions: rootStatus.permissions,
                     access: rootStatus.accessTime, modification: rootStatus.modificationTime)
+            }
+            return try ASDError.attempt("read the snapshot directory", destination) { () throws(Errno) in
+                try destinationRoot.status()
             }
         } catch {
             try? parent.removeTree(name)

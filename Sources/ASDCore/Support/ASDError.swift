@@ -81,6 +81,10 @@ public enum ASDError: Error, Equatable, Sendable {
     /// The walk to a target's parent would step from a directory (or symlink)
     /// `fromOwner` owns into `path`, which `owner` owns (SafePath's rule).
     case crossOwnerStep(path: FilePath, owner: String, fromOwner: String)
+    /// Something at a name asd uses beside `target` (its disk copy or snapshot,
+    /// in the target's parent, which its owner can write) that asd did not make:
+    /// a symlink, a non-directory, a replaced directory. Never followed or removed.
+    case plantedBesideTarget(path: FilePath, owner: String, problem: String, target: FilePath)
 
     /// Process exit status for this error.
     public var exitCode: Int32 {
@@ -173,6 +177,9 @@ extension ASDError: CustomStringConvertible {
             return "Refusing to use \(path) (owner \(owner)): it is reached through a directory or symlink that \(fromOwner) owns, and \(fromOwner) could swap it for a symlink to redirect asd, which runs as root. asd steps from a user's directory only into that user's own files. If the layout is meant to be so, make the directory above it root's ('chown root: \(shellQuoted(path.directory.description))'), or give \(path) to \(fromOwner)."
         case .unsafePath(let path, let owner, let problem):
             return "Refusing to use \(path) (owner \(owner)): it \(problem). asd makes its own directories there, root-only, and never follows what others put in their place. Check what it is, remove it (e.g. 'rm -r -- \(shellQuoted(path.description))') and run asd again."
+        case .plantedBesideTarget(let path, let owner, let problem, let target):
+            let quoted = shellQuoted(path.description)
+            return "Refusing to use \(path) (owner \(owner)): it \(problem) of \(target). asd never follows, changes or deletes what others put there, and \(target) stays on disk as it is. Check what it is, move it out of the way (e.g. 'mv -- \(quoted) \(shellQuoted(path.description + ".moved"))') and run asd again."
         }
     }
 }

@@ -17,6 +17,14 @@ public struct TargetPaths: Equatable, Sendable {
     public let overlayUpper: FilePath
     /// Overlay work dir: `$VOLATILE/.<instance>-USER/abs/path`.
     public let overlayWork: FilePath
+    /// Overlay lower dir, asd's own (not upstream's): the snapshot bound
+    /// read-only, by descriptor, at `$VOLATILE/.lower-<instance>-USER/abs/path`,
+    /// so mount(2) never resolves a path in the target owner's directory.
+    /// Every other top-level name asd or upstream makes in VOLATILE starts
+    /// with "asd" or ".asd" (an instance name starts with "asd"), so this one
+    /// cannot be any of them, and below it lie only absolute target paths,
+    /// which are never nested: a lower dir is never inside another's.
+    public let overlayLower: FilePath
 
     public static let crashRecoverySuffix = "crashrecovery"
     public static let flagName: FilePath = ".flagged"
@@ -31,6 +39,7 @@ public struct TargetPaths: Equatable, Sendable {
         self.tmpfsCopy = "\(volatile)/\(instance)-\(user)\(target)"
         self.overlayUpper = tmpfsCopy + "-rw"
         self.overlayWork = "\(volatile)/.\(instance)-\(user)\(target)"
+        self.overlayLower = "\(volatile)/.lower-\(instance)-\(user)\(target)"
     }
 
     /// `.flagged` inside the tmpfs copy: present while asd runs cleanly.

@@ -11,9 +11,18 @@ extension Engine {
             let running = try keepIfRunning(paths)
             StagingMount.removeLeftoverInsideTarget(paths, running: running)
             if running { continue }
+            if let planted = plantedBesideTarget(paths) {
+                // Not ours: never followed or removed; nothing of the target is touched.
+                log.warning("\(planted.message) Until then asd leaves \(paths.target) alone.")
+                continue
+            }
             let hasDiskCopy = FileOps.isDirectory(paths.diskCopy)
             let hasSnapshot = FileOps.isDirectory(paths.snapshot)
-            guard hasDiskCopy || Snapshot.exists(paths) else { continue }
+            guard hasDiskCopy || Snapshot.exists(paths) else {
+                // Left by upstream asd's unsync of our overlay, or a killed asd's rollback.
+                try removeOverlayLower(paths)
+                continue
+            }
             log.info("Ungraceful state detected for \(paths.target) so fixing")
             try recover(paths, hasSnapshot: hasSnapshot)
         }

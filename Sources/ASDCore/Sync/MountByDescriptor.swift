@@ -37,6 +37,20 @@ extension Mount {
         }
     }
 
+    /// A private, non-recursive bind of the directory open as `source` (its
+    /// path `sourcePath` is only for messages) onto `mountPoint`, a directory
+    /// in root's own tree (asd's root-only directories under VOLATILE, or next
+    /// to the daemon file in /run): nobody else can put anything in its place,
+    /// so it is named by path. No mount inside `source` is carried along.
+    static func bindPrivate(_ source: DirectoryHandle, sourcePath: FilePath, onto mountPoint: FilePath) throws(ASDError) {
+        try ASDError.attempt("bind-mount \(sourcePath) onto", mountPoint) { () throws(Errno) in
+            try bind(source: procPath(source), target: mountPoint, recursive: false)
+        }
+        try ASDError.attempt("make private the mount", mountPoint) { () throws(Errno) in
+            try makePrivate(mountPoint, recursive: false)
+        }
+    }
+
     private static func procPath(_ handle: DirectoryHandle) -> FilePath { "/proc/self/fd/\(handle.fd)" }
 
     private static func open(_ path: FilePath) throws(ASDError) -> DirectoryHandle {

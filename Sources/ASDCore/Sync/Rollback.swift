@@ -10,6 +10,10 @@ struct UndoJournal: Sendable {
         case removeDirectory(FilePath)
         /// Remove a tree asd created outside the target (tmpfs copy, snapshot).
         case removeTree(FilePath)
+        /// Remove the snapshot asd made (root `made`), only while its name still
+        /// shows that very directory: what the target's owner put in its place
+        /// (a symlink, a directory of theirs) is theirs and stays.
+        case removeSnapshot(FilePath, made: FileStatus)
     }
 
     private(set) var steps: [Step] = []
@@ -69,6 +73,17 @@ extension Engine {
                     try FileOps.removeDirectory(path)
                 } catch {
                     if error != .noEntry { problems.append("could not remove \(path): \(error)") }
+                }
+            case .removeSnapshot(let path, let made):
+                guard let found = try? FileOps.status(path), found.isDirectory,
+                      found.device == made.device, found.inode == made.inode else {
+                    if FileOps.exists(path) { log.warning("\(path) is no longer the snapshot asd made; leaving it as it is.") }
+                    continue
+                }
+                do throws(ASDError) {
+                    try removeTreeOrThrow(path)
+                } catch {
+                    problems.append(error.message)
                 }
             case .removeTree(let path):
                 if failedUnmounts.contains(path) { continue }

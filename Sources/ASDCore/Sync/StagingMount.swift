@@ -40,13 +40,15 @@ struct StagingMount {
             try FileOps.makeDirectory(mountPoint, mode: 0o700, uid: 0, gid: 0)
         }
         do throws(ASDError) {
-            try ASDError.attempt("bind-mount \(parent) onto", mountPoint) { () throws(Errno) in
-                try Mount.bind(source: parent, target: mountPoint, recursive: false)
-                try Mount.makePrivate(mountPoint, recursive: false)
-                // Reading files to compare them must not write their access times.
-                try? Mount.remountBindNoatime(mountPoint)
-            }
+            // The parent is often the target owner's: opened with SafePath and
+            // bound by descriptor, so no symlink swapped in on the way is followed.
+            let directory = try RecoveryOps.openParent(of: paths.target)
+            try Mount.bindPrivate(directory, sourcePath: parent, onto: mountPoint)
+            // Reading files to compare them must not write their access times.
+            try? Mount.remountBindNoatime(mountPoint)
+            try checkShowsDiskCopy(mountPoint.appending(base), paths)
         } catch {
+            _ = try? Mount.unmountAll(mountPoint, lazy: true)
             try? FileOps.removeDirectory(mountPoint)
             throw error
         }
@@ -60,6 +62,16 @@ struct StagingMount {
             throw error
         }
         return stage
+    }
+
+    /// The target seen through the new staging mount must be the very directory
+    /// the disk copy shows (a mount point: its name cannot be renamed away).
+    private static func checkShowsDiskCopy(_ view: FilePath, _ paths: TargetPaths) throws(ASDError) {
+        let shown = try? FileOps.status(view)
+        let disk = try? FileOps.status(paths.diskCopy)
+        guard let shown, let disk, shown.isDirectory, shown.device == disk.device, shown.inode == disk.inode else {
+            throw .unexpectedState(path: view, detail: "it is not the directory the disk copy \(paths.diskCopy) shows")
+        }
     }
 
     /// A fresh, empty, root-only temp directory. Anything left in it is an

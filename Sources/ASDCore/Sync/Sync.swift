@@ -47,6 +47,7 @@ extension Engine {
     func syncTarget(_ paths: TargetPaths, journal: inout UndoJournal) throws(ASDError) {
         let owner = try statOrThrow(paths.target, doing: "read the owner and mode of")
         log.debug("Syncing \(paths.target) -> \(paths.tmpfsCopy)")
+        try refusePlantedBesideTarget(paths)
 
         try makeOwnedDirectory(paths.tmpfsCopy, like: owner, journal: &journal, underVolatile: true)
         try makeOwnedDirectory(paths.diskCopy, like: owner, journal: &journal, underVolatile: false)
@@ -56,17 +57,25 @@ extension Engine {
         journal.record(.unmount(paths.diskCopy))
         try checkInterrupted("sync of \(paths.target)")
 
+        var snapshotRoot: FileStatus?
         if settings.useBackups || settings.useOverlay {
             log.debug("Creating hard-link snapshot \(paths.snapshot)")
-            try Snapshot.take(paths)
-            journal.record(.removeTree(paths.snapshot))
+            let made = try Snapshot.take(paths)
+            snapshotRoot = made
+            journal.record(.removeSnapshot(paths.snapshot, made: made))
             try checkInterrupted("sync of \(paths.target)")
         }
 
-        if settings.useOverlay {
+        if settings.useOverlay, let snapshotRoot {
             try makeOwnedDirectory(paths.overlayUpper, like: owner, journal: &journal, underVolatile: true)
             try makeOwnedDirectory(paths.overlayWork, like: owner, journal: &journal, underVolatile: true)
-            try Mount.overlay(lower: paths.snapshot, upper: paths.overlayUpper, work: paths.overlayWork, at: paths.tmpfsCopy)
+            try bindOverlayLower(paths, snapshot: snapshotRoot, journal: &journal)
+            try checkInterrupted("sync of \(paths.target)")
+            // Every layer is now a path in asd's root-only directories under
+            // VOLATILE (the lower one a bind of the snapshot by descriptor):
+            // nobody else can put anything in their place, so mount(2) may
+            // resolve them by path.
+            try Mount.overlay(lower: paths.overlayLower, upper: paths.overlayUpper, work: paths.overlayWork, at: paths.tmpfsCopy)
             journal.record(.unmount(paths.tmpfsCopy))
         } else {
             try checkRoom(for: paths)

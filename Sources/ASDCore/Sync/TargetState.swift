@@ -52,7 +52,7 @@ extension Engine {
             if let copy, MountInfo.origin(of: entry) == copy { return true }
             if entry.fsType == "overlay", let lower = entry.superOption("lowerdir").map(MountInfo.firstLayer) {
                 let dir = MountInfo.unescapeOverlayPath(lower)
-                return dir == paths.snapshot || dir == paths.diskCopy
+                return dir == paths.overlayLower || dir == paths.snapshot || dir == paths.diskCopy
             }
             return entry.root == relative || entry.root.hasSuffix(relative) && relative.bytes.count > 1
         }

@@ -51,6 +51,8 @@ extension Engine {
         if MountInfo.isMountPoint(paths.tmpfsCopy) {
             try unmountOrDetach(paths.tmpfsCopy)
         }
+        // The overlay's lower bind shows the snapshot: gone before the snapshot is.
+        try removeOverlayLower(paths)
         // Two unrelated trees on two file systems: delete them side by side.
         try Concurrently.run { () throws(ASDError) in
             try removeVolatileCopies(paths)
@@ -66,8 +68,10 @@ extension Engine {
         }
     }
 
-    /// tmpfs copy, overlay upper and work dirs, and their empty parents.
+    /// The overlay's lower bind, then the tmpfs copy, overlay upper and work
+    /// dirs, and their empty parents (the overlay is unmounted already).
     func removeVolatileCopies(_ paths: TargetPaths) throws(ASDError) {
+        try removeOverlayLower(paths)
         for dir in [paths.tmpfsCopy, paths.overlayUpper, paths.overlayWork] where FileOps.exists(dir) {
             if MountInfo.isMountPoint(dir) {
                 throw .unexpectedState(path: dir, detail: "it is still a mount point; unmount it first")

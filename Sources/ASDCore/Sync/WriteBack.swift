@@ -69,7 +69,7 @@ extension Engine {
     }
 
     private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
-        if let lower = overlayLower(paths), lower != paths.snapshot {
+        if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")

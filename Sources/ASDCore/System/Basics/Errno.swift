@@ -20,6 +20,7 @@ public struct Errno: Error, Equatable, Hashable, CustomStringConvertible, Sendab
     public static let busy = Errno(rawValue: EBUSY)
     public static let invalid = Errno(rawValue: EINVAL)
     public static let notDirectory = Errno(rawValue: ENOTDIR)
+    public static let tooManySymlinks = Errno(rawValue: ELOOP)
     public static let notEmpty = Errno(rawValue: ENOTEMPTY)
     public static let noSpace = Errno(rawValue: ENOSPC)
     public static let permission = Errno(rawValue: EPERM)

@@ -25,15 +25,26 @@ public enum Mount {
     /// because the kernel replaces them all and refuses (EPERM) to clear
     /// locked ones, e.g. nosuid/nodev inherited in a user namespace.
     public static func remountBindNoatime(_ path: FilePath) throws(Errno) {
+        try remountBind(path, adding: [.noAccessTime])
+    }
+
+    /// As `remountBindNoatime`, with MS_RDONLY too: nothing can be written
+    /// through the bind mount at `path` (the source stays writable elsewhere).
+    public static func remountBindReadOnly(_ path: FilePath) throws(Errno) {
+        try remountBind(path, adding: [.readOnly, .noAccessTime])
+    }
+
+    private static func remountBind(_ path: FilePath, adding flags: MountFlags) throws(Errno) {
         var info = statvfs()
         _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { statvfs(c, &info) } }
         let keep = MountFlags(statvfsFlags: info.f_flag)
-        try call(source: "none", target: path, fsType: nil,
-                 flags: keep.union([.remount, .bind, .noAccessTime]), data: nil)
+        try call(source: "none", target: path, fsType: nil, flags: keep.union(flags).union([.remount, .bind]), data: nil)
     }
 
     /// mount(2) of a new tmpfs at `path`, `options` as for mount -o
-    /// (e.g. "size=64m,mode=0755").
+    /// (e.g. "size=64m,mode=0755"). mount(2) follows symlinks in `path`: give
+    /// only a path in root's own tree. (The engine mounts no tmpfs itself:
+    /// VOLATILE is the administrator's.)
     public static func mountTmpfs(at path: FilePath, options: String = "", flags: MountFlags = []) throws(Errno) {
         try call(source: "tmpfs", target: path, fsType: "tmpfs", flags: flags,
                  data: options.isEmpty ? nil : FilePath(options))
@@ -43,7 +54,10 @@ public enum Mount {
     /// `lower` read-only below, changes in `upper`, `work` on upper's
     /// filesystem. Paths are escaped for the kernel's option parser
     /// (`\` `,` `:` get a backslash); the option string must fit in a page
-    /// (ENAMETOOLONG otherwise).
+    /// (ENAMETOOLONG otherwise). mount(2) resolves every layer and `path`,
+    /// following symlinks: the engine gives only paths in asd's root-only
+    /// directories under VOLATILE (the lower one a bind of the snapshot made
+    /// by descriptor; see Sync/OverlayLower.swift).
     public static func mountOverlay(
         lower: FilePath, upper: FilePath, work: FilePath, at path: FilePath, extraOptions: [String] = []
     ) throws(Errno) {
