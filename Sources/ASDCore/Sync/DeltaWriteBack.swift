@@ -212,14 +212,17 @@ final class DeltaWriteBack: Sendable {
                 try temp.sync()
             }
             // Every clone's new blocks are mapped (or, one flush, durable) before it replaces a file.
-            if mapsDataOnFiemap {
-                for clone in batch.clones {
-                    path = clone.shown.appending(clone.name)
+            var mapped = mapsDataOnFiemap
+            for clone in batch.clones where mapped {
+                path = clone.shown.appending(clone.name)
+                do throws(Errno) {
                     try clone.tempDirectory.openFile(clone.tempName).waitForMappedData()
+                } catch {
+                    guard error.meansNoReflink else { throw error }
+                    mapped = false  // no FIEMAP here after all: flush instead
                 }
-            } else if let first = batch.clones.first {
-                try first.tempDirectory.syncFilesystem()
             }
+            if !mapped, let first = batch.clones.first { try first.tempDirectory.syncFilesystem() }
             for item in batch.inPlace {
                 path = item.shown.appending(item.name)
                 let file = try item.directory.openFile(item.name, writable: true)
