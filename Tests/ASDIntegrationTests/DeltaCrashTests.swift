@@ -51,10 +51,14 @@ import Testing
         Point(name: "torn journal", fs: "ext4", syscalls: "pwrite64", when: 2, expected: .old, tearJournal: true),
         Point(name: "mid-apply, a file half written", fs: "ext4", syscalls: "pwrite64", when: 11, expected: .tornThenNew(4), overlay: true),
         Point(name: "mid-apply, a file half written", fs: "ext4", syscalls: "pwrite64", when: 11, expected: .tornThenNew(4), reboot: false),
-        Point(name: "clones written, none renamed", fs: "btrfs", syscalls: "syncfs", when: 1, expected: .old),
+        // btrfs and xfs: every clone is written and mapped (FIEMAP_FLAG_SYNC, no flush), then
+        // renamed; the one syncfs at the end commits blocks and renames together.
+        Point(name: "clones written and mapped, none renamed", fs: "btrfs", syscalls: "rename,renameat,renameat2", when: 1, expected: .old),
         Point(name: "mid-renames", fs: "btrfs", syscalls: "rename,renameat,renameat2", when: 6, expected: .partly(5)),
-        Point(name: "renamed, before the flush", fs: "btrfs", syscalls: "syncfs", when: 2, expected: .new),
+        Point(name: "renamed, before the flush", fs: "btrfs", syscalls: "syncfs", when: 1, expected: .new),
+        Point(name: "clones written and mapped, none renamed", fs: "xfs", syscalls: "rename,renameat,renameat2", when: 1, expected: .old),
         Point(name: "mid-renames", fs: "xfs", syscalls: "rename,renameat,renameat2", when: 6, expected: .partly(5)),
+        Point(name: "renamed, before the flush", fs: "xfs", syscalls: "syncfs", when: 1, expected: .new),
     ]
 
     /// Rewrites two bytes at two offsets of every file (two ranges, in two blocks).

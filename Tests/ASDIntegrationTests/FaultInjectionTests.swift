@@ -19,12 +19,16 @@ import Testing
         /// rename(2) of asd itself (not of its children) takes 0.15 s longer: the steps
         /// between them otherwise take microseconds and no trigger could catch them.
         var slowed = false
+        /// Run asd under strace delaying the exit of each syncfs(2) by 0.5 s: the last
+        /// renames of a write-back then stay visible that long before it returns.
+        var slowFlush = false
         var description: String { name }
     }
 
     /// The asd command of a power-loss round, optionally slowed (see `KillPoint.slowed`).
-    static func command(_ arguments: String, label: String, slowed: Bool) -> String {
-        (slowed ? "ASD_BIN=\"$SANDBOX/slow-asd\" " : "") + "asd_as \(label) \(arguments)"
+    static func command(_ arguments: String, label: String, slowed: Bool, slowFlush: Bool = false) -> String {
+        (slowed ? "ASD_BIN=\"$SANDBOX/slow-asd\" " : slowFlush ? "ASD_BIN=\"$SANDBOX/slow-flush-asd\" " : "")
+            + "asd_as \(label) \(arguments)"
     }
 
     /// Writes `$SANDBOX/slow-asd`: the binary under test run by strace, which delays
@@ -41,6 +45,13 @@ import Testing
             """
         try script.write(toFile: sandbox.root + "/slow-asd", atomically: false, encoding: .utf8)
         chmod(sandbox.root + "/slow-asd", 0o755)
+        let flush = """
+            #!/bin/bash
+            exec \(strace) -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_exit=500000 \(shellQuote(try Executable.asd())) "$@"
+
+            """
+        try flush.write(toFile: sandbox.root + "/slow-flush-asd", atomically: false, encoding: .utf8)
+        chmod(sandbox.root + "/slow-flush-asd", 0o755)
     }
 
     /// Kill points, each the trigger of one round. Triggers are states of the file
@@ -69,12 +80,14 @@ import Testing
                 KillPoint(name: "flag written", trigger: .whenExists(paths.overlayUpper + "/.flagged"), mustKill: true, slowed: true),
             ]
         case (_, false):
-            // The temp dir appears when the write-back starts; rewritten and added files
-            // go through it (the current engine copies the rewritten ones first).
+            // The temp dir appears when the write-back writes its first file; rewritten and
+            // added files go through it (the current engine copies the rewritten ones first).
+            // The added files are renamed in at the end, right before the final syncfs,
+            // which is slowed so that their arrival can be seen before asd returns.
             var points = [
                 KillPoint(name: "temp dir + 0.05 s", trigger: .when("\(temp) && sleep 0.05"), mustKill: false),
                 KillPoint(name: "temp dir + 0.2 s", trigger: .when("\(temp) && sleep 0.2"), mustKill: false),
-                KillPoint(name: "added files arriving", trigger: .when(added), mustKill: true),
+                KillPoint(name: "added files arriving", trigger: .when(added), mustKill: true, slowFlush: true),
                 KillPoint(name: "added files + 0.1 s", trigger: .when("\(added) && sleep 0.1"), mustKill: false),
             ]
             if command == "unsync" {
@@ -129,7 +142,7 @@ import Testing
             }
             scenario = scenario
                 .shell("asd_round=\(k)")
-                .powerLoss(run: Self.command(command, label: "\(round)-\(command)", slowed: point.slowed), when: point.trigger, as: "\(round)-kill", mustKill: point.mustKill)
+                .powerLoss(run: Self.command(command, label: "\(round)-\(command)", slowed: point.slowed, slowFlush: point.slowFlush), when: point.trigger, as: "\(round)-kill", mustKill: point.mustKill)
                 .expectNotMounted(target)
                 .capture("[[ -d \"\(paths.snapshot)\" ]] && echo yes || echo no", as: "\(round)-snapshot")
                 .recordContent(target, as: "\(round)-disk")

@@ -7,7 +7,8 @@
 # namespace (unshare -m --propagation private); nothing is mounted on the host
 # and the loop devices are detached at the end. For each implementation (ours,
 # upstream when given, and `rsync -a --inplace --no-whole-file` as the tools that
-# write only changed blocks but in place do) and each workload, a fresh target is
+# write only changed blocks but in place do; --modify-window=-1 so that a change within the
+# second of the copy is seen) and each workload, a fresh target is
 # synced into tmpfs, changed, and written back twice:
 #   rrd: 40 files of 2 MB, 2 bytes rewritten in place per file (a round-robin database)
 #   log: 40 files of 512 KiB, one 110-byte line appended per file
@@ -76,9 +77,9 @@ one() { # one FS IMPL WORKLOAD RUN -> prints "FS IMPL WORKLOAD first steady"
         local copy="$VOL/$impl-$wl-$4"
         mkdir -p "$copy" && cp -a "$dir/t/." "$copy/"
         mutate "$wl" "$copy" 1
-        first=$(measure "$DEV" rsync -a --inplace --no-whole-file "$copy/" "$dir/t/")
+        first=$(measure "$DEV" rsync -a --inplace --no-whole-file --modify-window=-1 "$copy/" "$dir/t/")
         mutate "$wl" "$copy" 2
-        steady=$(measure "$DEV" rsync -a --inplace --no-whole-file "$copy/" "$dir/t/")
+        steady=$(measure "$DEV" rsync -a --inplace --no-whole-file --modify-window=-1 "$copy/" "$dir/t/")
         rm -rf "$copy"
     else
         conf="$W/$fs-$impl-$wl.conf"

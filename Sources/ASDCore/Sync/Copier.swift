@@ -46,6 +46,8 @@ struct WriteBackJob: Sendable {
     /// the tmpfs copy whose ctime is older has not changed since, not even its
     /// metadata. nil: unknown, every file may have changed.
     var syncedAt: FileTime? = nil
+    /// Makes `tempDirectory` (fresh and empty) when the copy first needs it.
+    var prepareTempDirectory: @Sendable () throws(ASDError) -> Void = {}
 }
 
 /// What a copy did; counts an implementation does not know are nil.
@@ -84,6 +86,7 @@ struct BuiltinCopier: TreeCopier {
             source: job.source, destination: job.destination, mode: .update(tempDirectory: job.tempDirectory),
             excludedTopNames: Set(job.excludedTopNames), log: log)
         mirror.changedOnlyIn = job.changedOnlyIn
+        mirror.prepareTempDirectory = job.prepareTempDirectory
         let report = try mirror.run()
         return CopyReport(written: report.files, bytes: report.bytes, deleted: report.deleted, vanished: report.vanished)
     }

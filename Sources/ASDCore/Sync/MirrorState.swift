@@ -32,8 +32,8 @@ enum MirrorJob: Sendable {
 final class MirrorState: Sendable {
     /// The roots, from which the steps after the walk reopen directories.
     let root: MirrorDirectory
-    /// The open temp directory of `.update`, or nil (temp files beside each file).
-    let tempDirectory: DirectoryHandle?
+    /// The temp directory of `.update` (made on first use), or nil (temp files beside each file).
+    let tempDirectory: LazyTempDirectory?
     /// Writes changed files' changed blocks only (`.update`).
     let delta: DeltaWriteBack?
     let files = Atomic<Int>(0)
@@ -50,7 +50,7 @@ final class MirrorState: Sendable {
     let pendingRenames = Mutex<[PendingRename]>([])
     private let started = ContinuousClock.now
 
-    init(root: MirrorDirectory, tempDirectory: DirectoryHandle?, delta: DeltaWriteBack? = nil) {
+    init(root: MirrorDirectory, tempDirectory: LazyTempDirectory?, delta: DeltaWriteBack? = nil) {
         self.root = root
         self.tempDirectory = tempDirectory
         self.delta = delta

@@ -40,6 +40,7 @@ struct RsyncCopier: TreeCopier {
         }
         let source = job.source, destination = job.destination
         let temp = job.tempDirectory
+        if temp != nil { try job.prepareTempDirectory() }
         let excluded = job.excludedTopNames
         // One version probe per write-back, not one per rsync run.
         let fsync = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false

@@ -30,11 +30,9 @@ struct StagingMount {
             return disk == MountOrigin(device: dir.device, root: MountInfo.joinRoot(dir.root, base))
         }()
         guard sameDirectory else {
-            let stage = StagingMount(
+            return StagingMount(
                 mountPoint: mountPoint, targetView: paths.diskCopy,
                 tempDirectory: paths.diskCopy.appending(paths.tempDirectoryName), isStaged: false)
-            try stage.prepareTempDirectory()
-            return stage
         }
         try ASDError.attempt("create the staging directory", mountPoint) { () throws(Errno) in
             try FileOps.makeDirectory(mountPoint, mode: 0o700, uid: 0, gid: 0)
@@ -52,16 +50,9 @@ struct StagingMount {
             try? FileOps.removeDirectory(mountPoint)
             throw error
         }
-        let stage = StagingMount(
+        return StagingMount(
             mountPoint: mountPoint, targetView: mountPoint.appending(base),
             tempDirectory: mountPoint.appending(paths.tempDirectoryName), isStaged: true)
-        do throws(ASDError) {
-            try stage.prepareTempDirectory()
-        } catch {
-            stage.close()
-            throw error
-        }
-        return stage
     }
 
     /// The target seen through the new staging mount must be the very directory
@@ -76,7 +67,10 @@ struct StagingMount {
 
     /// A fresh, empty, root-only temp directory. Anything left in it is an
     /// interrupted copy's temp file (the real file was never replaced), so it goes.
-    private func prepareTempDirectory() throws(ASDError) {
+    /// Made by the copier when it first needs it (`LazyTempDirectory`; rsync at
+    /// its start), not by `open`: a write-back that writes no file leaves the
+    /// file system untouched.
+    func prepareTempDirectory() throws(ASDError) {
         guard let tempDirectory else { return }
         // The parent is the target's parent (often its owner's): made by descriptor,
         // so a symlink swapped in after mkdir is never chowned or chmodded.

@@ -54,15 +54,16 @@ struct TreeMirror: Sendable {
     /// directories present there are entered: O(changes), not O(tree).
     /// Deletions are still found by listing each visited directory.
     var changedOnlyIn: FilePath? = nil
+    /// Makes the temp directory of `.update` when a file is first written
+    /// through it (`LazyTempDirectory`); by default it must exist.
+    var prepareTempDirectory: @Sendable () throws(ASDError) -> Void = {}
     /// Files at least this big get a job of their own, so both CPUs copy.
     static let bigFile: Int64 = 1 << 20
 
     func run() throws(ASDError) -> Report {
-        var temp: DirectoryHandle?
+        var temp: LazyTempDirectory?
         if case .update(let tempDirectory?) = mode {
-            temp = try ASDError.attempt("open the temporary directory", tempDirectory) { () throws(Errno) in
-                try DirectoryHandle(path: tempDirectory)
-            }
+            temp = LazyTempDirectory(path: tempDirectory, prepare: prepareTempDirectory)
         }
         let rootStatus = try ASDError.attempt("read", source) { () throws(Errno) in try FileOps.status(source) }
         let root = try ASDError.attempt("open the directory", source) { () throws(Errno) in
@@ -169,7 +170,7 @@ struct TreeMirror: Sendable {
             }
         }
         if try writeChangedBlocks(name, status, existing, in: directory, state) { return }
-        let temp = state.tempDirectory ?? dst
+        let temp = try state.tempDirectory?.open() ?? dst
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         try vanishTolerant(name, in: directory, state) { () throws(Errno) in
             let bytes = try EntryBuilder.build(name, status, from: src, into: temp, as: tempName)
@@ -256,7 +257,11 @@ struct TreeMirror: Sendable {
             guard let dst = try? state.root.dst.openDirectory(relative: relative),
                   let existing = try? dst.status() else { continue }
             let src = try? state.root.src.openDirectory(relative: relative)
-            if EntryBuilder.sameMetadata(status, existing) && existing.modificationTime == status.modificationTime
+            // A directory's size is its file system's own count (tmpfs and disk ones
+            // differ): compared, it would make every resync rewrite every directory inode.
+            var wanted = status
+            wanted.size = existing.size
+            if EntryBuilder.sameMetadata(wanted, existing) && existing.modificationTime == status.modificationTime
                 && EntryBuilder.xattrsEqual(src, ".", dst, ".") { continue }
             try EntryBuilder.fixMetadata(
                 ".", in: dst, existing, to: status, from: src, ".", shown: destination.appending(relative), times: true)

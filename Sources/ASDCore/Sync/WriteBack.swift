@@ -60,7 +60,7 @@ extension Engine {
         let job = WriteBackJob(
             source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
             excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
-            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime)
+            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime, prepareTempDirectory: stage.prepareTempDirectory)
         let report = try copier.writeBack(job)
         log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
         if report.vanished > 0 {

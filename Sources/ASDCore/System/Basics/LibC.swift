@@ -28,6 +28,8 @@ enum LibC {
     typealias AddFchdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
     typealias SyncFS = @convention(c) (Int32) -> Int32
     typealias StatFS = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
+    typealias FStatFS = @convention(c) (Int32, UnsafeMutableRawPointer?) -> Int32
+    typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
 
     /// llistxattr(2), lgetxattr(2), lsetxattr(2), lremovexattr(2).
     static let llistxattr: ListXattr? = bind("llistxattr")
@@ -52,6 +54,10 @@ enum LibC {
     static let syncfs: SyncFS? = bind("syncfs")
     /// statfs(2); the buffer is read by `FileSystemInfo` at the documented offsets.
     static let statfs: StatFS? = bind("statfs")
+    /// fstatfs(2), read like `statfs`.
+    static let fstatfs: FStatFS? = bind("fstatfs")
+    /// sync_file_range(2).
+    static let syncFileRange: SyncFileRange? = bind("sync_file_range")
 
     // <linux/stat.h> / <fcntl.h> values not imported either.
     static let atNoAutomount: Int32 = 0x800
