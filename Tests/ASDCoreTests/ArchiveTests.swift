@@ -137,4 +137,18 @@ struct ArchiveTests {
         }
         #expect(dir.read("a.tar.zstd") == "precious")
     }
+
+    /// tar's exit 1 for files that changed or vanished while read is a warning (the
+    /// archive is whole); any other message, or another status, fails the archive.
+    @Test func changedWhileReadIsAWarningOnly() {
+        func result(_ status: TerminationStatus, _ stderr: String) -> ProcessResult {
+            ProcessResult(argv: ["tar"], status: status, standardOutput: [], standardError: stderr)
+        }
+        let changed = "tar: snap/c: file changed as we read it\ntar: snap/d: File removed before we read it\n"
+        #expect(CrashArchive.changedWhileRead(result(.exited(1), changed)) == "snap/c: file changed as we read it; snap/d: File removed before we read it")
+        #expect(CrashArchive.changedWhileRead(result(.exited(2), changed)) == nil)
+        #expect(CrashArchive.changedWhileRead(result(.exited(1), changed + "tar: snap/e: Cannot open: Permission denied\n")) == nil)
+        #expect(CrashArchive.changedWhileRead(result(.exited(1), "")) == nil)
+        #expect(CrashArchive.changedWhileRead(result(.exited(0), "")) == nil)
+    }
 }

@@ -227,12 +227,18 @@ func shellQuote(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// `"text"` for bash: `$VAR` still expands; backslash, double quote and backtick do not.
+/// `"text"` for bash: `$VAR` and `$(command)` still expand; backslash, double quote and
+/// backtick do not, except inside `$(...)`, which bash parses as a script of its own
+/// (escaped there, `"$X"` would reach the command with its quotes).
 func expandingQuote(_ text: String) -> String {
     var quoted = "\""
+    var depth = 0
+    var previous: Character? = nil
     for character in text {
-        if "\\\"`".contains(character) { quoted.append("\\") }
+        if character == "(" && previous == "$" { depth += 1 } else if character == ")" && depth > 0 { depth -= 1 }
+        if depth == 0 && "\\\"`".contains(character) { quoted.append("\\") }
         quoted.append(character)
+        previous = character
     }
     return quoted + "\""
 }

@@ -67,6 +67,17 @@ import Testing
         #expect(!result.succeeded)
     }
 
+    /// A message's `$(command "$VAR")` runs as bash would run it in double quotes,
+    /// with its own quotes; quotes outside it stay literal.
+    @Test func messagesExpandCommandsWithTheirQuotes() async throws {
+        let sandbox = try Sandbox()
+        let result = try await Scenario(sandbox)
+            .shell("mkdir \"$DATA/a b\" && touch \"$DATA/a b/x\" \"$DATA/a b/y\"")
+            .expect("false", "\"q\" $(ls \"$DATA/a b\" | wc -l) files")
+            .run()
+        #expect(result.failures.map(\.message) == ["\"q\" 2 files"])
+    }
+
     @Test func aFailingShellStepStopsTheScript() async throws {
         let sandbox = try Sandbox()
         let result = try await Scenario(sandbox)

@@ -79,10 +79,11 @@ struct RaceAttackTests {
         #expect(swaps + plants > 0, "the attacker did nothing: \(report)")
         if TestEngine.current == .rsync && phase == .sync {
             // USE_RSYNC="yes" on the attacker's tree: every sync that got as far as the
-            // copy (each successful one did) must have kept rsync off it.
+            // copy (each successful one did) must have kept rsync off it. (The attacker
+            // may make every sync fail before; RsyncTrustTests shows the rule itself.)
             let fallbacks = Int(try result.command("fallbacks").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             let succeeded = report.firstMatch(of: /(\d+) sync 0/).flatMap { Int($0.output.1) } ?? 0
-            #expect(succeeded > 0 && fallbacks >= succeeded, "rsync was not kept off the user's tree (\(fallbacks) warnings, \(succeeded) syncs): \(report)")
+            #expect(fallbacks >= succeeded, "rsync was not kept off the user's tree (\(fallbacks) warnings, \(succeeded) syncs): \(report)")
         }
         if phase == .recovery {
             // Recoveries must have happened (and made archives) for the phase to mean anything.
@@ -215,7 +216,7 @@ struct RaceAttackTests {
         for archive in "$P"/.t-backup_asd-crashrecovery-*.tar.zstd; do
             [[ -f "$archive" && ! -L "$archive" ]] || continue
             [[ "$(stat -c '%u %a' "$archive")" == "0 600" ]] || echo "$archive: $(stat -c '%U %a' "$archive")" >>"$SANDBOX/leaks/archive-not-root-0600"
-            if zstd -dc "$archive" 2>/dev/null | grep -a -q -F -f "$SANDBOX/secret"; then echo "$archive" >>"$SANDBOX/leaks/secret-in-archive"; fi
+            if zstd -dc "$archive" 2>/dev/null | grep -a -F -f "$SANDBOX/secret" >/dev/null; then echo "$archive" >>"$SANDBOX/leaks/secret-in-archive"; fi
         done
         { echo "archives=$(find "$P" -maxdepth 1 -type f -name '.t-backup_asd-crashrecovery-*.tar.zstd' | wc -l)"
           sort "$SANDBOX/outcomes.raw" | uniq -c | tr '\\n' ' '; } >"$SANDBOX/outcomes"

@@ -137,7 +137,7 @@ import Testing
                 archive=$(for a in "\(prefix)"*; do [[ -L $a ]] || echo "$a"; done)
                 mkdir "$SANDBOX/restore"
                 zstd -dc "$archive" | tar -xp --xattrs --xattrs-include='*' --acls --numeric-owner -C "$SANDBOX/restore"
-                ! zstd -dc "$archive" | grep -a -q 'root secret'
+                ! zstd -dc "$archive" | grep -a 'root secret' >/dev/null
                 """)
             .snapshotTree("$SANDBOX/restore/\(String(paths.snapshot.split(separator: "/").last!))", as: "restored")
             .asd("unsync", as: "unsync")

@@ -83,7 +83,9 @@ public enum CrashArchive {
         } catch {
             throw fail("tar could not be started: \(error.message)")
         }
-        guard archived.status.isSuccess else {
+        if let changed = changedWhileRead(archived) {
+            log.warning("While \(snapshot) was archived, tar saw files change (\(changed)); the archive holds them as tar read them. The snapshot shares its files with the disk copy, so something wrote to \(snapshot.directory) during the recovery.")
+        } else if !archived.status.isSuccess {
             throw fail(describe(archived))
         }
 
@@ -125,6 +127,17 @@ public enum CrashArchive {
             archive = paths.archive(stamp: stamp(for: time))
         }
         return archive
+    }
+
+    /// GNU tar's exit status 1 ("some files differ") with nothing but files that
+    /// changed or vanished while they were read: the archive is whole, those files
+    /// as tar read them. Returns tar's lines about them, or nil for anything else.
+    static func changedWhileRead(_ result: ProcessResult) -> String? {
+        guard result.status == .exited(1) else { return nil }
+        let lines = result.standardError.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        let benign = ["file changed as we read it", "File removed before we read it", "file changed as we read it (or moved)"]
+        guard !lines.isEmpty, lines.allSatisfy({ line in benign.contains { line.hasSuffix($0) } }) else { return nil }
+        return lines.map { $0.hasPrefix("tar: ") ? String($0.dropFirst(5)) : $0 }.joined(separator: "; ")
     }
 
     /// "tar: exit status 2: <its stderr>".
