@@ -156,7 +156,8 @@ boot-test: deb
 	Tests/systemd/boot-test.sh
 
 # Power loss in a VM (the guest's page cache is lost); ASD_POWERLOSS_ROUNDS=N for more
-# rounds, ASD_POWERLOSS_ENGINE=rsync for the rsync engine. See Tests/powerloss/README.md.
+# rounds, ASD_POWERLOSS_ENGINE=rsync for the rsync engine, ASD_POWERLOSS_FS=btrfs or xfs
+# for the targets on such a file system. See Tests/powerloss/README.md.
 powerloss-test: $(RELEASEBIN)
 	Tests/powerloss/rig.py
 

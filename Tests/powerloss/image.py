@@ -5,7 +5,9 @@ root image (`mkfs.ext4 -d`) of a debootstrapped bookworm holding asd and the
 guest's test programs. Root file system and kernel are cached in /var/cache/asd-test."""
 import glob
 import gzip
+import lzma
 import os
+import re
 import shutil
 import subprocess
 
@@ -18,6 +20,9 @@ MODULES = ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virti
            "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci", "drivers/block/virtio_blk",
            "lib/crc16", "crypto/crc32c_generic", "fs/mbcache", "fs/jbd2/jbd2", "fs/ext4/ext4",
            "fs/overlayfs/overlay"]
+# The file system of the second disk holding /srv (ASD_POWERLOSS_FS); its module and
+# the modules it depends on (from their .modinfo) are loaded after MODULES.
+FS_MODULES = {"ext4": [], "btrfs": ["fs/btrfs/btrfs"], "xfs": ["fs/xfs/xfs"]}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -64,8 +69,9 @@ def ensure_rootfs(work):
     shutil.rmtree(root)
 
 
-def ensure_kernel(work):
-    """(vmlinuz, modules dir) of the kernel linux-image-amd64 depends on, cached."""
+def ensure_kernel(work, fs="ext4"):
+    """(vmlinuz, modules dir, module load order) of the kernel linux-image-amd64
+    depends on, cached; the order is MODULES, then `fs`'s module after its dependencies."""
     package = None
     try:
         deps = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
@@ -79,8 +85,11 @@ def ensure_kernel(work):
         package = os.path.basename(cached[-1])[len("kernel-"):]
     home = os.path.join(CACHE_DIR, "kernel-" + package)
     vmlinuz = os.path.join(home, "vmlinuz")
-    if os.path.exists(vmlinuz):
-        return vmlinuz, os.path.join(home, "modules")
+    base = [os.path.basename(m) for m in MODULES]
+    order_file = os.path.join(home, "modules", "order-" + fs)
+    if os.path.exists(vmlinuz) and (not FS_MODULES[fs] or os.path.exists(order_file)):
+        extra = open(order_file).read().split() if FS_MODULES[fs] else []
+        return vmlinuz, os.path.join(home, "modules"), base + extra
     log("fetching %s with apt-get download" % package)
     dl = os.path.join(work, "kernel-dl")
     os.makedirs(dl)
@@ -89,19 +98,72 @@ def ensure_kernel(work):
     deb = glob.glob(os.path.join(dl, "*.deb"))[0]
     tree = os.path.join(dl, "x")
     sh(["dpkg-deb", "-x", deb, tree])
-    staging = home + ".tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(os.path.join(staging, "modules"))
-    shutil.copy(glob.glob(tree + "/boot/vmlinuz-*")[0], os.path.join(staging, "vmlinuz"))
     kernel_dir = glob.glob(tree + "/lib/modules/*/kernel")[0]
-    for m in MODULES:
-        src = os.path.join(kernel_dir, m + ".ko")
-        if not os.path.exists(src):
-            raise RuntimeError("%s has no %s.ko" % (package, m))
-        shutil.copy(src, os.path.join(staging, "modules"))
-    os.rename(staging, home)
+    if not os.path.exists(vmlinuz):
+        staging = home + ".tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(os.path.join(staging, "modules"))
+        shutil.copy(glob.glob(tree + "/boot/vmlinuz-*")[0], os.path.join(staging, "vmlinuz"))
+        for m in MODULES:
+            copy_module(kernel_dir, m, os.path.join(staging, "modules"), package)
+        os.rename(staging, home)
+    extra = []
+    if FS_MODULES[fs]:
+        extra = [n for n in resolve_modules(kernel_dir, FS_MODULES[fs]) if n not in base]
+        for name in extra:
+            copy_module(kernel_dir, module_index(kernel_dir)[name], os.path.join(home, "modules"), package)
+        with open(order_file + ".tmp", "w") as f:
+            f.write("\n".join(extra) + "\n")
+        os.replace(order_file + ".tmp", order_file)
     shutil.rmtree(dl)
-    return vmlinuz, os.path.join(home, "modules")
+    return vmlinuz, os.path.join(home, "modules"), base + extra
+
+
+def module_index(kernel_dir):
+    """Module name -> its path under kernel/ without the .ko (or .ko.xz) suffix."""
+    index = {}
+    for root, _, files in os.walk(kernel_dir):
+        for f in files:
+            for suffix in (".ko", ".ko.xz"):
+                if f.endswith(suffix):
+                    rel = os.path.relpath(os.path.join(root, f), kernel_dir)[:-len(suffix)]
+                    index[f[:-len(suffix)].replace("-", "_")] = rel
+    return index
+
+
+def module_bytes(kernel_dir, rel):
+    if os.path.exists(os.path.join(kernel_dir, rel + ".ko")):
+        return open(os.path.join(kernel_dir, rel + ".ko"), "rb").read()
+    if os.path.exists(os.path.join(kernel_dir, rel + ".ko.xz")):
+        return lzma.decompress(open(os.path.join(kernel_dir, rel + ".ko.xz"), "rb").read())
+    return None
+
+
+def resolve_modules(kernel_dir, wanted):
+    """Names of `wanted` and what they depend on (the `depends=` of each module's
+    .modinfo, as modinfo -F depends shows it), dependencies first: insmod order."""
+    index, order = module_index(kernel_dir), []
+
+    def visit(name):
+        data = module_bytes(kernel_dir, index[name])
+        found = re.search(rb"(?:^|\0)depends=([^\0]*)", data)
+        for dep in (found.group(1).split(b",") if found else []):
+            if dep:
+                visit(dep.decode().replace("-", "_"))
+        if name not in order:
+            order.append(name)
+    for rel in wanted:
+        visit(os.path.basename(rel))
+    return order
+
+
+def copy_module(kernel_dir, rel, dest, package):
+    """The module, uncompressed (busybox's insmod takes plain .ko), as dest/<name>.ko."""
+    data = module_bytes(kernel_dir, rel)
+    if data is None:
+        raise RuntimeError("%s has no %s.ko" % (package, rel))
+    with open(os.path.join(dest, os.path.basename(rel) + ".ko"), "wb") as f:
+        f.write(data)
 
 
 def cpio_newc(entries):
@@ -118,7 +180,7 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initramfs(work, modules):
+def build_initramfs(work, modules, order):
     busybox = shutil.which("busybox") or "/bin/busybox"
     data = open(busybox, "rb").read()
     if b"/lib64/ld-linux" in data[:4096]:  # has an ELF interpreter: dynamically linked
@@ -126,9 +188,9 @@ def build_initramfs(work, modules):
     entries = [("bin", 0o40755, b""), ("modules", 0o40755, b""),
                ("init", 0o100755, open(os.path.join(HERE, "guest", "initramfs-init"), "rb").read()),
                ("bin/busybox", 0o100755, data)]
-    for m in MODULES:
-        name = os.path.basename(m) + ".ko"
-        entries.append(("modules/" + name, 0o100644, open(os.path.join(modules, name), "rb").read()))
+    entries.append(("modules/order", 0o100644, ("\n".join(order) + "\n").encode()))
+    for name in order:
+        entries.append(("modules/" + name + ".ko", 0o100644, open(os.path.join(modules, name + ".ko"), "rb").read()))
     path = os.path.join(work, "initramfs.cpio.gz")
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(cpio_newc(entries))
@@ -152,4 +214,17 @@ def build_disk(work, asd_binary, size="1536M"):
     disk = os.path.join(work, "disk.img")
     sh(["mkfs.ext4", "-q", "-F", "-L", "plroot", "-d", root, disk, size], stdout=subprocess.DEVNULL)
     shutil.rmtree(root)
+    return disk
+
+
+def build_srv_disk(work, fs, size=1 << 30):
+    """The second disk, /srv in the guest, when ASD_POWERLOSS_FS is btrfs or xfs: an
+    image file made by mkfs (no loop device); xfs with reflink=1 (the delta clones)."""
+    disk = os.path.join(work, "srv.img")
+    with open(disk, "wb") as f:
+        f.truncate(size)
+    if fs == "btrfs":
+        sh(["mkfs.btrfs", "-q", "-f", "-L", "plsrv", disk], stdout=subprocess.DEVNULL)
+    else:
+        sh(["mkfs.xfs", "-q", "-f", "-L", "plsrv", "-m", "reflink=1", disk], stdout=subprocess.DEVNULL)
     return disk

@@ -7,6 +7,8 @@ Environment:
   ASD_POWERLOSS_PHASES   only these phases, in turn (sync,resync,after-resync,unsync,recovery)
   ASD_POWERLOSS_SEED     base seed (default 1); a round's seed is SEED*1000+round
   ASD_POWERLOSS_ENGINE   builtin | rsync (writes USE_RSYNC into the guest's configs)
+  ASD_POWERLOSS_FS       ext4 | btrfs | xfs: the file system of /srv (the targets); btrfs
+                         and xfs are a second disk made by mkfs (default ext4: the root)
   ASD_POWERLOSS_JOBS     guests run side by side, each on its own disk with its share of
                          the rounds (default: 2 on 2+ CPUs; TCG keeps one core busy each)
   ASD_POWERLOSS_ACCEL    kvm | tcg (default: probe KVM for a few seconds, else TCG)
@@ -154,12 +156,16 @@ def main():
     engine = os.environ.get("ASD_POWERLOSS_ENGINE", "builtin")
     if engine not in ("builtin", "rsync"):
         sys.exit("powerloss: ASD_POWERLOSS_ENGINE must be builtin or rsync")
-    extra = "pl.engine=%s pl.iterations=%s pl.files=%s" % (
-        engine, os.environ.get("ASD_POWERLOSS_ITERATIONS", "3"), os.environ.get("ASD_POWERLOSS_FILES", "150"))
-    for tool in (vm.QEMU, "mkfs.ext4", "zstd", "tar", "dpkg-deb", "apt-get", "debootstrap"):
+    fs = os.environ.get("ASD_POWERLOSS_FS", "ext4")
+    if fs not in image.FS_MODULES:
+        sys.exit("powerloss: ASD_POWERLOSS_FS must be ext4, btrfs or xfs")
+    extra = "pl.engine=%s pl.fs=%s pl.iterations=%s pl.files=%s" % (
+        engine, fs, os.environ.get("ASD_POWERLOSS_ITERATIONS", "3"), os.environ.get("ASD_POWERLOSS_FILES", "150"))
+    mkfs = {"ext4": (), "btrfs": ("mkfs.btrfs",), "xfs": ("mkfs.xfs",)}[fs]
+    for tool in (vm.QEMU, "mkfs.ext4", "zstd", "tar", "dpkg-deb", "apt-get", "debootstrap") + mkfs:
         if not shutil.which(tool):
             sys.exit("powerloss: %s is missing (apt-get install qemu-system-x86 e2fsprogs zstd debootstrap "
-                     "busybox-static)" % tool)
+                     "busybox-static btrfs-progs xfsprogs)" % tool)
     if not os.path.exists(binary):
         sys.exit("powerloss: %s is missing (run make)" % binary)
     started = time.monotonic()
@@ -167,19 +173,20 @@ def main():
     work = tempfile.mkdtemp(prefix="asd-powerloss.", dir="/var/tmp")
     try:
         image.ensure_rootfs(work)
-        kernel, modules = image.ensure_kernel(work)
-        initrd = image.build_initramfs(work, modules)
-        disk = image.build_disk(work, binary)
+        kernel, modules, order = image.ensure_kernel(work, fs)
+        initrd = image.build_initramfs(work, modules, order)
+        disks = [image.build_disk(work, binary)] + ([image.build_srv_disk(work, fs)] if fs != "ext4" else [])
         accel = os.environ.get("ASD_POWERLOSS_ACCEL") or ("kvm" if vm.kvm_works(kernel, initrd, work) else "tcg")
-        image.log("accelerator %s, engine %s, %d rounds, seed %d, work dir %s (%.0fs to prepare)" % (
-            accel, engine, rounds, seed, work, time.monotonic() - started))
+        image.log("accelerator %s, engine %s, /srv on %s, %d rounds, seed %d, work dir %s (%.0fs to prepare)" % (
+            accel, engine, fs, rounds, seed, work, time.monotonic() - started))
         plans = list(enumerate(plan_rounds(rounds, random.Random(seed)), start=1))
         rigs, threads = [], []
         for j in range(max(1, min(jobs, rounds))):
-            chain_disk = disk
+            chain_disk = disks
             if j > 0:
-                chain_disk = os.path.join(work, "disk%d.img" % j)
-                image.sh(["cp", "--sparse=always", disk, chain_disk])
+                chain_disk = [os.path.join(work, "%s%d.img" % (os.path.basename(d)[:-4], j)) for d in disks]
+                for src, dst in zip(disks, chain_disk):
+                    image.sh(["cp", "--sparse=always", src, dst])
             rig = Rig(work, accel, kernel, initrd, chain_disk, extra, prefix="c%d-" % j if jobs > 1 else "")
             rigs.append(rig)
             threads.append(threading.Thread(target=rig.run, args=(plans[j::jobs], seed, j == 0)))
@@ -191,8 +198,8 @@ def main():
         print("powerloss: kills:")
         for l in sorted((l for r in rigs for l in r.landings), key=lambda l: l["round"]):
             print("  round %d (seed %d): %s" % (l["round"], l["seed"], l["text"]))
-        status = "%d boots in %d chain(s), %d rounds, %d failures, %.0fs" % (
-            sum(r.boots for r in rigs), len(rigs), rounds, failures, time.monotonic() - started)
+        status = "%d boots in %d chain(s), /srv on %s, %d rounds, %d failures, %.0fs" % (
+            sum(r.boots for r in rigs), len(rigs), fs, rounds, failures, time.monotonic() - started)
         print("powerloss: " + status)
         return 1 if failures else 0
     finally:

@@ -14,8 +14,8 @@ def qemu_command(accel, kernel, initrd, disk, append, console, marks, memory=153
     cmd = [QEMU, "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", accel,
            "-m", str(memory), "-smp", "1", "-kernel", kernel, "-initrd", initrd, "-append", append,
            "-display", "none", "-no-reboot", "-serial", "file:" + console, "-serial", "file:" + marks]
-    if disk:
-        cmd += ["-drive", "file=%s,format=raw,if=virtio,cache=writeback" % disk]
+    for path in ([disk] if isinstance(disk, str) else disk or []):
+        cmd += ["-drive", "file=%s,format=raw,if=virtio,cache=writeback" % path]
     if accel == "kvm":
         cmd += ["-cpu", "host"]
     return cmd

@@ -159,18 +159,53 @@ def start_neighbour(interval=0.02):
     """A busy neighbour, as on any desktop (journald, a browser's SQLite): it
     fsyncs a file of its own every `interval` seconds. Each fsync commits the
     whole ext4 journal, so asd's renames reach the disk soon after they are made,
-    and a rename that goes to disk before its file's data shows as an empty file."""
+    and a rename that goes to disk before its file's data shows as an empty file.
+    With /srv on its own disk (pl.fs) it fsyncs a file there too (on xfs that
+    forces the log; btrfs is mounted with commit=1 instead)."""
     import threading
 
     def loop():
-        path = os.path.join(STATE_DIR, "neighbour")
+        paths = [os.path.join(STATE_DIR, "neighbour")]
+        if os.path.ismount("/srv"):
+            paths.append("/srv/.pl-neighbour")
         n = 0
         while True:
             n += 1
-            with open(path, "w") as f:
-                f.write("%d\n" % n)
-                f.flush()
-                os.fsync(f.fileno())
+            for path in paths:
+                with open(path, "w") as f:
+                    f.write("%d\n" % n)
+                    f.flush()
+                    os.fsync(f.fileno())
             time.sleep(interval)
 
     threading.Thread(target=loop, daemon=True).start()
+
+
+def shared_extent_files(root):
+    """(files, files with an extent FIEMAP marks shared) under `root`, without
+    flushing anything (no FIEMAP_FLAG_SYNC): on btrfs and xfs the evidence that
+    a resync wrote clones (FICLONE of the disk file, sharing its unchanged blocks
+    with the old inode the snapshot keeps) rather than whole new files."""
+    import fcntl
+    import struct
+    fs_ioc_fiemap, shared_flag, count = 0xC020660B, 0x2000, 32
+    files = shared = 0
+    for top, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(top, name)
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                continue
+            files += 1
+            buf = bytearray(struct.pack("=QQIIII", 0, 0xFFFFFFFFFFFFFFFF, 0, 0, count, 0) + bytes(56 * count))
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                try:
+                    fcntl.ioctl(fd, fs_ioc_fiemap, buf)
+                finally:
+                    os.close(fd)
+            except OSError:
+                continue
+            mapped = struct.unpack_from("=I", buf, 20)[0]
+            if any(struct.unpack_from("=I", buf, 32 + 56 * i + 40)[0] & shared_flag for i in range(mapped)):
+                shared += 1
+    return files, shared

@@ -5,7 +5,7 @@ import os
 import random
 import shutil
 
-from common import RoundLog, asd, configs, fsync_dir, mark, say, scan, write_configs
+from common import RoundLog, asd, configs, fsync_dir, mark, say, scan, shared_extent_files, write_configs
 
 SMALL, BIG = (1, 4096), (64 << 10, 256 << 10)
 MODES = [0o600, 0o640, 0o644, 0o700, 0o755]
@@ -161,6 +161,11 @@ def run(round_no, seed, engine, iterations, files):
             mark("%s-begin r%d %d %s" % (step, round_no, i, kind))
             asd(step, conf)
             mark("%s-end r%d %d %s" % (step, round_no, i, kind))
+            if i == 1 and os.path.ismount("/srv"):
+                parent, base = os.path.split(next(e[1] for e in each(round_no) if e[0] == conf))
+                disk = os.path.join(parent, ".%s-backup_asd" % base)  # the disk copy (SPEC)
+                say("%s after resync 1: %d of %d files share extents (delta clones)" % (
+                    disk, *reversed(shared_extent_files(disk))))
         log.add(op="ok", i=i, unsync=last)
     say("round %d: workload done" % round_no)
 
