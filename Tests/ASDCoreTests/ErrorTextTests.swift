@@ -88,5 +88,14 @@ struct CommandDiskErrorTests {
 
     @Test func otherFailuresStayCommandErrors() {
         #expect(Engine.diskErrno(inCommandError: "rsync: connection unexpectedly closed") == nil)
+        #expect(Engine.diskErrno(inCommandError: "rsync: [sender] write error: Broken pipe (32)", availableBytes: 10 << 20) == nil)
+        #expect(Engine.diskErrno(inCommandError: "rsync: link_stat \"/v/t\" failed: No such file", availableBytes: 0) == nil)
+    }
+
+    /// rsync's sender may report only the broken pipe left by a receiver that died of
+    /// a full disk: with the disk copy (almost) full, that is taken as the cause.
+    @Test func aBrokenPipeOnAFullDiskIsAFullDisk() {
+        #expect(Engine.diskErrno(inCommandError: "rsync: [sender] write error: Broken pipe (32)", availableBytes: 0) == .noSpace)
+        #expect(Engine.diskErrno(inCommandError: "rsync: connection unexpectedly closed (0 bytes)", availableBytes: 4096) == .noSpace)
     }
 }

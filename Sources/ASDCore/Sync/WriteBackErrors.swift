@@ -7,7 +7,9 @@ extension Engine {
     /// copy and the mount point of the file system to fix.
     func explain(_ error: ASDError, writingBack paths: TargetPaths, stagePoint: FilePath, staged: Bool) -> ASDError {
         // The rsync engine reports the same conditions in rsync's own words.
-        if case .command(_, _, let stderr) = error, let errno = Self.diskErrno(inCommandError: stderr) {
+        if case .command(_, _, let stderr) = error,
+           let errno = Self.diskErrno(
+               inCommandError: stderr, availableBytes: (try? FileSystemInfo.of(paths.diskCopy))?.availableBytes) {
             return .diskCannotTakeWrite(target: paths.target, diskCopy: paths.diskCopy,
                                         mountPoint: diskMountPoint(paths, staged: staged), path: paths.diskCopy, errno: errno)
         }
@@ -47,10 +49,15 @@ extension Engine {
 
     /// The file-system condition a failed command (rsync) names in its stderr,
     /// as strerror(3) words it: full, over quota or read-only.
-    static func diskErrno(inCommandError stderr: String) -> Errno? {
+    /// When rsync's receiver dies of a full disk, its sender may be the one to
+    /// report, with only "Broken pipe" or "connection unexpectedly closed": then a
+    /// disk copy with (almost) no space left is taken as the cause.
+    static func diskErrno(inCommandError stderr: String, availableBytes: UInt64? = nil) -> Errno? {
         for errno in [Errno.noSpace, .quotaExceeded, .readOnlyFileSystem] where stderr.contains(errno.description) {
             return errno
         }
+        let receiverGone = stderr.contains(Errno.brokenPipe.description) || stderr.contains("connection unexpectedly closed")
+        if receiverGone, let availableBytes, availableBytes < 64 * 1024 { return .noSpace }
         return nil
     }
 }

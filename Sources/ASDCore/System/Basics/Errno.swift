@@ -29,6 +29,7 @@ public struct Errno: Error, Equatable, Hashable, CustomStringConvertible, Sendab
     public static let noData = Errno(rawValue: ENODATA)
     public static let notSupported = Errno(rawValue: EOPNOTSUPP)
     public static let wouldBlock = Errno(rawValue: EWOULDBLOCK)
+    public static let brokenPipe = Errno(rawValue: EPIPE)
 }
 
 /// Runs a C call that returns -1 (or another failure value) and sets errno,
