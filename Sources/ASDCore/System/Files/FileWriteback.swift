@@ -40,11 +40,7 @@ extension DirectoryHandle {
     /// f_type of fstatfs(2) on this directory (see `FileSystemInfo.statfsType`).
     public func fileSystemMagic() throws(Errno) -> UInt32 {
         guard let call = LibC.fstatfs else { throw LibC.noSys }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        _ = try retryingEINTR { call(fd, buffer) }
-        return UInt32(truncatingIfNeeded: buffer.load(as: Int.self))
+        return try FileSystemInfo.fType { buffer in call(fd, buffer) }
     }
 }
 

@@ -46,11 +46,17 @@ public struct FileSystemInfo: Equatable, Sendable {
     /// `long` on 64-bit Linux), from a generously sized buffer.
     static func statfsType(_ path: FilePath) throws(Errno) -> UInt32 {
         guard let call = LibC.statfs else { throw Errno(rawValue: ENOSYS) }
+        let name = path.cString
+        return try fType { buffer in call(name, buffer) }
+    }
+
+    /// f_type, the first field of the `struct statfs` that `call` (statfs(2) or
+    /// fstatfs(2)) fills in a zeroed buffer larger than the struct.
+    static func fType(_ call: (UnsafeMutableRawPointer) -> Int32) throws(Errno) -> UInt32 {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        let name = path.cString
-        _ = try retryingEINTR { call(name, buffer) }
+        _ = try retryingEINTR { call(buffer) }
         return UInt32(truncatingIfNeeded: buffer.load(as: Int.self))
     }
 
