@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// Seeded fuzzing of the config lexer and parser (issue 10, item 5): random bytes,
 /// mutations and truncations of valid configs, deep nesting, huge lines and NULs.

@@ -1,5 +1,7 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// Configs as people save them (issue 11, item 6): CRLF and a UTF-8 BOM are read
 /// as bash on Linux would want them; unknown keys and odd booleans are warnings

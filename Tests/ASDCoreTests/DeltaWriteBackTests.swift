@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The pieces of the delta write-back (SPEC 5.13): the block comparison, the
 /// redo journal's format and checksums, its replay, and the copier writing

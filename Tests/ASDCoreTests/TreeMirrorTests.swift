@@ -2,7 +2,9 @@ import Glibc
 import Synchronization
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The in-process copier that replaced rsync: after `.fill` and after
 /// `.update`, the destination equals the source in every attribute asd keeps;
@@ -227,7 +229,7 @@ struct TreeMirrorTests {
             try TreeMirror(source: dir["nope"], destination: dir["dst"], mode: .fill,
                            excludedTopNames: [], log: NullLog()).run()
         } throws: { error in
-            (error as? ASDError)?.message.contains(dir["nope"]) == true
+            (error as? CopyError).map { ASDError($0).message.contains(dir["nope"]) } == true
         }
     }
 }

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Reaching the directory that holds a target's disk copy, snapshot and
 /// archives: it usually belongs to the target's owner (issue 10), so it is
 /// opened with `SafePath`, never following what a user could have planted.
