@@ -15,13 +15,18 @@ import ASDSystem
 extension RsyncCopier {
     /// The first directory, in `roots` or below, that someone other than root can
     /// change, described for a message; nil when rsync can be trusted with them
-    /// (or `onEveryTree`). A root that cannot be opened is left to the copy,
-    /// which reports it.
+    /// (or `onEveryTree`). A tree that cannot be checked (its root cannot be
+    /// opened, or an entry changes under the check) is not trusted either: the
+    /// built-in copier then copies it, or reports what stops it.
     func untrustedDirectory(in roots: [FilePath]) -> String? {
         guard !onEveryTree else { return nil }
         for root in roots {
-            guard let handle = try? DirectoryHandle(path: root),
-                  let found = try? handle.firstDirectoryOthersCanChange() else { continue }
+            let checked = Result { () throws(Errno) in try DirectoryHandle(path: root).firstDirectoryOthersCanChange() }
+            guard case .success(let result) = checked else {
+                if case .failure(let error) = checked { return "\(root) (it could not be checked: \(error))" }
+                continue
+            }
+            guard let found = result else { continue }
             let path = found.path.isEmpty ? root : root.appending(found.path)
             let owner = FileOps.userName(uid: found.status.uid)
             return "\(path) (owner \(owner), mode \(String(found.status.permissions & 0o7777, radix: 8)))"
