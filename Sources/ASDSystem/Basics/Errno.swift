@@ -30,28 +30,5 @@ public struct Errno: Error, Equatable, Hashable, CustomStringConvertible, Sendab
     static let notSupported = Errno(rawValue: EOPNOTSUPP)
     static let wouldBlock = Errno(rawValue: EWOULDBLOCK)
     public static let brokenPipe = Errno(rawValue: EPIPE)
-}
-
-/// Runs a C call that returns -1 (or another failure value) and sets errno,
-/// retrying on EINTR. Returns the call's result or throws the captured errno.
-@inline(__always)
-func retryingEINTR<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
-    while true {
-        let result = body()
-        if result >= 0 { return result }
-        let error = Errno.current
-        if error == .interrupted { continue }
-        throw error
-    }
-}
-
-/// Like `retryingEINTR` but for calls that return a pointer or nil.
-@inline(__always)
-func retryingEINTR<T>(_ body: () -> T?) throws(Errno) -> T {
-    while true {
-        if let result = body() { return result }
-        let error = Errno.current
-        if error == .interrupted { continue }
-        throw error
-    }
+    public static let ioError = Errno(rawValue: EIO)
 }

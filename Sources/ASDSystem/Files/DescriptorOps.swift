@@ -11,7 +11,7 @@ extension DirectoryHandle {
     /// the descriptor (`FileOps.closeDescriptor`).
     public func createExclusive(_ name: FilePath, mode: UInt32) throws(Errno) -> Int32 {
         try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(fd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode)) }
+            try retryingEINTR(.open) { openat(fd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode)) }
         }
     }
 }
@@ -22,7 +22,7 @@ extension FileOps {
 
     /// fsync(2) of an open descriptor.
     public static func fsyncDescriptor(_ fd: Int32) throws(Errno) {
-        _ = try retryingEINTR { fsync(fd) }
+        _ = try retryingEINTR(.fsync) { fsync(fd) }
     }
 
     /// fstat(2) of an open descriptor.
@@ -57,14 +57,14 @@ extension DirectoryHandle {
     public func setMetadata(uid: UInt32, gid: UInt32, permissions: UInt32, access: FileTime, modification: FileTime) throws(Errno) {
         try setOwnerAndMode(uid: uid, gid: gid, permissions: permissions)
         var times = [access.timespec, modification.timespec]
-        _ = try retryingEINTR { futimens(fd, &times) }
+        _ = try retryingEINTR(.setTimes) { futimens(fd, &times) }
     }
 }
 
 extension DirectoryHandle {
     /// fchown(2) then fchmod(2) of the directory itself.
     public func setOwnerAndMode(uid: UInt32, gid: UInt32, permissions: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchown(fd, uid, gid) }
-        _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
+        _ = try retryingEINTR(.changeOwner) { fchown(fd, uid, gid) }
+        _ = try retryingEINTR(.changeMode) { fchmod(fd, mode_t(permissions & 0o7777)) }
     }
 }

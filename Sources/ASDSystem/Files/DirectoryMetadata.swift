@@ -9,7 +9,7 @@ extension DirectoryHandle {
     /// fchownat(2) with AT_SYMLINK_NOFOLLOW.
     public func changeOwner(_ name: FilePath, uid: UInt32, gid: UInt32) throws(Errno) {
         _ = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) }
+            try retryingEINTR(.changeOwner) { fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) }
         }
     }
 
@@ -17,7 +17,7 @@ extension DirectoryHandle {
     /// is refused (EOPNOTSUPP), never followed.
     public func changeMode(_ name: FilePath, _ permissions: UInt32) throws(Errno) {
         _ = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { fchmodat(fd, c, mode_t(permissions & 0o7777), AT_SYMLINK_NOFOLLOW) }
+            try retryingEINTR(.changeMode) { fchmodat(fd, c, mode_t(permissions & 0o7777), AT_SYMLINK_NOFOLLOW) }
         }
     }
 
@@ -25,7 +25,7 @@ extension DirectoryHandle {
     public func setTimes(_ name: FilePath, access: FileTime, modification: FileTime) throws(Errno) {
         var times = [access.timespec, modification.timespec]
         _ = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { utimensat(fd, c, &times, AT_SYMLINK_NOFOLLOW) }
+            try retryingEINTR(.setTimes) { utimensat(fd, c, &times, AT_SYMLINK_NOFOLLOW) }
         }
     }
 

@@ -22,24 +22,24 @@ extension FileOps {
         directoryFD: Int32, _ source: FilePath, toDirectoryFD: Int32, _ destination: FilePath
     ) throws(Errno) -> Int64 {
         let input = try source.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(directoryFD, c, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+            try retryingEINTR(.open) { openat(directoryFD, c, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
         }
         defer { close(input) }
         var st = stat()
         _ = try retryingEINTR { fstat(input, &st) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw Errno.invalid }
         let output = try destination.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(toDirectoryFD, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            try retryingEINTR(.open) { openat(toDirectoryFD, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         }
         var closed = false
         defer { if !closed { close(output) } }
         do throws(Errno) {
             try copyContent(from: input, to: output, size: Int(st.st_size))
-            _ = try retryingEINTR { fchown(output, st.st_uid, st.st_gid) }
+            _ = try retryingEINTR(.changeOwner) { fchown(output, st.st_uid, st.st_gid) }
             try copyXattrs(fromFD: input, toFD: output)
-            _ = try retryingEINTR { fchmod(output, st.st_mode & 0o7777) }
+            _ = try retryingEINTR(.changeMode) { fchmod(output, st.st_mode & 0o7777) }
             var times = [st.st_atim, st.st_mtim]
-            _ = try retryingEINTR { futimens(output, &times) }
+            _ = try retryingEINTR(.setTimes) { futimens(output, &times) }
             // Never retried: Linux releases the descriptor even when close
             // reports EINTR, and a retry could close one another thread opened.
             closed = true
@@ -58,7 +58,7 @@ extension FileOps {
         let chunk = max(size, 1 << 20)
         var useRange = true
         while useRange {
-            let copied = casd_copy_file_range(input, output, chunk)
+            let copied = syscall(.copyFileRange) { casd_copy_file_range(input, output, chunk) }
             if copied == 0 { return }
             if copied > 0 { continue }
             let error = Errno.current
@@ -71,7 +71,7 @@ extension FileOps {
         // Both offsets are still 0 here: copy_file_range copied nothing.
         var useSendfile = true
         while useSendfile {
-            let sent = sendfile(output, input, nil, chunk)
+            let sent = syscall(.sendfile) { sendfile(output, input, nil, chunk) }
             if sent == 0 { return }
             if sent > 0 { continue }
             let error = Errno.current
@@ -83,11 +83,11 @@ extension FileOps {
         }
         var buffer = [UInt8](repeating: 0, count: min(max(size, 4096), 1 << 17))
         while true {
-            let got = try retryingEINTR { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
+            let got = try retryingEINTR(.read) { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
             if got == 0 { return }
             var offset = 0
             while offset < got {
-                let written = try retryingEINTR {
+                let written = try retryingEINTR(.write) {
                     buffer.withUnsafeBytes { write(output, $0.baseAddress! + offset, got - offset) }
                 }
                 offset += written

@@ -34,7 +34,7 @@ public final class DirectoryHandle: Sendable {
 
     /// openat(2) O_DIRECTORY|O_NOFOLLOW of the subdirectory `name` (one component).
     public func openDirectory(_ name: FilePath) throws(Errno) -> DirectoryHandle {
-        let fd = try name.withCString { (c) throws(Errno) in try retryingEINTR { openat(self.fd, c, DirectoryHandle.openFlags) } }
+        let fd = try name.withCString { (c) throws(Errno) in try retryingEINTR(.open) { openat(self.fd, c, DirectoryHandle.openFlags) } }
         return DirectoryHandle(adopting: fd)
     }
 
@@ -102,13 +102,13 @@ public final class DirectoryHandle: Sendable {
 
     /// mkdirat(2) (mode is filtered by the umask; set it afterwards).
     public func makeDirectory(_ name: FilePath, mode: UInt32 = 0o700) throws(Errno) {
-        _ = try name.withCString { (c) throws(Errno) in try retryingEINTR { mkdirat(fd, c, mode_t(mode)) } }
+        _ = try name.withCString { (c) throws(Errno) in try retryingEINTR(.makeDirectory) { mkdirat(fd, c, mode_t(mode)) } }
     }
 
     /// linkat(2): `newName` in `directory` becomes another name for `name` here.
     public func hardLink(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
         _ = try name.withCString { (from) throws(Errno) in
-            try newName.withCString { (to) throws(Errno) in try retryingEINTR { linkat(fd, from, directory.fd, to, 0) } }
+            try newName.withCString { (to) throws(Errno) in try retryingEINTR(.link) { linkat(fd, from, directory.fd, to, 0) } }
         }
     }
 
@@ -120,7 +120,7 @@ public final class DirectoryHandle: Sendable {
     /// symlinkat(2).
     public func createSymlink(_ name: FilePath, target: FilePath) throws(Errno) {
         _ = try target.withCString { (t) throws(Errno) in
-            try name.withCString { (c) throws(Errno) in try retryingEINTR { symlinkat(t, fd, c) } }
+            try name.withCString { (c) throws(Errno) in try retryingEINTR(.link) { symlinkat(t, fd, c) } }
         }
     }
 
@@ -134,7 +134,7 @@ public final class DirectoryHandle: Sendable {
     /// unlinkat(2); `directory: true` passes AT_REMOVEDIR (rmdir).
     public func remove(_ name: FilePath, directory: Bool = false) throws(Errno) {
         _ = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { unlinkat(fd, c, directory ? AT_REMOVEDIR : 0) }
+            try retryingEINTR(.unlink) { unlinkat(fd, c, directory ? AT_REMOVEDIR : 0) }
         }
     }
 
@@ -142,7 +142,7 @@ public final class DirectoryHandle: Sendable {
     /// atomically (both must be on one mount).
     public func rename(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
         _ = try name.withCString { (from) throws(Errno) in
-            try newName.withCString { (to) throws(Errno) in try retryingEINTR { renameat(fd, from, directory.fd, to) } }
+            try newName.withCString { (to) throws(Errno) in try retryingEINTR(.rename) { renameat(fd, from, directory.fd, to) } }
         }
     }
 
@@ -155,6 +155,6 @@ public final class DirectoryHandle: Sendable {
 
     /// fsync(2) of the directory: makes its entries durable.
     public func sync() throws(Errno) {
-        _ = try retryingEINTR { fsync(fd) }
+        _ = try retryingEINTR(.fsync) { fsync(fd) }
     }
 }

@@ -66,7 +66,7 @@ public enum FileOps {
     /// link(2): a new name `newPath` for the file `existing` (not followed).
     public static func hardLink(_ existing: FilePath, _ newPath: FilePath) throws(Errno) {
         _ = try existing.withCString { (from) throws(Errno) in
-            try newPath.withCString { (to) throws(Errno) in try retryingEINTR { linkat(AT_FDCWD, from, AT_FDCWD, to, 0) } }
+            try newPath.withCString { (to) throws(Errno) in try retryingEINTR(.link) { linkat(AT_FDCWD, from, AT_FDCWD, to, 0) } }
         }
     }
 
@@ -142,13 +142,13 @@ public enum FileOps {
     /// rename(2): atomically replaces `destination` (same file system only).
     public static func rename(_ source: FilePath, to destination: FilePath) throws(Errno) {
         _ = try source.withCString { (from) throws(Errno) in
-            try destination.withCString { (to) throws(Errno) in try retryingEINTR { Glibc.rename(from, to) } }
+            try destination.withCString { (to) throws(Errno) in try retryingEINTR(.rename) { Glibc.rename(from, to) } }
         }
     }
 
     /// unlink(2): removes a non-directory name.
     public static func unlink(_ path: FilePath) throws(Errno) {
-        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { Glibc.unlink(c) } }
+        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR(.unlink) { Glibc.unlink(c) } }
     }
 
     /// `path` + ".<tag>-<getpid()>": a temp name next to `path`, on the same
@@ -175,7 +175,7 @@ public enum FileOps {
     public static func flush(_ path: FilePath, flags: Int32) throws(Errno) {
         let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, flags) } }
         defer { close(fd) }
-        _ = try retryingEINTR { Glibc.fsync(fd) }
+        _ = try retryingEINTR(.fsync) { Glibc.fsync(fd) }
     }
 
     // MARK: Users

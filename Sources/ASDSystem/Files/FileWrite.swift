@@ -9,18 +9,18 @@ extension FileOps {
     public static func writeFileAtomically(_ path: FilePath, contents: [UInt8], mode: UInt32) throws(Errno) {
         let temp = temporarySibling(of: path, tag: "new")
         let fd = try temp.withCString { (c) throws(Errno) in
-            try retryingEINTR { open(c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            try retryingEINTR(.open) { open(c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         }
         do throws(Errno) {
             var offset = 0
             while offset < contents.count {
-                let written = try retryingEINTR {
+                let written = try retryingEINTR(.write) {
                     contents.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
                 }
                 offset += written
             }
-            _ = try retryingEINTR { fchmod(fd, mode_t(mode)) }
-            _ = try retryingEINTR { fsync(fd) }
+            _ = try retryingEINTR(.changeMode) { fchmod(fd, mode_t(mode)) }
+            _ = try retryingEINTR(.fsync) { fsync(fd) }
             close(fd)
             try rename(temp, to: path)
         } catch {

@@ -71,7 +71,7 @@ extension FileOps {
     /// casd_lsetxattr(2): creates or replaces attribute `name` of `path`.
     public static func setXattr(_ path: FilePath, name: String, value: [UInt8]) throws(Errno) {
         let path = path.cString
-        _ = try retryingEINTR { casd_lsetxattr(path, name, value, value.count, 0) }
+        _ = try retryingEINTR(.setXattr) { casd_lsetxattr(path, name, value, value.count, 0) }
     }
 
     /// casd_lremovexattr(2).
@@ -152,7 +152,7 @@ extension FileOps {
             var value = [UInt8](repeating: 0, count: max(valueSize, 1))
             let valueGot = try retryingEINTR { casd_fgetxattr(source, name, &value, valueSize) }
             do {
-                _ = try retryingEINTR { casd_fsetxattr(destination, name, value, valueGot, 0) }
+                _ = try retryingEINTR(.setXattr) { casd_fsetxattr(destination, name, value, valueGot, 0) }
             } catch {
                 if error == .notSupported { continue }
                 throw error

@@ -32,7 +32,7 @@ public final class OpenFile: Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
         var done = 0
         while done < buffer.count {
-            let got = try retryingEINTR { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done)) }
+            let got = try retryingEINTR(.read) { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done)) }
             if got == 0 { break }
             done += got
         }
@@ -45,7 +45,7 @@ public final class OpenFile: Sendable {
             Result { () throws(Errno) in
                 var done = 0
                 while done < raw.count {
-                    done += try retryingEINTR { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
+                    done += try retryingEINTR(.write) { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
                 }
             }
         }
@@ -60,17 +60,17 @@ public final class OpenFile: Sendable {
     /// futimens(2), nanosecond precision.
     public func setTimes(access: FileTime, modification: FileTime) throws(Errno) {
         var times = [access.timespec, modification.timespec]
-        _ = try retryingEINTR { futimens(fd, &times) }
+        _ = try retryingEINTR(.setTimes) { futimens(fd, &times) }
     }
 
     /// fchown(2) (it clears setuid/setgid bits and security.capability: set those after).
     public func setOwner(uid: UInt32, gid: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchown(fd, uid, gid) }
+        _ = try retryingEINTR(.changeOwner) { fchown(fd, uid, gid) }
     }
 
     /// fchmod(2).
     public func setMode(_ permissions: UInt32) throws(Errno) {
-        _ = try retryingEINTR { fchmod(fd, mode_t(permissions & 0o7777)) }
+        _ = try retryingEINTR(.changeMode) { fchmod(fd, mode_t(permissions & 0o7777)) }
     }
 
     /// Every xattr of `source` (ACLs included) set on this file (flistxattr/fgetxattr/fsetxattr).
@@ -80,19 +80,19 @@ public final class OpenFile: Sendable {
 
     /// fdatasync(2).
     public func dataSync() throws(Errno) {
-        _ = try retryingEINTR { fdatasync(fd) }
+        _ = try retryingEINTR(.fdatasync) { fdatasync(fd) }
     }
 
     /// syncfs(2) of the file system holding this file (all of its dirty data and metadata).
     public func syncFilesystem() throws(Errno) {
-        _ = try retryingEINTR { casd_syncfs(fd) }
+        _ = try retryingEINTR(.syncfs) { casd_syncfs(fd) }
     }
 
     /// ioctl(FICLONE): this (new, empty) file shares every extent of `source`
     /// (copy-on-write; nothing is written). EOPNOTSUPP, ENOTTY, EXDEV or EINVAL
     /// when the file system cannot do it.
     public func clone(from source: OpenFile) throws(Errno) {
-        _ = try retryingEINTR { casd_ficlone(fd, source.fd) }
+        _ = try retryingEINTR(.clone) { casd_ficlone(fd, source.fd) }
     }
 }
 
@@ -102,7 +102,7 @@ extension DirectoryHandle {
     /// but a regular file.
     public func openFile(_ name: FilePath, writable: Bool = false) throws(Errno) -> OpenFile {
         let fd = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(self.fd, c, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
+            try retryingEINTR(.open) { openat(self.fd, c, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
         }
         let file = OpenFile(adopting: fd)
         guard try file.status().isRegular else { throw Errno.invalid }
@@ -112,7 +112,7 @@ extension DirectoryHandle {
     /// openat(2) O_CREAT|O_EXCL of a new, empty, root-only file `name`.
     public func createFile(_ name: FilePath) throws(Errno) -> OpenFile {
         let fd = try name.withCString { (c) throws(Errno) in
-            try retryingEINTR { openat(self.fd, c, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            try retryingEINTR(.open) { openat(self.fd, c, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         }
         return OpenFile(adopting: fd)
     }
@@ -123,7 +123,7 @@ extension DirectoryHandle {
         var current = self
         for component in relative.components {
             let fd = try component.withCString { (name) throws(Errno) in
-                try retryingEINTR { openat(current.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                try retryingEINTR(.open) { openat(current.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
             }
             current = DirectoryHandle(adopting: fd)
         }
@@ -132,7 +132,7 @@ extension DirectoryHandle {
 
     /// syncfs(2) of the file system holding this directory.
     public func syncFilesystem() throws(Errno) {
-        _ = try retryingEINTR { casd_syncfs(fd) }
+        _ = try retryingEINTR(.syncfs) { casd_syncfs(fd) }
     }
 }
 

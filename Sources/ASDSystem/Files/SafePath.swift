@@ -46,7 +46,7 @@ public enum SafePath {
             let child: Int32
             do throws(Errno) {
                 child = try name.withCString { (c) throws(Errno) in
-                    try retryingEINTR { openat(fd, c, casd_O_PATH | O_NOFOLLOW | O_CLOEXEC) }
+                    try retryingEINTR(.open) { openat(fd, c, casd_O_PATH | O_NOFOLLOW | O_CLOEXEC) }
                 }
             } catch {
                 close(fd)

@@ -70,8 +70,8 @@ public enum VolatileDirectory {
         defer { close(leafFD) }
         if madeLeaf {
             try attempt("set the owner and mode of", leafPath) { () throws(Errno) in
-                _ = try retryingEINTR { fchown(leafFD, uid, gid) }
-                _ = try retryingEINTR { fchmod(leafFD, mode_t(mode & 0o7777)) }
+                _ = try retryingEINTR(.changeOwner) { fchown(leafFD, uid, gid) }
+                _ = try retryingEINTR(.changeMode) { fchmod(leafFD, mode_t(mode & 0o7777)) }
             }
         }
         return (created, madeLeaf)
@@ -103,7 +103,7 @@ public enum VolatileDirectory {
         }
         if status.permissions & 0o7777 != 0o700 {
             try attempt("make root-only (0700)", path) { () throws(Errno) in
-                _ = try retryingEINTR { fchmod(fd, 0o700) }
+                _ = try retryingEINTR(.changeMode) { fchmod(fd, 0o700) }
             }
         }
     }
@@ -114,7 +114,7 @@ public enum VolatileDirectory {
     private static func openOrCreate(_ name: FilePath, in parent: Int32, path: FilePath) throws(VolatileDirectoryError) -> (Int32, Bool) {
         var made = true
         do throws(Errno) {
-            _ = try name.withCString { (c) throws(Errno) in try retryingEINTR { mkdirat(parent, c, 0o700) } }
+            _ = try name.withCString { (c) throws(Errno) in try retryingEINTR(.makeDirectory) { mkdirat(parent, c, 0o700) } }
         } catch {
             guard error == .exists else { throw .system(operation: "create the directory", path: path, errno: error) }
             made = false
@@ -122,7 +122,7 @@ public enum VolatileDirectory {
         let fd: Int32
         do throws(Errno) {
             fd = try name.withCString { (c) throws(Errno) in
-                try retryingEINTR { openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                try retryingEINTR(.open) { openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
             }
         } catch {
             guard error == Errno(rawValue: ELOOP) || error == .notDirectory else {
@@ -136,8 +136,8 @@ public enum VolatileDirectory {
         }
         if made {
             do throws(Errno) {
-                _ = try retryingEINTR { fchown(fd, 0, 0) }
-                _ = try retryingEINTR { fchmod(fd, 0o700) }
+                _ = try retryingEINTR(.changeOwner) { fchown(fd, 0, 0) }
+                _ = try retryingEINTR(.changeMode) { fchmod(fd, 0o700) }
             } catch {
                 close(fd)
                 throw .system(operation: "make root-only (0700)", path: path, errno: error)

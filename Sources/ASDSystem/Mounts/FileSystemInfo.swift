@@ -82,7 +82,7 @@ public struct FileSystemInfo: Equatable, Sendable {
     public static func syncFilesystem(containing path: FilePath) throws(Errno) {
         let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_CLOEXEC) } }
         defer { close(fd) }
-        _ = try retryingEINTR { casd_syncfs(fd) }
+        _ = try retryingEINTR(.syncfs) { casd_syncfs(fd) }
     }
 
     /// open(2) read-only (works for directories too) + fsync(2) + close.

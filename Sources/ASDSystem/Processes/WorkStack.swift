@@ -88,14 +88,17 @@ public final class WorkStack<Item, Failure: Error>: @unchecked Sendable {
     /// first failure once every worker has stopped.
     public func run(_ initial: [Item], workers: Int, _ body: @Sendable (Item) throws(Failure) -> Void) throws(Failure) {
         push(initial)
+        let faults = SyscallFaults.inherited
         DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
-            while let item = next() {
-                do throws(Failure) {
-                    try body(item)
-                } catch {
-                    fail(error)
+            SyscallFaults.adopting(faults) {
+                while let item = next() {
+                    do throws(Failure) {
+                        try body(item)
+                    } catch {
+                        fail(error)
+                    }
+                    done()
                 }
-                done()
             }
         }
         if let failure = firstFailure { throw failure }
