@@ -2,7 +2,7 @@ import ASDSystem
 import Synchronization
 
 /// The write-back of a changed regular file that exists on disk as a regular
-/// file, writing only the blocks that differ (SPEC 5.13), for `TreeMirror`:
+/// file, writing only the blocks that differ (doc/DESIGN.md §6.3), for `TreeMirror`:
 ///
 /// - Reflinks (btrfs, xfs): the disk file is cloned (FICLONE) to a temp name,
 ///   the changed blocks are written into the clone, which gets the owner,

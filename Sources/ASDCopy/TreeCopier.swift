@@ -3,7 +3,7 @@ import ASDSystem
 /// copier from its settings once (`Engine.init`) and from then on only calls
 /// these three entry points; it never asks which implementation runs.
 ///
-/// Both implementations give the same guarantees (SPEC §5, §6): exact copies
+/// Both implementations give the same guarantees (doc/DESIGN.md §6): exact copies
 /// (content, type, mode, owner, nanosecond mtime, xattrs and ACLs, symlink
 /// targets, device numbers, names as bytes); on write-back, every changed file
 /// is built under a temporary name in `tempDirectory` and renamed into place

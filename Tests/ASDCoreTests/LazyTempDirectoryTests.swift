@@ -6,7 +6,7 @@ import Testing
 @testable import ASDCore
 @testable import ASDSystem
 
-/// What a write-back that changes no file's content must not write (issue 14): the temp
+/// What a write-back that changes no file's content must not write (doc/DESIGN.md §6.2): the temp
 /// directory is made only when a file is first written through it, and directories whose
 /// only difference is their size (each file system counts its own) are left alone.
 @Suite("LazyTempDirectory")

@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-/// Conventional CLI and configs as people save them (issue 11, items 6 and 7).
+/// Conventional CLI and configs as people save them (doc/DESIGN.md §2).
 @Suite(.privileged) struct ConventionTests {
     @Test func helpAndVersion() async throws {
         let sandbox = try Sandbox()

@@ -7,11 +7,11 @@ import ASDSystem
 /// - `.fill` (sync): `destination` is the new, empty tmpfs copy; every entry
 ///   is created in place (a failure rolls the whole sync back).
 /// - `.update` (resync, unsync): `destination` is the disk copy. An entry that
-///   differs in type, size or mtime (to the nanosecond, SPEC 5.5) is built
+///   differs in type, size or mtime (to the nanosecond, doc/DESIGN.md §6.2) is built
 ///   under a temporary name in `tempDirectory` and renamed over the old one
 ///   once its data is flushed (`commitRenames`: one syncfs, then the renames,
 ///   in batches), so a crash leaves the old or the new file, never a torn or
-///   empty one (SPEC 5.3), and inodes shared with the hard-link snapshot are
+///   empty one (doc/DESIGN.md §6), and inodes shared with the hard-link snapshot are
 ///   never written (5.7).
 ///   A changed regular file that is a regular file on disk too goes through
 ///   `DeltaWriteBack` first, which writes only its changed blocks (5.13).

@@ -8,7 +8,7 @@ import ASDSystem
 /// - `--numeric-ids`: both sides are this host; no NSS lookups (which can hang
 ///   on LDAP early at boot or late at shutdown), ids without a name are kept.
 /// - `--modify-window=-1`: compare mtimes to the nanosecond (rsync >= 3.1.3),
-///   so a rewrite keeping size and mtime-second is still copied (SPEC §5.5).
+///   so a rewrite keeping size and mtime-second is still copied (doc/DESIGN.md §6.2).
 /// - Never `--inplace`, `--partial`, `--append` or `--delay-updates`: every
 ///   file rsync writes goes to a temp file renamed over the old one, so the
 ///   hard-link snapshot (sharing inodes with the disk copy) keeps the old data

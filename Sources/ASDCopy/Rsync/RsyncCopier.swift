@@ -9,7 +9,7 @@ import ASDSystem
 ///
 /// rsync changes the metadata of a file whose content is unchanged in place
 /// (chmod, chown, setxattr on the old inode). When that inode is shared with
-/// the hard-link snapshot, the snapshot would change too (SPEC §5.7) and, in
+/// the hard-link snapshot, the snapshot would change too (doc/DESIGN.md §5) and, in
 /// overlay mode, the overlay's lower layer under a mounted overlay (§5.9). So
 /// such files (changed since sync by their ctime, or in the upper layer; same
 /// size and mtime; more than one link on disk) are first written anew by a

@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// Where this run of asd reads its config and keeps its state, from the
-/// environment exactly as upstream computes it (SPEC §1).
+/// environment exactly as upstream computes it (doc/DESIGN.md §2).
 struct Invocation: Equatable, Sendable {
     static let defaultConfigPath: FilePath = "/etc/asd.conf"
     static let defaultDaemonFile: FilePath = "/run/asd"

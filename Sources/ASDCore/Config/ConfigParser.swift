@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// asd's config file: a bash file that asd reads as data and never runs (SPEC §2).
+/// asd's config file: a bash file that asd reads as data and never runs (doc/DESIGN.md §2).
 enum ConfigFile {
     /// Parses `text` into the variables it assigns. Accepts comments, blank lines,
     /// `NAME=value`, `NAME+=value`, `NAME=( ... )`, `NAME+=( ... )`, bash quoting and

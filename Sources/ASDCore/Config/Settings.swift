@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// The typed configuration asd runs with (SPEC §2), produced by `ConfigParser`
+/// The typed configuration asd runs with (doc/DESIGN.md §2), produced by `ConfigParser`
 /// from the variables a config file assigns. Knows nothing of mounts.
 struct Settings: Equatable, Sendable {
     /// Absolute directory paths, trailing slashes removed, in config order.

@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// Turning parsed config variables into `Settings`, with upstream's defaults
-/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file
+/// and checks (doc/DESIGN.md §2). Unknown variables are ignored, as when bash sources the file
 /// (with a warning: see SettingsWarnings.swift).
 extension Settings {
     /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case),

@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// What a config sets that asd does not use, said as warnings rather than errors
-/// (SPEC §2): upstream configs may set other variables, and bash would accept
+/// (doc/DESIGN.md §2): upstream configs may set other variables, and bash would accept
 /// any word for a boolean. Each warning names the file and the line.
 extension Settings {
     /// The variables asd reads.

@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// The lifecycle engine: sync, resync and unsync in upstream's order (SPEC §4),
+/// The lifecycle engine: sync, resync and unsync in upstream's order (doc/DESIGN.md §4),
 /// plus rollback and crash recovery. Reports through `Log`; never formats output.
 struct Engine: Sendable {
     let settings: Settings

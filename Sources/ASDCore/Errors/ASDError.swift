@@ -34,7 +34,7 @@ enum ASDError: Error, Equatable, Sendable {
     case targetIsSymlink(path: FilePath, destination: FilePath, file: FilePath)
     /// A directory on the way to the target is a symlink.
     case symlinkInTargetPath(target: FilePath, link: FilePath, destination: FilePath, resolved: FilePath?, file: FilePath)
-    /// A file system is mounted inside the target (refused: SPEC §5.12).
+    /// A file system is mounted inside the target (refused: doc/DESIGN.md §4).
     case mountInsideTarget(target: FilePath, mountPoint: FilePath, fsType: String, file: FilePath)
 
     // MARK: Running
@@ -78,7 +78,7 @@ enum ASDError: Error, Equatable, Sendable {
         }
     }
     /// Something under VOLATILE, or where asd writes as root, that asd did not
-    /// make and must not use (issue 10): `problem` says what is wrong with it.
+    /// make and must not use (doc/DESIGN.md §7): `problem` says what is wrong with it.
     case unsafePath(path: FilePath, owner: String, problem: String)
     /// The walk to a target's parent would step from a directory (or symlink)
     /// `fromOwner` owns into `path`, which `owner` owns (SafePath's rule).

@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// The names asd uses in a target's parent: the disk copy and the snapshot
-/// (issue 10). That directory is often the target owner's, who can create
+/// (doc/DESIGN.md §7). That directory is often the target owner's, who can create
 /// anything there: a symlink at one of these names is never followed and
 /// nothing found there is changed or deleted; it is refused by name, with
 /// its owner and what to do.

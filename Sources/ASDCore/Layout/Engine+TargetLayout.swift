@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
-/// Checks on where a target lies, before anything is mounted (SPEC §5.12,
-/// issue 11 items 3 and 4). parse and sync both run them through `checkTargets`.
+/// Checks on where a target lies, before anything is mounted (doc/DESIGN.md §4).
+/// parse and sync both run them through `checkTargets`.
 ///
 /// Mounts inside a target are refused up front rather than left alone: leaving
 /// them alone would need the tmpfs copy to carry a bind of each nested mount,

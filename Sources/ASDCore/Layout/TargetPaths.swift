@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// Every path asd uses for one sync target, named exactly as upstream asd 6.0
-/// names them (SPEC §3), so either implementation can take over the other's
+/// names them (doc/DESIGN.md §3), so either implementation can take over the other's
 /// state. Worked out once per run (`Engine.targets`); every derived name is
 /// a member here, never built by callers. Paths are bytes (`FilePath`).
 struct TargetPaths: Equatable, Sendable {

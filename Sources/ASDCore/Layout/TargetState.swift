@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// Where one target stands, decided from the mount table first and the files
-/// second (SPEC §5.11: asd never discards data that lives only in RAM).
+/// second (doc/DESIGN.md §5: asd never discards data that lives only in RAM).
 /// The marker `.flagged` alone does not decide it: a cleanup script, a user
 /// or the application may delete it while the target is live in tmpfs.
 enum TargetState: Equatable, Sendable {

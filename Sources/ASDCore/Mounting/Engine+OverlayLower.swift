@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// The overlay's lower layer (issue 10). mount(2) resolves `lowerdir=` as a
+/// The overlay's lower layer (doc/DESIGN.md §7). mount(2) resolves `lowerdir=` as a
 /// path, and the snapshot lies in the target's parent, which the target's
 /// owner can change at any moment: named there, it could be swapped for a
 /// symlink to a root-only directory between snapshot and mount, and that

@@ -1,7 +1,7 @@
 import ASDCopy
 import ASDSystem
 /// Turns the hardlink snapshot left by a crash into
-/// `parent/.base-backup_asd-crashrecovery-YYYYmmdd_HHMMSS.tar.zstd` (SPEC §3-§4).
+/// `parent/.base-backup_asd-crashrecovery-YYYYmmdd_HHMMSS.tar.zstd` (doc/DESIGN.md §3, §4).
 ///
 /// Upstream pipes `tar cf -` through zstd into the final name, so a crash
 /// or a full disk leaves a truncated archive that looks finished, and tar
@@ -11,7 +11,7 @@ import ASDSystem
 /// Only when `create` returns may the caller delete the snapshot.
 ///
 /// The parent usually belongs to the target's owner, who may put anything
-/// there at any moment (issue 10). So asd never hands tar or zstd a path in
+/// there at any moment (doc/DESIGN.md §7). So asd never hands tar or zstd a path in
 /// it: the parent is opened once (`SafePath`), asd itself creates the temp
 /// file there with openat(2) O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600 (never
 /// readable by others, not even while it is written), and tar runs in the

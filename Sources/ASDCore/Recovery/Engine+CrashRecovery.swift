@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// Crash recovery (SPEC §4), the engine's decision: a disk copy or snapshot
+/// Crash recovery (doc/DESIGN.md §5), the engine's decision: a disk copy or snapshot
 /// without a live tmpfs copy means asd did not stop cleanly. Leftover mounts
 /// go, the snapshot becomes a crash archive (when backups are on; Recovery's
 /// `CrashArchive`), and the target is on disk as last written.

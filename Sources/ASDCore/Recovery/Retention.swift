@@ -45,7 +45,7 @@ enum Retention {
     }
 
     /// Deletes each path; stops at the first failure. The parent usually
-    /// belongs to the target's owner (issue 10): it is opened once (`SafePath`)
+    /// belongs to the target's owner (doc/DESIGN.md §7): it is opened once (`SafePath`)
     /// and a regular file is removed with unlinkat(2) relative to it, so nothing
     /// is followed; an old-style archive directory is removed without crossing
     /// mounts; anything else of that name (a symlink someone planted) is left alone.

@@ -1,6 +1,6 @@
 import ASDCopy
 import ASDSystem
-/// The hardlink snapshot `parent/.base-backup_asd-old` taken at sync (SPEC §3-§4):
+/// The hardlink snapshot `parent/.base-backup_asd-old` taken at sync (doc/DESIGN.md §3, §4):
 /// a tree that costs no data space because every regular file is a hard link
 /// to the target's own inode, while directories, symlinks and special files
 /// are fresh copies carrying the sync-time metadata. Resyncs replace files in
@@ -56,7 +56,7 @@ enum Snapshot {
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
     ///
-    /// Both parents usually belong to the target's owner (issue 10): they are
+    /// Both parents usually belong to the target's owner (doc/DESIGN.md §7): they are
     /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
     /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
     /// times and xattrs are set through that descriptor, never by path.
@@ -195,7 +195,7 @@ enum Snapshot {
         /// xattrs, owner, mode (not for symlinks), then times — in that order
         /// so the mode's setuid bits survive chown and ACL masks match the mode.
         /// Both trees belong to the target's owner, who may swap any entry for a
-        /// symlink meanwhile (issue 10): directories are changed through
+        /// symlink meanwhile (doc/DESIGN.md §7): directories are changed through
         /// descriptors opened O_NOFOLLOW, other entries by name relative to their
         /// directory's descriptor, never following a symlink.
         private func copyMetadata(
