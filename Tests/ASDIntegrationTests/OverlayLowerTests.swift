@@ -111,7 +111,7 @@ import Testing
         let target = "$DATA/home/t"
         try sandbox.writeConfig(targets: [target], overlay: true)
         // Held at the lower layer's bind or the overlay; SIGTERM is handled once it returns.
-        try Self.writeHeldAsd(sandbox, call: point == .overlayMounted ? 7 : 4, seconds: point == .terminatedAtLowerBound ? 3 : 30)
+        try Self.writeHeldAsd(sandbox, call: point == .overlayMounted ? 7 : 4, seconds: point == .terminatedAtLowerBound ? 10 : 30)
         let paths = sandbox.paths(target, user: String(Self.owner))
         let mounted = { (path: String) in "awk -v m=\(shellQuote(path)) '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo" }
         let trigger = point == .overlayMounted ? mounted(paths.tmpfsCopy) : mounted(paths.overlayLower)
