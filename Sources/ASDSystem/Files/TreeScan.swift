@@ -10,8 +10,8 @@ import Synchronization
 /// filesystem), hard-linked inodes counted once.
 ///
 /// It starts on the calling thread; once `parallelAfter` entries are seen and
-/// directories wait, up to `workers - 1` helper threads (pthread_create(3))
-/// take directories from a shared `WorkStack`. Small trees never start one.
+/// directories wait, the rest is scanned by `workers` threads taking
+/// directories from a shared `WorkStack`. Small trees stay on one thread.
 final class TreeScan: @unchecked Sendable {
     /// What one worker counted.
     struct Tally {
@@ -36,7 +36,6 @@ final class TreeScan: @unchecked Sendable {
     private let workers: Int
     private let parallelAfter: Int
     private let queue = WorkStack<PendingDirectory, Errno>()
-    private let helperTallies = Mutex<[Tally]>([])
 
     init(device: UInt64, workers: Int, parallelAfter: Int) {
         self.device = device
@@ -56,55 +55,23 @@ final class TreeScan: @unchecked Sendable {
         } catch {
             queue.fail(error)
         }
-        var helpers: [pthread_t] = []
         while let item = queue.next() {
             scan(item, into: &tally, found: &found)
             queue.done()
-            if helpers.isEmpty && workers > 1 && tally.entries >= parallelAfter && queue.pendingCount > 0 {
-                helpers = startHelpers(workers - 1)
+            if workers > 1 && tally.entries >= parallelAfter && queue.pendingCount > 0 {
+                // A big tree: the rest on `workers` threads, each with its own tally.
+                let merged = Mutex(Tally())
+                try queue.run([], workers: workers) { item in
+                    var mine = Tally()
+                    var found: [PendingDirectory] = []
+                    self.scan(item, into: &mine, found: &found)
+                    merged.withLock { $0.merge(mine) }
+                }
+                tally.merge(merged.withLock { $0 })
             }
         }
-        for thread in helpers { pthread_join(thread, nil) }
         if let error = queue.firstFailure { throw error }
-        for other in helperTallies.withLock({ $0 }) { tally.merge(other) }
         return tally
-    }
-
-    /// A helper thread's loop; its tally is handed over when the scan is over.
-    private func helperLoop() {
-        var tally = Tally()
-        var found: [PendingDirectory] = []
-        while let item = queue.next() {
-            scan(item, into: &tally, found: &found)
-            queue.done()
-        }
-        helperTallies.withLock { $0.append(tally) }
-    }
-
-    /// Starts up to `count` threads running `helperLoop`, with every signal
-    /// blocked in them so signals keep reaching the main thread.
-    private func startHelpers(_ count: Int) -> [pthread_t] {
-        var all = sigset_t()
-        var previous = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_SETMASK, &all, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        var threads: [pthread_t] = []
-        for _ in 0..<count {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let started = pthread_create(&thread, nil, { context in
-                let scan = Unmanaged<TreeScan>.fromOpaque(context!).takeRetainedValue()
-                scan.helperLoop()
-                return nil
-            }, context)
-            if started == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<TreeScan>.fromOpaque(context).release()  // the main thread does the work alone
-            }
-        }
-        return threads
     }
 
     /// Opens and reads one waiting directory; a failure stops the whole scan.

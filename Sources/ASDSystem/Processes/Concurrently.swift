@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Runs two independent steps at the same time and waits for both; throws
@@ -9,7 +8,8 @@ public enum Concurrently {
         _ first: @Sendable () throws(Failure) -> Void, and second: @Sendable () throws(Failure) -> Void
     ) throws(Failure) {
         let failures = Mutex<[Int: Failure]>([:])
-        DispatchQueue.concurrentPerform(iterations: 2) { index in
+        // Neither step's failure may keep the other from running: caught here, not by the stack.
+        try? WorkStack<Int, Never>().run([1, 0], workers: 2) { index in
             do throws(Failure) {
                 try index == 0 ? first() : second()
             } catch {
