@@ -15,8 +15,10 @@ let package = Package(
         .target(name: "ASDCopy", dependencies: ["ASDSystem"]),
         .target(name: "ASDCore", dependencies: ["ASDCopy", "ASDSystem"]),
         .executableTarget(name: "asd", dependencies: ["ASDCore"]),
-        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
-        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
+        // Helpers both test targets share: temp directories, the seeded RNG, the skip policy.
+        .target(name: "ASDTestSupport", path: "Tests/ASDTestSupport"),
+        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem", "ASDTestSupport"]),
+        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem", "ASDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

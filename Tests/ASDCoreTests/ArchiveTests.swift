@@ -4,6 +4,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 @Suite("CrashArchive")
 struct ArchiveTests {

@@ -3,6 +3,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// Seeded fuzzing of the config lexer and parser (doc/DESIGN.md §2): random bytes,
 /// mutations and truncations of valid configs, deep nesting, huge lines and NULs.
@@ -146,24 +147,6 @@ struct ConfigFuzzTests {
             if at < bytes.count { bytes[at] = quotes[random.below(quotes.count)] }
         }
     }
-}
-
-/// SplitMix64: a small seeded generator, the same sequence on every machine.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in 0..<bound (bound > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 }
 
 extension ConfigFuzzTests.Generator {

@@ -3,6 +3,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// One config text and the variables it must produce.
 struct ConfigAcceptCase: Sendable, CustomTestStringConvertible {
@@ -188,11 +189,9 @@ struct ConfigParserTests {
     }
 
     @Test func commandSubstitutionIsNeverRun() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asd-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let victim = dir.appendingPathComponent("pwned-\(UUID().uuidString)").path
-        let config = dir.appendingPathComponent("asd.conf").path
+        let dir = try TemporaryDirectory(prefix: "asd-config")
+        let victim = dir["pwned-\(UUID().uuidString)"]
+        let config = dir["asd.conf"]
         let text = "WHATTOSYNC=('/srv/http')\nX=$(touch \(victim))\nY=`touch \(victim)`\n"
         try text.write(toFile: config, atomically: false, encoding: .utf8)
 

@@ -4,19 +4,17 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// A temp directory under /tmp for one test, removed by `cleanup()`.
 /// (Named for this helper's suites to avoid clashing with other test files.)
 struct RecoveryScratch {
-    let path: String
+    let directory: TemporaryDirectory
+    var path: String { directory.path }
 
-    init() throws {
-        var template = Array("/tmp/asd-recovery-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        self.path = try #require(made.map { String(cString: $0) })
-    }
+    init() throws { directory = try TemporaryDirectory(prefix: "asd-recovery-test") }
 
-    func cleanup() { try? FileOps.removeTree(path) }
+    func cleanup() { directory.remove() }
 
     subscript(_ relative: String) -> String { path + "/" + relative }
 

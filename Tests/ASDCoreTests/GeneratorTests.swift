@@ -3,6 +3,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 @Suite("asd-generator")
 struct GeneratorTests {
@@ -106,17 +107,8 @@ struct GeneratorTests {
     }
 }
 
-/// A temp dir with ASDCONF and DAEMON_FILE inside it; removed on deinit.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("asd-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
+/// A temp dir with ASDCONF and DAEMON_FILE inside it.
+extension TemporaryDirectory {
     func write(_ name: String, _ text: String) throws {
         try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8)
     }

@@ -2,6 +2,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -157,8 +158,8 @@ struct FileSystemFactsTests {
 
     @Test("the lock excludes a second holder until released")
     func lock() throws {
-        let dir = try makeTempDirectory()
-        defer { removeTempDirectory(dir) }
+        let directory = try TemporaryDirectory()
+        let dir = directory.path
         let path = dir + "/asd-lock"
         let first = try FileLock.acquire(path: path, onWait: { Issue.record("no one holds the lock yet") })
         #expect(try FileLock.tryAcquire(path: path) == nil)
@@ -168,16 +169,4 @@ struct FileSystemFactsTests {
         var info = stat()
         #expect(stat(path, &info) == 0)
     }
-}
-
-/// mkdtemp(3) under /tmp.
-fileprivate func makeTempDirectory() throws -> String {
-    var template = Array("/tmp/asd-test-XXXXXX".utf8CString)
-    guard let result = mkdtemp(&template) else { throw Errno.current }
-    return String(cString: result)
-}
-
-/// rm -rf, via the runner (tests only).
-fileprivate func removeTempDirectory(_ path: String) {
-    _ = try? Subprocess.run(["rm", "-rf", "--", path])
 }

@@ -4,6 +4,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// Tests that mount need root and a private mount namespace. The outer test
 /// re-runs this test binary under `unshare -m --propagation private` with only
@@ -35,24 +36,5 @@ struct NamespaceRerun {
         let output = result.outputText + result.standardError
         #expect(result.status == TerminationStatus.exited(0), "\(output)", sourceLocation: sourceLocation)
         #expect(output.contains("insideNamespace()") && output.contains("passed"), "\(output)", sourceLocation: sourceLocation)
-    }
-}
-
-/// One skip policy for the unit tests, as the integration harness has it: a
-/// test that lacks root or a tool skips, except under ASD_REQUIRE_PRIVILEGED=1
-/// (CI), where it runs and fails saying what is missing.
-enum TestPrivilege {
-    static var required: Bool { ProcessEnvironment.current()["ASD_REQUIRE_PRIVILEGED"] == "1" }
-
-    /// Enables a test when `available`, or when it is required (then `require` fails it).
-    static func enabled(_ available: Bool) -> Bool { available || required }
-
-    struct Missing: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Throws unless `available`: reached only when the test was required to run.
-    static func require(_ available: Bool, _ what: String) throws {
-        guard available else { throw Missing(description: "ASD_REQUIRE_PRIVILEGED=1 but this test needs \(what)") }
     }
 }

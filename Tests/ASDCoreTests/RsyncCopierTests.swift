@@ -5,6 +5,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// A `Log` that remembers what it was told.
 final class RecordingLog: Log {
@@ -37,11 +38,7 @@ struct RsyncCopierTests {
     }
 
     func withTempDirectory(_ body: (String) throws -> Void) throws {
-        var template = Array("/tmp/asd-rsync-test-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw Errno.current }
-        let dir = String(cString: made)
-        defer { _ = try? Subprocess.run(["rm", "-rf", "--", dir]) }
-        try body(dir)
+        try TemporaryDirectory.with(prefix: "asd-rsync-test", body)
     }
 
     @Test("full write-back: same-second rewrite, deletions, marker and temp dir kept out, shared inode never changed")

@@ -3,6 +3,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// A config text and the settings (or error) it must give.
 struct SettingsConfigCase: Sendable, CustomTestStringConvertible {
@@ -131,7 +132,7 @@ struct SettingsTests {
     }
 
     @Test func loadReadsAFile() throws {
-        let dir = try ConfigTestDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.path + "/asd.conf"
         try "WHATTOSYNC=(\"$BASE/http\")\nUSE_OVERLAYFS=yes\n".write(toFile: path, atomically: false, encoding: .utf8)
@@ -141,30 +142,17 @@ struct SettingsTests {
     }
 
     @Test func loadMissingFile() throws {
-        let dir = try ConfigTestDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.path + "/absent.conf"
         #expect(throws: ASDError.configMissing(path: FilePath(path))) { try Settings.load(path: path, environment: [:]) }
     }
 
     @Test func loadDirectoryIsUnreadable() throws {
-        let dir = try ConfigTestDirectory()
+        let dir = try TemporaryDirectory()
         defer { dir.remove() }
         #expect(throws: ASDError.configUnreadable(path: FilePath(dir.path), reason: Errno(rawValue: EISDIR))) {
             try Settings.load(path: dir.path, environment: [:])
         }
     }
-}
-
-/// A fresh directory under the system temp dir, removed by `remove()`.
-struct ConfigTestDirectory {
-    let path: String
-
-    init() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("asd-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
-        path = url.path
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

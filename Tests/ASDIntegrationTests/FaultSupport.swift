@@ -1,6 +1,7 @@
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 import Foundation
 import Testing
 

@@ -44,6 +44,7 @@
 /// "skipped: not root / no unshare" into a failure; `ASD_KEEP_SANDBOX=1` keeps the sandbox
 /// directory for inspection; `ASD_UPSTREAM` points at upstream's script (optional tests).
 import Foundation
+import ASDTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -54,13 +55,13 @@ import Glibc
 enum Privilege {
     static let environment = ProcessInfo.processInfo.environment
 
-    static var isRoot: Bool { geteuid() == 0 }
+    static var isRoot: Bool { TestPrivilege.isRoot }
 
     /// `unshare` from util-linux, found on PATH.
     static var unsharePath: String? { Executable.find("unshare") }
 
     /// CI sets `ASD_REQUIRE_PRIVILEGED=1`: a test that would be skipped must fail instead.
-    static var required: Bool { environment["ASD_REQUIRE_PRIVILEGED"] == "1" }
+    static var required: Bool { TestPrivilege.required }
 
     static var available: Bool { isRoot && unsharePath != nil }
 
@@ -96,17 +97,7 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-enum Executable {
-    /// First executable `name` in PATH (plus the sbin dirs root usually has).
-    static func find(_ name: String) -> String? {
-        let path = (Privilege.environment["PATH"] ?? "") + ":/usr/sbin:/usr/bin:/sbin:/bin"
-        for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
+extension Executable {
     /// The asd binary under test: `ASD_BINARY`, else `asd` next to the running test
     /// bundle (same build configuration), else `<package>/.build/debug/asd`.
     static func asd(filePath: String = #filePath) throws -> String {
@@ -160,25 +151,16 @@ final class Sandbox: @unchecked Sendable {
     var daemonFile: String { root + "/run/asd" }
     var out: String { root + "/out" }
 
+    private let directory: TemporaryDirectory
+
     init() throws {
-        var template = Array("/tmp/asd-itest-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw HarnessError("mkdtemp(/tmp/asd-itest-XXXXXX) failed: errno \(errno)")
-        }
-        root = String(cString: made)
+        directory = try TemporaryDirectory(prefix: "asd-itest")
+        root = directory.path
         for dir in ["config", "run", "data", "volatile", "out/asd", "out/trees"] {
             try FileManager.default.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
         }
         // mkdtemp gives 0700; targets owned by other users must be reachable.
         chmod(root, 0o755)
-    }
-
-    deinit {
-        if Privilege.environment["ASD_KEEP_SANDBOX"] == "1" {
-            print("asd-itest: keeping sandbox \(root)")
-        } else {
-            try? FileManager.default.removeItem(atPath: root)
-        }
     }
 
     /// Writes `text` verbatim as the config file.

@@ -1,4 +1,5 @@
 import Foundation
+import ASDTestSupport
 import Testing
 
 /// Either implementation takes over the other's running state (doc/DESIGN.md §3). Optional: runs

@@ -1,3 +1,5 @@
+import ASDTestSupport
+
 /// Seeded random trees and seeded random changes for the differential tests, as bash
 /// scripts run inside a scenario (`cd` into a root first). The same seed gives the same
 /// script, and the script gives the same tree wherever it runs: contents come from

@@ -1,4 +1,5 @@
 import Foundation
+import ASDTestSupport
 import Testing
 
 #if canImport(Glibc)
