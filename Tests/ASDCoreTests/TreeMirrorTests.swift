@@ -41,7 +41,7 @@ struct TreeMirrorTests {
             }
             result[relative] = Entry(
                 type: status.type, permissions: status.permissions, uid: status.uid, gid: status.gid,
-                mtime: status.modificationTime, content: content, xattrs: (try? FileOps.xattrs(full)) ?? [:])
+                mtime: status.modificationTime, content: content, xattrs: try FileOps.xattrs(full))
         }
         return result
     }

@@ -188,7 +188,7 @@ import Testing
         }
         // The snapshot kept the sync-time content through all of it.
         if point.reboot {
-            #expect(sandbox.archiveNames("crash").count == 1)
+            #expect(try sandbox.archiveNames("crash").count == 1)
             let archived = try ContentManifest(sandbox: sandbox, label: "crash-archive")
             expectNoProblems(archived.differences(from: initial), "\(point): crash archive vs sync-time tree")
         } else {

@@ -3,6 +3,7 @@
 @testable import ASDSystem
 import ASDTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Power loss at many instants of sync, resync and unsync (doc/DESIGN.md §6), full and overlay
@@ -27,6 +28,12 @@ import Testing
         var slowFlush = false
         var description: String { name }
     }
+
+    /// Kill points (`mustKill: false`) that asd finished before, over the whole suite.
+    static let notExercised = Mutex<[String]>([])
+    /// How many of the suite's optional kill points may go unexercised (a fast machine
+    /// outruns the delays now and then); more, and the suite fails.
+    static let notExercisedLimit = 3
 
     /// The asd command of a power-loss round, optionally slowed (see `KillPoint.slowed`).
     static func command(_ arguments: String, label: String, slowed: Bool, slowFlush: Bool = false) -> String {
@@ -175,7 +182,7 @@ import Testing
             let round = "r\(k)", what = "\(command) \(overlay ? "overlay" : "full") killed at '\(point.name)'"
             let killed = try result.command("\(round)-kill").killed
             let snapshotExisted = try result.command("\(round)-snapshot").stdout.hasPrefix("yes")
-            let archives = sandbox.archiveNames(round)
+            let archives = try sandbox.archiveNames(round)
             let after = command == "sync" ? syncTime : try ContentManifest(sandbox: sandbox, label: "\(round)-tmpfs").withoutFlag
             let disk = try ContentManifest(sandbox: sandbox, label: "\(round)-disk")
             // How far the write-back had come: changed files already in their new version.
@@ -206,6 +213,13 @@ import Testing
             }
             if command != "sync" { syncTime = disk }
         }
+        // A kill point that asd outran proved nothing: say so, and fail the suite when
+        // more than `notExercisedLimit` of them (over all its tests) were not exercised.
+        let missed = points.indices.filter { !points[$0].mustKill && !((try? result.command("r\($0)-kill").killed) ?? false) }
+            .map { "\(command) \(overlay ? "overlay" : "full") '\(points[$0].name)'" }
+        let total = Self.notExercised.withLock { $0 += missed; return $0 }
+        if !missed.isEmpty { print("asd-itest power loss: not exercised (asd finished before the kill): \(missed.joined(separator: ", "))") }
+        #expect(total.count <= Self.notExercisedLimit, "kill points not exercised: \(total.joined(separator: ", "))")
         let final = try ContentManifest(sandbox: sandbox, label: "final")
         expectNoProblems(final.differences(from: syncTime), "\(command): final unsync vs last recovered state")
         print("asd-itest power loss during \(command) (\(overlay ? "overlay" : "full")): \(outcomes.joined(separator: "; "))")

@@ -201,8 +201,9 @@ extension Scenario {
 
 extension Sandbox {
     /// Archive names listed by `Scenario.inspectArchives` under `label`.
-    func archiveNames(_ label: String) -> [String] {
-        let text = (try? String(contentsOfFile: out + "/content/\(label).archives", encoding: .utf8)) ?? ""
+    /// Throws when the scenario never captured them: a missing list is not "no archives".
+    func archiveNames(_ label: String) throws -> [String] {
+        let text = try String(contentsOfFile: out + "/content/\(label).archives", encoding: .utf8)
         return text.split(separator: "\n").map(String.init)
     }
 
