@@ -140,8 +140,6 @@ struct FileOpsTests {
             #expect(FileOps.userName(uid: 4242) == "4242")
         }
         #expect(FileOps.userName(uid: 0) == "root")
-        #expect(FileOps.groupName(gid: 0) == "root")
-        #expect(FileOps.groupName(gid: 4_000_000_001) == "4000000001")
     }
 
     @Test func xattrsRoundTripAndCopy() throws {
@@ -195,9 +193,7 @@ struct FileOpsTests {
         try dir.write("b", String(repeating: "b", count: 24))
         try FileOps.createSymlink(dir["l"], target: "b")
         #expect(try FileOps.firstHardLinkedFile(in: dir.path) == nil)
-        #expect(try FileOps.directorySize(dir.path) == 1024)
         try FileOps.hardLink(dir["d/a"], dir["d/a2"])
-        #expect(try FileOps.directorySize(dir.path) == 1024)  // one inode counted once
         let found = try #require(try FileOps.firstHardLinkedFile(in: dir.path))
         #expect(found.count == 2)
         #expect(found.example == dir["d/a"] || found.example == dir["d/a2"])
@@ -287,7 +283,6 @@ struct FileOpsMountTests {
         var visited: [String: Bool] = [:]
         try FileTreeWalker(root: dir["tree"]).walk { visited[$0.relativePath.text] = $0.isMountPoint }
         #expect(visited == ["sub": false, "sub/bound": true, "tmpfs": true])
-        #expect(try FileOps.directorySize(dir["tree"]) == 0)
         // Snapshot: mount points become empty directories.
         try Snapshot.create(of: dir["tree"], at: dir["snap"])
         #expect(try FileOps.listDirectory(dir["snap/sub/bound"]).isEmpty)

@@ -143,7 +143,6 @@ struct FileSystemFactsTests {
         #expect(info.magic == 0x9FA0)
         #expect(info.typeName == "proc")
         #expect(!info.isVolatile)
-        #expect(!FileSystemInfo.isVolatileOK("/proc"))
     }
 
     @Test("a missing VOLATILE is reported as missing")

@@ -45,7 +45,7 @@ extension FileOps {
     static func removeDirectory(_ path: String) throws(Errno) { try removeDirectory(bytes(path)) }
     static func rename(_ source: String, to destination: String) throws(Errno) { try rename(bytes(source), to: bytes(destination)) }
     static func listDirectory(_ path: String) throws(Errno) -> [String] {
-        try listDirectory(bytes(path)).map { String(decoding: $0.bytes, as: UTF8.self) }
+        try DirectoryHandle(path: bytes(path)).entries().map { String(decoding: $0.bytes, as: UTF8.self) }
     }
     static func xattrs(_ path: String) throws(Errno) -> [String: [UInt8]] { try xattrs(bytes(path)) }
     static func listXattrs(_ path: String) throws(Errno) -> [String] { try listXattrs(bytes(path)) }
@@ -63,7 +63,6 @@ extension FileOps {
     }
     static func summarize(_ path: String, workers: Int? = nil) throws(Errno) -> TreeSummary { try summarize(bytes(path), workers: workers) }
     static func diskUsage(_ path: String) throws(Errno) -> UInt64 { try diskUsage(bytes(path)) }
-    static func directorySize(_ path: String) throws(Errno) -> UInt64 { try directorySize(bytes(path)) }
     static func firstHardLinkedFile(in path: String) throws(Errno) -> (example: String, count: Int)? {
         try firstHardLinkedFile(in: bytes(path)).map { (String(decoding: $0.example.bytes, as: UTF8.self), $0.count) }
     }

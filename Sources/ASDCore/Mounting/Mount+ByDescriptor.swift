@@ -7,9 +7,11 @@ import ASDSystem
 /// and mount(2) is given `/proc/self/fd/N`, which the kernel resolves to
 /// exactly that directory, whatever the names say by then.
 extension Mount {
-    /// `bindPrivateNoatime` by descriptor: a recursive bind of `source` onto
-    /// `target`, made private recursively and remounted noatime (false when the
-    /// kernel refuses noatime with EPERM, as `bindPrivateNoatime`).
+    /// What `mount --rbind --make-private -o noatime source target` does, by
+    /// descriptor: a recursive bind of `source` onto `target`, made private
+    /// recursively, then remounted noatime. noatime only spares writes: when the
+    /// kernel refuses it with EPERM (the atime mode is locked, as for mounts
+    /// inherited into a user namespace) the bind stays as it is and this returns false.
     @discardableResult
     static func bindPrivateNoatimeByDescriptor(source: FilePath, target: FilePath) throws(ASDError) -> Bool {
         let from = try open(source)

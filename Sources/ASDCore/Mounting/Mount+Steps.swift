@@ -3,28 +3,6 @@ import ASDSystem
 /// The mount steps the engine takes, with errors converted to `ASDError`
 /// naming what was attempted.
 extension Mount {
-    /// What `mount --rbind --make-private -o noatime source target` does:
-    /// a recursive bind, made private recursively, then remounted noatime.
-    /// noatime only spares writes: when the kernel refuses it with EPERM
-    /// (the atime mode is locked, as for mounts inherited into a user
-    /// namespace) the bind stays as it is and this returns false.
-    @discardableResult
-    static func bindPrivateNoatime(source: FilePath, target: FilePath) throws(ASDError) -> Bool {
-        try ASDError.attempt("bind-mount \(source) onto", target) { () throws(Errno) in
-            try bind(source: source, target: target, recursive: true)
-        }
-        try ASDError.attempt("make private the mount", target) { () throws(Errno) in
-            try makePrivate(target, recursive: true)
-        }
-        do {
-            try remountBindNoatime(target)
-            return true
-        } catch {
-            if error == .permission { return false }
-            throw ASDError.system(operation: "remount with noatime", path: target, errno: error)
-        }
-    }
-
     /// `mountOverlay` with the error naming the layers.
     static func overlay(lower: FilePath, upper: FilePath, work: FilePath, at path: FilePath) throws(ASDError) {
         try ASDError.attempt("mount an overlay (lower \(lower), upper \(upper), work \(work)) at", path) { () throws(Errno) in

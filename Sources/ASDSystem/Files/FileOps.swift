@@ -9,13 +9,6 @@
 public enum FileOps {
     // MARK: Directories
 
-    /// opendir(3) / readdir(3): the names in `path`, without "." and "..",
-    /// in the order the file system returns them.
-    static func listDirectory(_ path: FilePath) throws(Errno) -> [FilePath] {
-        let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } }
-        return try DirectoryHandle(adopting: fd).entries()
-    }
-
     /// mkdir(2) 0700, then owner and mode set through the new directory's own
     /// descriptor (opened O_NOFOLLOW: a symlink swapped in meanwhile is
     /// refused, never chowned or chmodded through), so the umask does not
@@ -196,21 +189,6 @@ public enum FileOps {
         }
     }
 
-    /// getgrgid_r(3): the group name of `gid`, or the number as text.
-    static func groupName(gid: UInt32) -> String {
-        var entry = group()
-        var result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        while true {
-            let rc = getgrgid_r(gid, &entry, &buffer, buffer.count, &result)
-            if rc == ERANGE && buffer.count < 1 << 20 {
-                buffer = [CChar](repeating: 0, count: buffer.count * 4)
-                continue
-            }
-            guard rc == 0, result != nil, let name = entry.gr_name else { return String(gid) }
-            return String(cString: name)
-        }
-    }
 }
 
 extension Errno {

@@ -109,13 +109,6 @@ extension FileOps {
         return FileStatus(st)
     }
 
-    /// stat(2): the status of what `path` points to (symlinks followed).
-    static func statusFollowingLinks(_ path: FilePath) throws(Errno) -> FileStatus {
-        var st = stat()
-        _ = try path.withCString { (c) throws(Errno) in try retryingEINTR { stat(c, &st) } }
-        return FileStatus(st)
-    }
-
     /// lstat(2) returning nil when the path does not exist (ENOENT/ENOTDIR).
     public static func statusIfExists(_ path: FilePath) throws(Errno) -> FileStatus? {
         do {

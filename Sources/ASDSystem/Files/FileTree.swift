@@ -78,19 +78,6 @@ public struct FileTreeWalker {
 }
 
 extension FileOps {
-    /// Apparent size (`du -sb`-like) of `path`: the bytes of its regular
-    /// files, each hard-linked inode counted once, not crossing mounts.
-    static func directorySize(_ path: FilePath) throws(Errno) -> UInt64 {
-        var total: UInt64 = 0
-        var seen = Set<UInt64>()
-        try FileTreeWalker(root: path).walk { entry throws(Errno) in
-            let status = entry.status
-            guard status.isRegular else { return }
-            if status.linkCount > 1 && !seen.insert(status.inode).inserted { return }
-            total += UInt64(max(status.size, 0))
-        }
-        return total
-    }
 
     /// Allocated space (st_blocks × 512, like `du -s`) of `path` and all it
     /// holds, each hard-linked inode counted once, not crossing mounts.

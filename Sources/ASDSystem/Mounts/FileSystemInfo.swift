@@ -69,12 +69,6 @@ public struct FileSystemInfo: Equatable, Sendable {
         }
     }
 
-    /// True when `path` may hold tmpfs copies (tmpfs or zram); false when
-    /// it is anything else or cannot be examined.
-    static func isVolatileOK(_ path: FilePath) -> Bool {
-        (try? of(path))?.isVolatile ?? false
-    }
-
     // MARK: Durability
 
     /// open(2) + syncfs(2) + close: flushes the whole filesystem holding
@@ -83,11 +77,6 @@ public struct FileSystemInfo: Equatable, Sendable {
         let fd = try path.withCString { (c) throws(Errno) in try retryingEINTR { open(c, O_RDONLY | O_CLOEXEC) } }
         defer { close(fd) }
         _ = try retryingEINTR(.syncfs) { casd_syncfs(fd) }
-    }
-
-    /// open(2) read-only (works for directories too) + fsync(2) + close.
-    static func fsyncPath(_ path: FilePath) throws(Errno) {
-        try FileOps.flush(path, flags: O_RDONLY | O_CLOEXEC)
     }
 
     // MARK: Overlay support

@@ -41,15 +41,6 @@ public enum Mount {
         try call(source: "none", target: path, fsType: nil, flags: keep.union(flags).union([.remount, .bind]), data: nil)
     }
 
-    /// mount(2) of a new tmpfs at `path`, `options` as for mount -o
-    /// (e.g. "size=64m,mode=0755"). mount(2) follows symlinks in `path`: give
-    /// only a path in root's own tree. (The engine mounts no tmpfs itself:
-    /// VOLATILE is the administrator's.)
-    static func mountTmpfs(at path: FilePath, options: String = "", flags: MountFlags = []) throws(Errno) {
-        try call(source: "tmpfs", target: path, fsType: "tmpfs", flags: flags,
-                 data: options.isEmpty ? nil : FilePath(options))
-    }
-
     /// mount(2) of fstype "overlay" with source "overlaid" (as upstream):
     /// `lower` read-only below, changes in `upper`, `work` on upper's
     /// filesystem. Paths are escaped for the kernel's option parser

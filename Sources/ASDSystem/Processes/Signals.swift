@@ -42,16 +42,6 @@ public enum Signals {
         _ = sigprocmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// Puts the default disposition back (sigaction(2) with SIG_DFL).
-    static func uninstall(_ signals: [Int32] = termination) {
-        for sig in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = SIG_DFL
-            sigemptyset(&action.sa_mask)
-            _ = sigaction(sig, &action, nil)
-        }
-    }
-
     /// The handler body: two atomic stores, nothing else.
     public static func record(_ sig: Int32) {
         lastSignal.store(sig, ordering: .sequentiallyConsistent)
