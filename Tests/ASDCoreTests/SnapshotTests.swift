@@ -91,13 +91,19 @@ struct SnapshotTests {
         #expect(dir.read("snap/keep") == "k")
     }
 
-    @Test func failedSnapshotLeavesNothing() throws {
+    /// src/a and src/sub/b, one byte each.
+    static func smallTree() throws -> RecoveryScratch {
         let dir = try RecoveryScratch()
-        defer { dir.cleanup() }
         try dir.mkdir("src")
         try dir.write("src/a", "a")
         try dir.mkdir("src/sub")
         try dir.write("src/sub/b", "b")
+        return dir
+    }
+
+    @Test func failedSnapshotLeavesNothing() throws {
+        let dir = try Self.smallTree()
+        defer { dir.cleanup() }
         // A missing source fails before anything is created.
         #expect(throws: ASDError.self) { try Snapshot.create(of: dir["missing"], at: dir["snap"]) }
         #expect(try FileOps.statusIfExists(dir["snap"]) == nil)
@@ -106,12 +112,8 @@ struct SnapshotTests {
     /// A target that is a filesystem of its own cannot be hard-linked from its
     /// parent (EXDEV): its files are copied instead, so the snapshot is complete.
     @Test func crossFilesystemSnapshotCopies() throws {
-        let dir = try RecoveryScratch()
+        let dir = try Self.smallTree()
         defer { dir.cleanup() }
-        try dir.mkdir("src")
-        try dir.write("src/a", "a")
-        try dir.mkdir("src/sub")
-        try dir.write("src/sub/b", "b")
         let shm = "/dev/shm/asd-recovery-snap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileOps.removeTree(shm) }
         let other = try FileOps.status("/dev/shm").device != FileOps.status(dir.path).device

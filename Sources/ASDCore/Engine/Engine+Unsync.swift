@@ -9,16 +9,13 @@ extension Engine {
         var keptMounted = false
         var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
-            do throws(ASDError) {
-                try writeBack(paths)
-                written.append(paths.target)
-            } catch {
-                // Never take a target out of tmpfs when its data is not on disk.
-                log.warning("Write-back of \(paths.target) failed, so it stays in tmpfs. \(error.message)")
+            // Never take a target out of tmpfs when its data is not on disk.
+            guard writeBackOrWarn(paths) else {
                 failures.append(paths.target)
                 keptMounted = true
                 continue
             }
+            written.append(paths.target)
             // From here the step runs to its end: a half-unmounted target is worse
             // than a late exit.
             do throws(ASDError) {

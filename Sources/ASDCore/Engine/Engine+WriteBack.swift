@@ -7,19 +7,25 @@ extension Engine {
         var failures: [FilePath] = []
         var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
-            do throws(ASDError) {
-                try writeBack(paths)
-                written.append(paths.target)
-            } catch {
-                log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
-                failures.append(paths.target)
-            }
+            if writeBackOrWarn(paths) { written.append(paths.target) } else { failures.append(paths.target) }
         }
         recordWriteBack(of: written)
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }
         log.info("Resync successful")
+    }
+
+    /// `writeBack(paths)`; a failure is a warning naming the target, which stays
+    /// in tmpfs. True when the target was written back.
+    func writeBackOrWarn(_ paths: TargetPaths) -> Bool {
+        do throws(ASDError) {
+            try writeBack(paths)
+            return true
+        } catch {
+            log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
+            return false
+        }
     }
 
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
