@@ -59,14 +59,3 @@ enum LifecycleCommand {
         }
     }
 }
-
-extension ASDError {
-    /// The user-facing error for a lock that could not be had.
-    init(_ failure: FileLock.Failure, lock path: FilePath) {
-        switch failure {
-        case .open(let errno): self = .system(operation: "open the lock file", path: path, errno: errno)
-        case .lock(let errno): self = .system(operation: "lock", path: path, errno: errno)
-        case .interrupted(let signal): self = .interrupted(signal: Signals.name(signal), during: "the wait for the lock \(path)")
-        }
-    }
-}

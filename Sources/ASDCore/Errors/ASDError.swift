@@ -65,18 +65,6 @@ enum ASDError: Error, Equatable, Sendable {
     /// resync could not write some targets back; they stay in tmpfs.
     case writeBackFailed(targets: [FilePath])
 
-    /// The one conversion of a system call's `Errno` into the user-facing
-    /// error: runs `body` and, when it throws, reports "Could not
-    /// <operation> <path>: <reason>."
-    static func attempt<T>(
-        _ operation: String, _ path: FilePath, _ body: () throws(Errno) -> T
-    ) throws(ASDError) -> T {
-        do throws(Errno) {
-            return try body()
-        } catch {
-            throw ASDError.system(operation: operation, path: path, errno: error)
-        }
-    }
     /// Something under VOLATILE, or where asd writes as root, that asd did not
     /// make and must not use (doc/DESIGN.md §7): `problem` says what is wrong with it.
     case unsafePath(path: FilePath, owner: String, problem: String)

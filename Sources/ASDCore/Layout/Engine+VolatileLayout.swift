@@ -23,7 +23,7 @@ extension Engine {
                 in: base, parents: Array(components.dropLast()), leaf: leaf,
                 mode: model.permissions, uid: model.uid, gid: model.gid)
         } catch {
-            throw Self.converting(error)
+            throw ASDError(error)
         }
         for parent in made.createdParents { journal.record(.removeDirectory(parent)) }
         if made.createdLeaf { journal.record(.removeTree(path)) }
@@ -42,26 +42,6 @@ extension Engine {
             try made.setOwnerAndMode(uid: model.uid, gid: model.gid, permissions: model.permissions)
         } catch {
             throw .system(operation: "create the directory", path: path, errno: error)
-        }
-    }
-
-    static func converting(_ error: VolatileDirectoryError) -> ASDError {
-        switch error {
-        case .system(let operation, let path, let errno):
-            return .system(operation: operation, path: path, errno: errno)
-        case .unsafe(let found):
-            return .unsafePath(path: found.path, owner: FileOps.userName(uid: found.uid),
-                               problem: describe(found.problem, permissions: found.permissions))
-        }
-    }
-
-    static func describe(_ problem: UnsafeDirectory.Problem, permissions: UInt32) -> String {
-        let mode = String(permissions, radix: 8)
-        switch problem {
-        case .symlink: return "is a symbolic link, not a directory"
-        case .notDirectory: return "is not a directory"
-        case .notOwnedByRoot: return "is a directory asd did not make: it is not owned by root"
-        case .writableByOthers: return "is writable by users other than root (mode \(String(repeating: "0", count: max(0, 4 - mode.count)) + mode))"
         }
     }
 }

@@ -77,7 +77,7 @@ extension Engine {
             made = try VolatileDirectory.make(
                 in: settings.volatile, parents: Array(components.dropLast()), leaf: leaf, mode: 0o700, uid: 0, gid: 0)
         } catch {
-            throw Self.converting(error)
+            throw ASDError(error)
         }
         for parent in made.createdParents { journal.record(.removeDirectory(parent)) }
         if made.createdLeaf { journal.record(.removeDirectory(lower)) }

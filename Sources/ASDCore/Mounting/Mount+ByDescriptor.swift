@@ -61,7 +61,7 @@ extension Mount {
         do throws(SafePath.Failure) {
             return path == "/" ? try SafePath.openDirectory("/") : try DirectoryHandle.safelyOpening(path)
         } catch {
-            throw error.asdError
+            throw ASDError(error)
         }
     }
 }

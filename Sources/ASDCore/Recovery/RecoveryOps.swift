@@ -10,22 +10,7 @@ enum RecoveryOps {
         do throws(SafePath.Failure) {
             return try SafePath.openDirectory(path.directory)
         } catch {
-            throw error.asdError
-        }
-    }
-}
-
-extension SafePath.Failure {
-    /// The user-facing error: the path and errno, or for an unsafe step who
-    /// owns what (read as "Refusing to use PATH (owner X): it is reached from
-    /// something Y owns, ...").
-    var asdError: ASDError {
-        switch self {
-        case .system(let path, let errno):
-            return .system(operation: "open", path: path, errno: errno)
-        case .unsafe(let found):
-            return .crossOwnerStep(
-                path: found.path, owner: FileOps.userName(uid: found.toUID), fromOwner: FileOps.userName(uid: found.fromUID))
+            throw ASDError(error)
         }
     }
 }

@@ -68,7 +68,7 @@ enum Snapshot {
             sourceRoot = try DirectoryHandle.safelyOpening(source)
             parent = try SafePath.openDirectory(destination.directory)
         } catch {
-            throw error.asdError
+            throw ASDError(error)
         }
         let rootStatus = try ASDError.attempt("read the snapshot source", source) { () throws(Errno) in
             try sourceRoot.status()
