@@ -3,6 +3,8 @@
 public protocol Log: Sendable {
     /// One line a person or the journal should see.
     func info(_ message: String)
+    /// The one-line result of a command ("Resync successful"): journal priority notice.
+    func notice(_ message: String)
     /// Detail shown only with DEBUG=1.
     func debug(_ message: String)
     /// Something went wrong but the operation continues.
@@ -15,6 +17,7 @@ public protocol Log: Sendable {
 
 extension Log {
     public func progress(_ line: String) {}
+    public func notice(_ message: String) { info(message) }
 }
 
 /// A log that discards everything (tests, and callers that only want the result).
@@ -41,16 +44,19 @@ public enum Style: Sendable {
 }
 
 /// Console output: stdout for information, stderr for errors and warnings.
-/// No colour unless stdout is a terminal and NO_COLOR is unset.
+/// No colour unless stdout is a terminal and NO_COLOR is unset. A stream that
+/// is the journal's gets a priority prefix on every line (`LogLevel`).
 public struct Console: Log {
     public let colour: Bool
     public let debugEnabled: Bool
     public let showsProgress: Bool
+    public let journal: JournalStreams
 
-    public init(colour: Bool, debugEnabled: Bool, showsProgress: Bool) {
+    public init(colour: Bool, debugEnabled: Bool, showsProgress: Bool, journal: JournalStreams = .none) {
         self.colour = colour
         self.debugEnabled = debugEnabled
         self.showsProgress = showsProgress
+        self.journal = journal
     }
 
     /// Decides colour and progress from the terminal and the environment.
@@ -61,7 +67,8 @@ public struct Console: Log {
         return Console(
             colour: tty && !noColour && !dumb,
             debugEnabled: environment["DEBUG"] == "1",
-            showsProgress: tty
+            showsProgress: tty,
+            journal: JournalStreams.forCurrentProcess(environment: environment)
         )
     }
 
@@ -69,26 +76,37 @@ public struct Console: Log {
         colour ? style.code + text + "\u{1B}[00m" : text
     }
 
-    public func info(_ message: String) { writeOut(message + "\n") }
+    public func info(_ message: String) { out(message + "\n", .info) }
+
+    public func notice(_ message: String) { out(message + "\n", .notice) }
 
     public func debug(_ message: String) {
-        if debugEnabled { writeOut(message + "\n") }
+        if debugEnabled { out(message + "\n", .debug) }
     }
 
     public func warning(_ message: String) {
-        writeErr((colour ? styled("Warning:", .red) : "Warning:") + " " + message + "\n")
+        err((colour ? styled("Warning:", .red) : "Warning:") + " " + message + "\n", .warning)
     }
 
     public func error(_ message: String) {
-        writeErr((colour ? styled("Error:", .red) : "Error:") + " " + message + "\n")
+        err((colour ? styled("Error:", .red) : "Error:") + " " + message + "\n", .error)
     }
+
+    /// What `info`, `warning`... write, as it reaches stdout or stderr.
+    func rendered(_ text: String, _ level: LogLevel, toError: Bool) -> String {
+        journal.text(text, level: level, toError: toError)
+    }
+
+    private func out(_ text: String, _ level: LogLevel) { writeOut(rendered(text, level, toError: false)) }
+    private func err(_ text: String, _ level: LogLevel) { writeErr(rendered(text, level, toError: true)) }
 
     public func progress(_ line: String) {
         if showsProgress { writeOut("\r" + line + "\u{1B}[K") }
     }
 
-    /// Writes without a newline (progress lines use "\r").
-    public func raw(_ text: String) { writeOut(text) }
+    /// Writes without a newline (progress lines use "\r"); at info priority
+    /// when stdout is the journal.
+    public func raw(_ text: String) { out(text, .info) }
 }
 
 func writeOut(_ text: String) { StandardStream.output.write(text) }

@@ -38,7 +38,7 @@ extension Engine {
             removeConfigSnapshot()
             throw failure
         }
-        log.info("Sync successful")
+        log.notice("Sync successful")
         enforceBackupLimit()
     }
 

@@ -17,7 +17,7 @@ extension Engine {
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }
-        log.info("Resync successful")
+        log.notice("Resync successful")
     }
 
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
