@@ -108,8 +108,10 @@ struct GeneratorTests {
 final class TemporaryDirectory {
     let path: String
 
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("asd-test-\(UUID().uuidString)").path
+    /// A new directory under `parent` (default: the system's temp directory).
+    init(under parent: String? = nil) throws {
+        let base = parent.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        path = base.appendingPathComponent("asd-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 

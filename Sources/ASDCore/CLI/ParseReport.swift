@@ -21,6 +21,9 @@ public struct ParseReport: Codable, Equatable, Sendable {
     public var backups: Bool
     public var backupLimit: Int
     public var volatile: Volatile
+    /// Where the metrics go after each write-back attempt (METRICS_DIR, or
+    /// node_exporter's textfile directory); null when nowhere.
+    @NullCoded public var metricsFile: String?
     /// Units of asd under systemd; null without systemd or without asd's units.
     @NullCoded public var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
@@ -109,6 +112,7 @@ extension ParseReport {
             backupLimit: settings.backupLimit,
             volatile: Volatile(path: settings.volatile.description, fsType: volatileInfo?.typeName,
                                freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
+            metricsFile: engine.metricsFile?.description,
             systemd: units,
             cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })

@@ -16,6 +16,8 @@ public struct Settings: Equatable, Sendable {
     /// (with plain yes, those are copied by the built-in copier: rsync walks by
     /// path, so such a user could swap a directory for a symlink under it).
     public var rsyncOnEveryTree: Bool
+    /// METRICS_DIR: where `asd.prom` goes (see `MetricsDirectory`).
+    public var metricsDirectory: MetricsDirectory
     /// The file these settings came from (for error messages).
     public var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -25,7 +27,8 @@ public struct Settings: Equatable, Sendable {
     public init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
+        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = [],
+        metricsDirectory: MetricsDirectory = .automatic
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -37,5 +40,6 @@ public struct Settings: Equatable, Sendable {
         self.rsyncOnEveryTree = rsyncOnEveryTree
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
+        self.metricsDirectory = metricsDirectory
     }
 }

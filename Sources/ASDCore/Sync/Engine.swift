@@ -8,6 +8,8 @@ public struct Engine: Sendable {
     public let targets: [TargetPaths]
     /// What copies the files (built-in or rsync), chosen once from `settings`.
     let copier: any TreeCopier
+    /// What each write-back attempt of this run did, for the metrics.
+    public let outcomes = WriteBackOutcomes()
 
     public init(settings: Settings, invocation: Invocation, log: Log) {
         self.settings = settings
