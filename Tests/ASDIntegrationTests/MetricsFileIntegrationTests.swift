@@ -87,6 +87,30 @@ import Testing
         }
     }
 
+    /// Debian's layout: a root-owned directory inside one another user owns
+    /// (/var/lib/prometheus is prometheus'): written. That user swapping it for a
+    /// symlink: refused, nothing written where the symlink points.
+    @Test(arguments: [false, true])
+    func directoryInsideAUsersDirectory(swapped: Bool) async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/t"], extra: "METRICS_DIR=\"\(sandbox.root)/prom/node-exporter\"")
+        let file = "\(sandbox.instance).prom"
+        let swap = "mv \"$SANDBOX/prom/node-exporter\" \"$SANDBOX/prom/old\" && ln -s \"$SANDBOX/elsewhere\" \"$SANDBOX/prom/node-exporter\""
+        let result = try await Scenario(sandbox)
+            .shell(Fixture.small(at: "$DATA/t"))
+            .shell("mkdir -p \"$SANDBOX/prom/node-exporter\" \"$SANDBOX/elsewhere\" && chown 65534 \"$SANDBOX/prom\"")
+            .shell(swapped ? swap : ":")
+            .asd("sync", as: "sync")
+            .asd("unsync", as: "unsync")
+            .expect(swapped ? "[[ -z \"$(ls -A \"$SANDBOX/elsewhere\")\" ]]" : "[[ -f \"$SANDBOX/prom/node-exporter/\(file)\" ]]",
+                    "metrics: $(ls -lA \"$SANDBOX/elsewhere\" \"$SANDBOX/prom/\"*)")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+        let sync = try result.command("sync")
+        #expect(sync.stderr.contains("Could not write the metrics file") == swapped, "\(sync.output)")
+    }
+
     /// A METRICS_DIR that does not exist: a warning naming it; the commands succeed.
     @Test func missingDirectoryIsAWarning() async throws {
         let sandbox = try Sandbox()

@@ -69,8 +69,13 @@ journal_sleep_metrics_checks() {
         eval 'same "$(metric asd_last_success_timestamp_seconds "$s")" "$before_success" && greater "$(metric asd_last_attempt_timestamp_seconds "$s")" "$before_success"'
 
     # Before sleep: a change made just before is on disk when sleep.target is reached.
+    # sleep.target refuses a manual start (RefuseManualStart=yes), and the container
+    # cannot sleep: a stand-in for systemd-suspend.service pulls it in the same way.
+    printf '%s\n' '[Unit]' 'Description=boot test: suspend stand-in' 'Requires=sleep.target' 'After=sleep.target' \
+        '[Service]' 'Type=oneshot' 'ExecStart=/bin/true' >"$ROOT/etc/systemd/system/asd-test-suspend.service"
+    inside systemctl daemon-reload
     inside sh -c "echo sleepy >$TARGET/sleep1; echo sepsleepy >$SEPTARGET/sleep1"
-    check "boot 1: systemctl start sleep.target succeeds" inside systemctl start sleep.target
+    check "boot 1: a suspend (stand-in) pulling in sleep.target succeeds" inside systemctl start asd-test-suspend.service
     check "boot 1: the change made just before the sleep is on disk" file_is "$ROOT$TARGET/sleep1" sleepy
     check "boot 1: the journal shows asd-sleep's write-back finished before sleep.target was reached" sleep_order_ok
     inside rm -f "$TARGET/metric1" "$TARGET/sleep1" "$SEPTARGET/failing" "$SEPTARGET/sleep1"

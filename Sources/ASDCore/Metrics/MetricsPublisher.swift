@@ -59,12 +59,23 @@ extension Engine {
 
     /// Atomically, by descriptor: a temp file in the same directory (not
     /// `*.prom`, so node_exporter never reads it), mode 0644, renamed over.
+    ///
+    /// The directory's parent is reached by `SafePath`; the directory itself
+    /// is opened by name, O_NOFOLLOW. Debian's textfile directory is root's
+    /// inside /var/lib/prometheus, which prometheus owns: SafePath refuses that
+    /// last step (prometheus could put a symlink there), but a symlink is
+    /// exactly what O_NOFOLLOW refuses, and any real directory prometheus can
+    /// put there is its own, where a file of metrics harms nothing.
     func writeMetricsFile(_ file: FilePath, text: String) throws(ASDError) {
-        let directory: DirectoryHandle
+        let directoryPath = file.directory
+        let parent: DirectoryHandle
         do throws(SafePath.Failure) {
-            directory = try SafePath.openDirectory(file.directory)
+            parent = try SafePath.openDirectory(directoryPath == "/" ? "/" : directoryPath.directory)
         } catch {
             throw error.asdError
+        }
+        let directory = directoryPath == "/" ? parent : try ASDError.attempt("open", directoryPath) { () throws(Errno) in
+            try parent.openDirectory(directoryPath.lastComponent)
         }
         let name = file.lastComponent
         try ASDError.attempt("write", file) { () throws(Errno) in
