@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// Priority prefixes on lines written to a journal stream (sd-daemon(3)).
 @Suite("journal priorities")

@@ -1,7 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// `asd.prom` as node_exporter sees it: valid text format, and always whole.
 @Suite("metrics file")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The metrics' counters, their text format and METRICS_DIR.
 @Suite("metrics")

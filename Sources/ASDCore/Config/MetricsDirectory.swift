@@ -1,6 +1,7 @@
+import ASDSystem
 /// METRICS_DIR: where asd writes `asd.prom` for node_exporter's textfile
 /// collector after every write-back attempt (see asd(1), METRICS).
-public enum MetricsDirectory: Equatable, Sendable {
+enum MetricsDirectory: Equatable, Sendable {
     /// Not set: Debian's textfile directory when it exists, else nowhere.
     case automatic
     /// Set to an absolute path (trailing slashes dropped).
@@ -12,10 +13,10 @@ public enum MetricsDirectory: Equatable, Sendable {
 
     /// Where prometheus-node-exporter reads `*.prom` files (Debian's default
     /// `--collector.textfile.directory`).
-    public static let nodeExporterDefault: FilePath = "/var/lib/prometheus/node-exporter"
+    static let nodeExporterDefault: FilePath = "/var/lib/prometheus/node-exporter"
 
     /// From the config value; nil when METRICS_DIR is not assigned.
-    public init(_ value: FilePath?) {
+    init(_ value: FilePath?) {
         guard let value else { self = .automatic; return }
         let path = Settings.removingTrailingSlashes(value)
         if value.isEmpty {
@@ -30,7 +31,7 @@ public enum MetricsDirectory: Equatable, Sendable {
     /// The directory to write to now, or nil for none. `isDirectory` is
     /// asked about the default only: a METRICS_DIR that is missing is still
     /// the place (the write then fails and says so).
-    public func resolved(isDirectory: (FilePath) -> Bool = FileOps.isDirectory) -> FilePath? {
+    func resolved(isDirectory: (FilePath) -> Bool = FileOps.isDirectory) -> FilePath? {
         switch self {
         case .automatic: return isDirectory(Self.nodeExporterDefault) ? Self.nodeExporterDefault : nil
         case .directory(let path): return path
@@ -40,5 +41,5 @@ public enum MetricsDirectory: Equatable, Sendable {
 
     /// The file name: `asd.prom`, or `<instance>.prom` for a non-default config
     /// (two instances must not overwrite each other's file).
-    public static func fileName(instance: String) -> FilePath { FilePath(instance + ".prom") }
+    static func fileName(instance: String) -> FilePath { FilePath(instance + ".prom") }
 }

@@ -1,18 +1,19 @@
+import ASDSystem
 /// After sync, resync and unsync: this run's write-back outcomes go into the
 /// counters kept under /run (`MetricsState`) and the metrics file is rewritten
-/// for node_exporter (see doc/DESIGN.md, "Metrics"). Runs under the instance
+/// for node_exporter (doc/DESIGN.md §10). Runs under the instance
 /// lock. Metrics never fail a command: a problem is a warning.
 extension Engine {
     var metricsStatePath: FilePath { MetricsState.path(daemonFile: invocation.daemonFile) }
 
     /// Where the metrics file goes now, or nil when nowhere (`MetricsDirectory`).
-    public var metricsFile: FilePath? {
+    var metricsFile: FilePath? {
         settings.metricsDirectory.resolved().map { $0.appending(MetricsDirectory.fileName(instance: invocation.instanceName)) }
     }
 
     /// `synced`: a sync just succeeded, so every running target not written
     /// back in this run has disk and RAM alike as of now.
-    public func publishMetrics(synced: Bool = false) {
+    func publishMetrics(synced: Bool = false) {
         var state = MetricsState.parse((try? readFile(metricsStatePath)) ?? [])
         let outcomes = self.outcomes.all
         state.apply(outcomes)

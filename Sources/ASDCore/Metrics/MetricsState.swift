@@ -1,39 +1,40 @@
+import ASDSystem
 /// The per-target figures behind the metrics, kept across runs of asd in
 /// `$DAEMON_FILE.metrics` (under /run, beside the daemon file, so each
-/// instance has its own; see doc/DESIGN.md, "Metrics"). Unlike the daemon file
+/// instance has its own; doc/DESIGN.md §10). Unlike the daemon file
 /// it outlives unsync: the counters keep counting over restarts of asd and
 /// start again from zero at boot, as Prometheus counters may.
 ///
 /// One line per target: `v1 <last success> <last attempt> <duration>
 /// <bytes total> <successes> <failures> <consistent> <target>`, a `-` for
 /// what is not known, the target escaped as in `WriteBackRecord`.
-public struct MetricsState: Equatable, Sendable {
-    public struct Target: Equatable, Sendable {
+struct MetricsState: Equatable, Sendable {
+    struct Target: Equatable, Sendable {
         /// Seconds since the epoch when the disk copy last held everything the
         /// RAM copy did: the end of the last successful write-back, or the sync.
-        public var lastSuccess: Double?
+        var lastSuccess: Double?
         /// When the last write-back attempt began, successful or not.
-        public var lastAttempt: Double?
+        var lastAttempt: Double?
         /// Duration of the last successful write-back.
-        public var lastDuration: Double?
-        public var writtenBytes: UInt64 = 0
-        public var successes: UInt64 = 0
-        public var failures: UInt64 = 0
+        var lastDuration: Double?
+        var writtenBytes: UInt64 = 0
+        var successes: UInt64 = 0
+        var failures: UInt64 = 0
         /// The hook for a consistent write-back: nil until it reports.
-        public var lastWriteBackConsistent: Bool?
+        var lastWriteBackConsistent: Bool?
 
-        public init() {}
+        init() {}
     }
 
-    public var targets: [FilePath: Target]
+    var targets: [FilePath: Target]
 
-    public init(targets: [FilePath: Target] = [:]) { self.targets = targets }
+    init(targets: [FilePath: Target] = [:]) { self.targets = targets }
 
-    public static func path(daemonFile: FilePath) -> FilePath { daemonFile.suffixed(".metrics") }
+    static func path(daemonFile: FilePath) -> FilePath { daemonFile.suffixed(".metrics") }
 
     /// Adds this run's attempts: a success moves every figure, a failure only
     /// the attempt time and the failure count.
-    public mutating func apply(_ outcomes: [WriteBackOutcomes.Outcome]) {
+    mutating func apply(_ outcomes: [WriteBackOutcomes.Outcome]) {
         for outcome in outcomes {
             var entry = targets[outcome.target] ?? Target()
             entry.lastAttempt = max(entry.lastAttempt ?? 0, outcome.startedAt)
@@ -51,14 +52,14 @@ public struct MetricsState: Equatable, Sendable {
     }
 
     /// A sync that moved `target` into RAM: disk and RAM hold the same now.
-    public mutating func noteSynced(_ target: FilePath, at time: Double) {
+    mutating func noteSynced(_ target: FilePath, at time: Double) {
         var entry = targets[target] ?? Target()
         entry.lastSuccess = max(entry.lastSuccess ?? 0, time)
         targets[target] = entry
     }
 
     /// The file's bytes, sorted by target.
-    public var bytes: [UInt8] {
+    var bytes: [UInt8] {
         func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "-" }
         var out: [UInt8] = []
         for target in targets.keys.sorted() {
@@ -72,7 +73,7 @@ public struct MetricsState: Equatable, Sendable {
     }
 
     /// Lines that are not version 1 with eight fields are skipped.
-    public static func parse(_ bytes: [UInt8]) -> MetricsState {
+    static func parse(_ bytes: [UInt8]) -> MetricsState {
         var state = MetricsState()
         for line in bytes.split(separator: WriteBackRecord.newline) {
             let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 8, omittingEmptySubsequences: false)

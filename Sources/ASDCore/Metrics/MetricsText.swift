@@ -1,34 +1,35 @@
+import ASDSystem
 /// `asd.prom`: the metrics in Prometheus' text exposition format, as
 /// node_exporter's textfile collector reads them. Base units (`_seconds`,
 /// `_bytes`), counters end in `_total`; per target the label `target`, per host
 /// `config` (the config file, so that two instances of asd on one host give
 /// distinct series). See asd(1), METRICS.
-public struct MetricsSnapshot: Equatable, Sendable {
-    public struct Host: Equatable, Sendable {
-        public var config: FilePath
-        public var version: String
-        public var engine: String
-        public var overlay: Bool
-        public var volatile: FilePath
-        public var volatileFreeBytes: UInt64?
-        public var volatileSizeBytes: UInt64?
-        public var crashArchives: Int
+struct MetricsSnapshot: Equatable, Sendable {
+    struct Host: Equatable, Sendable {
+        var config: FilePath
+        var version: String
+        var engine: String
+        var overlay: Bool
+        var volatile: FilePath
+        var volatileFreeBytes: UInt64?
+        var volatileSizeBytes: UInt64?
+        var crashArchives: Int
     }
 
-    public struct Target: Equatable, Sendable {
-        public var path: FilePath
-        public var running: Bool
+    struct Target: Equatable, Sendable {
+        var path: FilePath
+        var running: Bool
         /// RAM the tmpfs copy takes (overlay mode: its upper layer); 0 when not running.
-        public var ramBytes: UInt64?
-        public var state: MetricsState.Target
+        var ramBytes: UInt64?
+        var state: MetricsState.Target
     }
 
-    public var host: Host
+    var host: Host
     /// In config order.
-    public var targets: [Target]
+    var targets: [Target]
 
     /// The whole file.
-    public var text: String {
+    var text: String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             guard !samples.isEmpty else { return }

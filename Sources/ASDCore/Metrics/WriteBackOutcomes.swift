@@ -1,29 +1,30 @@
+import ASDSystem
 import Synchronization
 
 /// What each write-back attempt of this run did, noted by `Engine.writeBack`
 /// (its start and, once the data is durable, its end) for the metrics
-/// (`MetricsState`, see doc/DESIGN.md, "Metrics"). An attempt that began and
+/// (`MetricsState`, doc/DESIGN.md §10). An attempt that began and
 /// never succeeded is a failure, whatever stopped it.
-public final class WriteBackOutcomes: Sendable {
-    public struct Outcome: Equatable, Sendable {
-        public var target: FilePath
+final class WriteBackOutcomes: Sendable {
+    struct Outcome: Equatable, Sendable {
+        var target: FilePath
         /// Seconds since the epoch when the attempt began.
-        public var startedAt: Double
+        var startedAt: Double
         /// Seconds since the epoch when its data was durable; nil: it failed.
-        public var succeededAt: Double?
+        var succeededAt: Double?
         /// Wall time of a successful attempt, measured on the monotonic clock.
-        public var durationSeconds: Double?
+        var durationSeconds: Double?
         /// What it sent towards the disk (`ResourceUsage.bytesWritten`).
-        public var bytesWritten: UInt64?
+        var bytesWritten: UInt64?
         /// Whether the files written existed together at one instant in RAM;
         /// nil until the write-back can tell (the hook for a consistent write-back).
-        public var lastWriteBackConsistent: Bool?
+        var lastWriteBackConsistent: Bool?
 
-        public var succeeded: Bool { succeededAt != nil }
+        var succeeded: Bool { succeededAt != nil }
     }
 
     /// Returned by `begin`, handed to `succeeded`.
-    public struct Attempt: Sendable {
+    struct Attempt: Sendable {
         let index: Int
         let monotonicStart: Int64
         let bytesBefore: UInt64
@@ -31,10 +32,10 @@ public final class WriteBackOutcomes: Sendable {
 
     private let outcomes = Mutex<[Outcome]>([])
 
-    public init() {}
+    init() {}
 
     /// Notes that a write-back of `target` begins now.
-    public func begin(_ target: FilePath) -> Attempt {
+    func begin(_ target: FilePath) -> Attempt {
         let now = Double(Clock.realtimeMicroseconds()) / 1e6
         let index = outcomes.withLock {
             $0.append(Outcome(target: target, startedAt: now))
@@ -46,7 +47,7 @@ public final class WriteBackOutcomes: Sendable {
 
     /// Notes that `attempt` ended with its data durable on disk.
     /// `consistent`: see `Outcome.lastWriteBackConsistent`.
-    public func succeeded(_ attempt: Attempt, consistent: Bool? = nil) {
+    func succeeded(_ attempt: Attempt, consistent: Bool? = nil) {
         let end = Double(Clock.realtimeMicroseconds()) / 1e6
         let duration = Double(Clock.monotonicMicroseconds() - attempt.monotonicStart) / 1e6
         let bytes = ResourceUsage.bytesWritten()
@@ -59,5 +60,5 @@ public final class WriteBackOutcomes: Sendable {
     }
 
     /// Every attempt so far, in the order they began.
-    public var all: [Outcome] { outcomes.withLock { $0 } }
+    var all: [Outcome] { outcomes.withLock { $0 } }
 }
