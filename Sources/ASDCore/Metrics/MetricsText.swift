@@ -6,13 +6,14 @@ import ASDSystem
 /// distinct series). See asd(1), METRICS.
 struct MetricsSnapshot: Equatable, Sendable {
     struct Host: Equatable, Sendable {
+        /// The config file (label `config`), not the snapshot in force.
         var config: FilePath
-        var version: String
-        var engine: String
-        var overlay: Bool
+        /// For `asd_info`: asd's version, the copy engine, overlay mode.
+        var version: String, engine: String, overlay: Bool
         var volatile: FilePath
-        var volatileFreeBytes: UInt64?
-        var volatileSizeBytes: UInt64?
+        /// VOLATILE's file system: free for asd, and its size; nil when unknown.
+        var volatileFreeBytes, volatileSizeBytes: UInt64?
+        /// Crash archives of all targets together.
         var crashArchives: Int
     }
 
