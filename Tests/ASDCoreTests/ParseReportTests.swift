@@ -10,6 +10,7 @@ struct ParseReportTests {
         version: "6.0.0", config: "/run/asd.conf", instance: "asd", daemonFile: "/run/asd", running: true, syncedAt: 1_764_490_000,
         engine: "built-in", overlay: true, backups: true, backupLimit: 5,
         volatile: .init(path: "/tmp", fsType: "tmpfs", freeBytes: 1 << 30, totalBytes: 2 << 30),
+        metricsFile: "/var/lib/prometheus/node-exporter/asd.prom",
         systemd: .init(
             service: .init(unit: "asd.service", activeState: "active", unitFileState: "enabled", nextRun: nil),
             timer: .init(unit: "asd-resync.timer", activeState: "active", unitFileState: "static", nextRun: 1_764_496_800)),

@@ -4,16 +4,17 @@ import Foundation
 import Glibc
 #endif
 
-/// A fresh directory for one test, `/tmp/<prefix>-XXXXXX` (mkdtemp(3), mode 0700),
+/// A fresh directory for one test, `<parent>/<prefix>-XXXXXX` (mkdtemp(3), mode 0700;
+/// `parent` is /tmp unless given),
 /// removed with everything in it when the last reference goes away (or at `remove()`),
 /// unless `ASD_KEEP_SANDBOX=1` asks to keep it for inspection.
 public final class TemporaryDirectory: @unchecked Sendable {
     public let path: String
 
-    public init(prefix: String = "asd-test") throws {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    public init(prefix: String = "asd-test", under parent: String = "/tmp") throws {
+        var template = Array("\(parent)/\(prefix)-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw TestSupportError("mkdtemp(/tmp/\(prefix)-XXXXXX) failed: \(String(cString: strerror(errno)))")
+            throw TestSupportError("mkdtemp(\(parent)/\(prefix)-XXXXXX) failed: \(String(cString: strerror(errno)))")
         }
         path = String(cString: made)
     }

@@ -31,7 +31,8 @@ set -u -o pipefail
 
 SUITE=bookworm
 # pv: only so that the reference implementation can run here (ASD_BOOT_TEST_BINARY).
-PACKAGES=systemd,systemd-sysv,dbus,rsync,zstd,tar,util-linux,procps,pv
+# prometheus-node-exporter and curl: asd's metrics as node_exporter serves them.
+PACKAGES=systemd,systemd-sysv,dbus,rsync,zstd,tar,util-linux,procps,pv,prometheus-node-exporter,curl
 CACHE=${ASD_ROOTFS_CACHE:-/var/cache/asd-test/rootfs-$SUITE.tar.zst}
 BOOT_TIMEOUT=${ASD_BOOT_TIMEOUT:-180}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,6 +56,7 @@ LOOPDEV=
 
 # shellcheck source=Tests/systemd/boot-test-lib.sh
 . "$REPO/Tests/systemd/boot-test-lib.sh"
+. "$REPO/Tests/systemd/boot-test-sleep-metrics.sh"
 
 # --- main ----------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ check "boot 1: asd.service is neither enabled nor started by the install" \
     eval 'unit_file_state_is asd.service disabled && unit_is asd.service inactive'
 check "boot 1: asd parse on the fresh install says what to do" \
     output_has "No directories are configured yet" inside asd parse
-check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer
+check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer asd-sleep.service
 # A config the generator cannot parse: no drop-in, a message, and systemd carries on.
 printf '%s\n' '# broken' 'WHATTOSYNC=($(touch /run/generator-ran-code))' >"$ROOT/etc/asd.conf"
 check "boot 1: with a broken config, daemon-reload still succeeds" inside systemctl daemon-reload
@@ -160,6 +162,7 @@ inside sh -c "echo one >$TARGET/new1; echo sepone >$SEPTARGET/sepnew1"
 check "boot 1: a write goes to tmpfs, not yet to disk" test ! -e "$ROOT$TARGET/new1"
 check "boot 1: systemctl start asd-resync.service succeeds" inside systemctl start asd-resync.service
 check "boot 1: after resync the new file is on disk" file_is "$ROOT$TARGET/new1" one
+journal_sleep_metrics_checks
 check "boot 1: asd parse --json gives JSON" parse_json_runs
 check "boot 1: parse --json: asd.service active and enabled" \
     json '.systemd.service.activeState == "active" and .systemd.service.unitFileState == "enabled"'

@@ -25,7 +25,8 @@ public enum GeneratorCommand {
     /// Runs the generator; `arguments` are systemd's: normal-dir [early-dir late-dir].
     /// Always returns 0.
     public static func run(arguments: [String], environment: [String: String]) -> Int32 {
-        let log = GeneratorLog(toKernel: environment["SYSTEMD_SCOPE"] != nil)
+        let log = GeneratorLog(toKernel: environment["SYSTEMD_SCOPE"] != nil,
+                               journal: JournalStreams.forCurrentProcess(environment: environment))
         guard let outputDirectory = arguments.first, outputDirectory.hasPrefix("/") else {
             log.say("expects the output directory as its first argument (systemd.generator(7)); nothing written.")
             return 0
@@ -124,14 +125,21 @@ public enum GeneratorCommand {
 }
 
 /// Where the generator reports: /dev/kmsg when run by systemd (no journal
-/// yet), otherwise stderr.
+/// yet), otherwise stderr, with the priority prefix when stderr is a journal
+/// stream. Everything it says means asd.service lost its mount ordering (and a
+/// config it cannot parse will fail asd.service too), so it says it as an error.
 struct GeneratorLog {
     let toKernel: Bool
+    var journal: JournalStreams = .none
 
-    func say(_ message: String) {
-        let line = GeneratorCommand.programName + ": " + message
-        if toKernel && KernelLog.write(line) { return }
-        writeErr(line + "\n")
+    func say(_ message: String, level: LogLevel = .error) {
+        if toKernel && KernelLog.write(GeneratorCommand.programName + ": " + message, priority: level.rawValue) { return }
+        writeErr(rendered(message, level: level))
+    }
+
+    /// The line as stderr gets it.
+    func rendered(_ message: String, level: LogLevel = .error) -> String {
+        journal.text(GeneratorCommand.programName + ": " + message + "\n", level: level, toError: true)
     }
 }
 

@@ -42,12 +42,17 @@ enum LifecycleCommand {
         if command == .sync { for warning in warnings { console.warning(warning) } }
         let engine = Engine(settings: settings, invocation: invocation, log: console)
         console.debug("Instance \(invocation.instanceName), config \(settings.sourceFile), daemon file \(invocation.daemonFile), lock \(invocation.lockPath)")
+        var synced = false
+        // After every run that got this far, failed or not: the metrics (and
+        // their counters) say what the write-back attempts did.
+        defer { engine.publishMetrics(synced: synced) }
         switch command {
         case .sync:
             try engine.checkDependencies()
             try engine.checkVolatile()
             try engine.checkTargets()
             try engine.sync()
+            synced = true
         case .resync:
             try engine.checkDependencies()
             try engine.resync()

@@ -23,6 +23,9 @@ struct ParseReport: Codable, Equatable, Sendable {
     var backups: Bool
     var backupLimit: Int
     var volatile: Volatile
+    /// Where the metrics go after each write-back attempt (METRICS_DIR, or
+    /// node_exporter's textfile directory); null when nowhere.
+    @NullCoded var metricsFile: String?
     /// Units of asd under systemd; null without systemd or without asd's units.
     @NullCoded var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
@@ -111,6 +114,7 @@ extension ParseReport {
             backupLimit: settings.backupLimit,
             volatile: Volatile(path: settings.volatile.description, fsType: volatileInfo?.typeName,
                                freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
+            metricsFile: engine.metricsFile?.description,
             systemd: units,
             cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })

@@ -10,6 +10,8 @@ enum ParseText {
         console.info(" " + console.styled("Copy engine in force: ", .bold)
             + console.styled(report.engine == "rsync" ? "rsync (USE_RSYNC)" : report.engine, .green) + ".")
         console.info(" " + console.styled("Volatile ", .bold) + volatileText(report.volatile) + ".")
+        console.info(" " + console.styled("Metrics ", .bold) + (report.metricsFile.map { "are written to " + console.styled($0, .blue) }
+            ?? "are not written (METRICS_DIR unset or empty, and no \(MetricsDirectory.nodeExporterDefault))") + ".")
         console.info("")
         console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(report.config, .blue)
             + console.styled(" settings:", .bold))

@@ -18,6 +18,8 @@ struct Settings: Equatable, Sendable {
     /// (with plain yes, those are copied by the built-in copier: rsync walks by
     /// path, so such a user could swap a directory for a symlink under it).
     var rsyncOnEveryTree: Bool
+    /// METRICS_DIR: where `asd.prom` goes (see `MetricsDirectory`).
+    var metricsDirectory: MetricsDirectory
     /// The file these settings came from (for error messages).
     var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -27,7 +29,8 @@ struct Settings: Equatable, Sendable {
     init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
+        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = [],
+        metricsDirectory: MetricsDirectory = .automatic
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -39,5 +42,6 @@ struct Settings: Equatable, Sendable {
         self.rsyncOnEveryTree = rsyncOnEveryTree
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
+        self.metricsDirectory = metricsDirectory
     }
 }

@@ -40,7 +40,8 @@ extension Settings {
             hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
             useRsync: isAffirmative(values.string("USE_RSYNC") ?? ""),
             rsyncOnEveryTree: (values.string("USE_RSYNC")?.description.lowercased() ?? "") == Self.rsyncEveryTreeWord,
-            sourceFile: file
+            sourceFile: file,
+            metricsDirectory: MetricsDirectory(values.string("METRICS_DIR"))
         )
     }
 

@@ -7,7 +7,7 @@ extension Settings {
     /// The variables asd reads.
     static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
-        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
+        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC", "METRICS_DIR",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
     static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
@@ -44,6 +44,10 @@ extension Settings {
             if key == "USE_RSYNC" && word == rsyncEveryTreeWord { continue }
             let (line, at) = place(key)
             found.append((line, "\(at): \(key)=\(shellQuoted(value)) is neither a yes word (y, yes, true, t, on, 1, enabled, enable, use) nor a no word (n, no, false, f, off, 0, disabled, disable); it counts as no."))
+        }
+        if case .invalid(let value) = MetricsDirectory(values.string("METRICS_DIR")) {
+            let (line, at) = place("METRICS_DIR")
+            found.append((line, "\(at): METRICS_DIR=\(shellQuoted(value.description)) is not an absolute path; no metrics are written. Write the directory's full path, or METRICS_DIR=\"\" to turn metrics off."))
         }
         return found.sorted { $0.line < $1.line }.map(\.text)
     }

@@ -40,7 +40,7 @@ extension Engine {
             removeConfigSnapshot()
             throw failure
         }
-        log.info("Sync successful")
+        log.notice("Sync successful")
         enforceBackupLimit()
     }
 

@@ -35,7 +35,7 @@ extension Engine {
         }
         if !failures.isEmpty { throw .writeBackFailed(targets: failures + notPutBack) }
         if !notPutBack.isEmpty { throw .putBackFailed(targets: notPutBack) }
-        log.info("Unsync successful")
+        log.notice("Unsync successful")
     }
 
     /// Unmounts the target and its disk copy and removes what asd made.

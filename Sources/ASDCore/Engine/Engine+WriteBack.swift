@@ -13,7 +13,7 @@ extension Engine {
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }
-        log.info("Resync successful")
+        log.notice("Resync successful")
     }
 
     /// `writeBack(paths)`; a failure is a warning naming the target, which stays
@@ -31,6 +31,7 @@ extension Engine {
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
     func writeBack(_ paths: TargetPaths) throws(ASDError) {
+        let attempt = outcomes.begin(paths.target)
         let stagePoint = invocation.stagingMountPoint
         let stage: StagingMount
         do throws(ASDError) {
@@ -57,6 +58,7 @@ extension Engine {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
         durable = true
+        outcomes.succeeded(attempt)
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our

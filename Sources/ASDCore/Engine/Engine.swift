@@ -10,6 +10,8 @@ struct Engine: Sendable {
     let targets: [TargetPaths]
     /// What copies the files (built-in or rsync), chosen once from `settings`.
     let copier: any TreeCopier
+    /// What each write-back attempt of this run did, for the metrics.
+    public let outcomes = WriteBackOutcomes()
 
     init(settings: Settings, invocation: Invocation, log: Log) {
         self.settings = settings

@@ -3,6 +3,8 @@
 public protocol Log: Sendable {
     /// One line a person or the journal should see.
     func info(_ message: String)
+    /// The one-line result of a command ("Resync successful"): journal priority notice.
+    func notice(_ message: String)
     /// Detail shown only with DEBUG=1.
     func debug(_ message: String)
     /// Something went wrong but the operation continues.
@@ -15,6 +17,7 @@ public protocol Log: Sendable {
 
 extension Log {
     public func progress(_ line: String) {}
+    public func notice(_ message: String) { info(message) }
 }
 
 /// A log that discards everything (tests, and callers that only want the result).
