@@ -16,6 +16,8 @@ public struct Settings: Equatable, Sendable {
     /// (with plain yes, those are copied by the built-in copier: rsync walks by
     /// path, so such a user could swap a directory for a symlink under it).
     public var rsyncOnEveryTree: Bool
+    /// USE_ZRAM: the RAM copies live on a zram device asd makes (nil: off).
+    public var zram: ZramSettings?
     /// The file these settings came from (for error messages).
     public var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -25,7 +27,7 @@ public struct Settings: Equatable, Sendable {
     public init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
+        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, zram: ZramSettings? = nil, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []
     ) {
         self.whatToSync = whatToSync
         self.volatile = volatile
@@ -35,6 +37,7 @@ public struct Settings: Equatable, Sendable {
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
         self.useRsync = useRsync || rsyncOnEveryTree
         self.rsyncOnEveryTree = rsyncOnEveryTree
+        self.zram = zram
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
     }

@@ -5,10 +5,10 @@ extension Settings {
     /// The variables asd reads.
     public static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
-        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
+        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC", "USE_ZRAM", "ZRAM_ALGORITHM", "ZRAM_SIZE",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
-    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
+    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC", "USE_ZRAM"]
     /// Words that clearly mean "no"; anything outside these and the affirmative
     /// words also means no, but is probably a mistake.
     public static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]
@@ -42,6 +42,12 @@ extension Settings {
             if key == "USE_RSYNC" && word == rsyncEveryTreeWord { continue }
             let (line, at) = place(key)
             found.append((line, "\(at): \(key)=\(shellQuoted(value)) is neither a yes word (y, yes, true, t, on, 1, enabled, enable, use) nor a no word (n, no, false, f, off, 0, disabled, disable); it counts as no."))
+        }
+        if !isAffirmative(values.string("USE_ZRAM") ?? "") {
+            for key in ["ZRAM_ALGORITHM", "ZRAM_SIZE"] where !(values.string(key) ?? "").isEmpty {
+                let (line, at) = place(key)
+                found.append((line, "\(at): \(key) has no effect unless USE_ZRAM is on; it is ignored."))
+            }
         }
         return found.sorted { $0.line < $1.line }.map(\.text)
     }

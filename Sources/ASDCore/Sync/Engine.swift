@@ -9,7 +9,10 @@ public struct Engine: Sendable {
     /// What copies the files (built-in or rsync), chosen once from `settings`.
     let copier: any TreeCopier
 
-    public init(settings: Settings, invocation: Invocation, log: Log) {
+    public init(settings configured: Settings, invocation: Invocation, log: Log) {
+        // USE_ZRAM: the layout's VOLATILE is the zram mount (ZramVolatile.swift).
+        var settings = configured
+        if let zram = configured.zram { settings.volatile = zram.mountPoint(instance: invocation.instanceName) }
         self.settings = settings
         self.invocation = invocation
         self.log = log
@@ -59,6 +62,10 @@ public struct Engine: Sendable {
 
     /// VOLATILE must exist and be tmpfs or zram.
     func checkVolatile() throws(ASDError) {
+        if let zram = settings.zram {
+            guard FileOps.isDirectory(zram.hostVolatile) else { throw .volatileMissing(path: zram.hostVolatile) }
+            return
+        }
         _ = try FileSystemInfo.requireVolatile(settings.volatile)
     }
 
