@@ -21,10 +21,12 @@ extension Engine {
     /// "253:1" of device `number`, as mountinfo names it.
     static func zramDeviceNumbers(_ number: Int) -> String? { try? Zram.get("dev", of: number) }
 
-    /// The mounts of device `number` (by major:minor).
+    /// The mounts of device `number`, by source (btrfs shows an anonymous
+    /// major:minor in mountinfo) or by major:minor.
     func zramMounts(_ number: Int) -> [MountEntry] {
-        guard let dev = Self.zramDeviceNumbers(number), let table = try? MountInfo.current() else { return [] }
-        return table.filter { $0.device == dev }
+        guard let table = try? MountInfo.current() else { return [] }
+        let dev = Self.zramDeviceNumbers(number), node = Zram.node(number).description
+        return table.filter { $0.source == node || $0.device == dev }
     }
 
     /// Before the first target: asd's device, formatted and mounted at the

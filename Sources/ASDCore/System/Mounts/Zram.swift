@@ -55,9 +55,20 @@ public enum Zram {
         (try? get("diskseq", of: number)).flatMap { UInt64($0) }
     }
 
-    /// Resets device `number` (frees its memory; EBUSY while mounted or open).
+    /// Resets device `number` (frees its memory; EBUSY while mounted or
+    /// open). Just after an unmount, udev's probe of the closed device may
+    /// still hold it open: EBUSY is retried for up to two seconds.
     public static func reset(_ number: Int) throws(Errno) {
-        try set("reset", of: number, to: "1")
+        var attempts = 0
+        while true {
+            do throws(Errno) {
+                return try set("reset", of: number, to: "1")
+            } catch {
+                attempts += 1
+                if error.rawValue != EBUSY || attempts >= 100 { throw error }
+                usleep(20_000)
+            }
+        }
     }
 
     /// Asks zsmalloc to give back the pages that freed objects left half empty.
