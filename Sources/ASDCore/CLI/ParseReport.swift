@@ -21,6 +21,8 @@ public struct ParseReport: Codable, Equatable, Sendable {
     public var backups: Bool
     public var backupLimit: Int
     public var volatile: Volatile
+    /// USE_ZRAM's device (ParseZram.swift); null when USE_ZRAM is off.
+    @NullCoded public var zram: ZramDevice? = nil
     /// Units of asd under systemd; null without systemd or without asd's units.
     @NullCoded public var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
@@ -109,6 +111,7 @@ extension ParseReport {
             backupLimit: settings.backupLimit,
             volatile: Volatile(path: settings.volatile.description, fsType: volatileInfo?.typeName,
                                freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
+            zram: zram(engine: engine),
             systemd: units,
             cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })

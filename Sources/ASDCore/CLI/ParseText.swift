@@ -8,6 +8,7 @@ enum ParseText {
         console.info(" " + console.styled("Copy engine in force: ", .bold)
             + console.styled(report.engine == "rsync" ? "rsync (USE_RSYNC)" : report.engine, .green) + ".")
         console.info(" " + console.styled("Volatile ", .bold) + volatileText(report.volatile) + ".")
+        if let zram = report.zram { console.info(" " + console.styled("Compressed RAM ", .bold) + zramText(zram) + ".") }
         console.info("")
         console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(report.config, .blue)
             + console.styled(" settings:", .bold))
