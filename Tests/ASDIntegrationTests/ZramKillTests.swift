@@ -1,4 +1,5 @@
-import ASDCore
+@testable import ASDCore
+@testable import ASDSystem
 import Testing
 
 /// A sync with USE_ZRAM killed (SIGKILL) at each step of setting up the

@@ -1,4 +1,5 @@
-import ASDCore
+@testable import ASDCore
+@testable import ASDSystem
 import Testing
 
 /// USE_ZRAM: the RAM copies on asd's own zram device (doc/DESIGN.md,

@@ -1,3 +1,4 @@
+import ASDSystem
 /// USE_ZRAM in `asd parse`: asd's device and what its data costs in RAM,
 /// from the device's `mm_stat` (doc/DESIGN.md, "Compressed RAM").
 extension ParseReport {

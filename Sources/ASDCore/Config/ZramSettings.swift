@@ -1,3 +1,4 @@
+import ASDSystem
 /// USE_ZRAM, ZRAM_ALGORITHM and ZRAM_SIZE: the RAM copies live on a
 /// compressed zram device asd creates at sync and removes at unsync
 /// (doc/DESIGN.md, "Compressed RAM"). Parsed here; what the kernel offers is
