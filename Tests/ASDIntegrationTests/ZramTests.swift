@@ -2,8 +2,8 @@
 @testable import ASDSystem
 import Testing
 
-/// USE_ZRAM: the RAM copies on asd's own zram device (doc/DESIGN.md,
-/// "Compressed RAM"): the lifecycle in full and overlay mode, many cycles,
+/// USE_ZRAM: the RAM copies on asd's own zram device (doc/DESIGN.md §10):
+/// the lifecycle in full and overlay mode, many cycles,
 /// the memory guard and a full device.
 @Suite(.zram) struct ZramTests {
     /// `$VOLATILE/.zram-<instance>`, where asd mounts its device.

@@ -5,7 +5,12 @@
 #   rrd:  RRD files from `rrdtool create` and two days of `rrdtool update`
 # and how much RAM deleting half of the logs returns (discard, fstrim) within 60 s.
 #
-#   sudo Tests/bench/zram.sh [--quick]      (needs rrdtool, e2fsprogs; btrfs-progs optional)
+#   sudo Tests/bench/zram.sh [--quick] [--times]   (needs rrdtool, e2fsprogs; btrfs-progs optional)
+#
+# --times: instead of the table, asd's sync, resync and unsync of both data sets with
+# USE_ZRAM against plain tmpfs (ASD_BINARY, else .build/release/asd, else
+# .build/debug/asd; its config, daemon file and VOLATILE are in the bench's
+# own directory).
 #
 # Only devices this script made through /sys/class/zram-control/hot_add are
 # touched, and each is reset and removed again (also on error or ^C). Mounts are
@@ -17,7 +22,8 @@ command -v rrdtool >/dev/null || { echo "zram.sh: needs rrdtool (apt-get install
 if [[ "${ZRAM_BENCH_INNER:-}" != 1 ]]; then
     ZRAM_BENCH_INNER=1 exec unshare -m --propagation private "$0" "$@"
 fi
-QUICK=0; [[ "${1:-}" == --quick ]] && QUICK=1
+QUICK=0; TIMES=0
+for arg in "$@"; do case $arg in --quick) QUICK=1 ;; --times) TIMES=1 ;; esac; done
 WORK=$(mktemp -d /var/tmp/asd-zram-bench.XXXXXX)
 DEV=""
 cleanup() {
@@ -112,11 +118,9 @@ mkdir -p "$WORK/mnt"
 format() { # $1 candidate, $2 device
     case $1 in
     ext4-nojournal-4k) mkfs.ext4 -q -F -O ^has_journal -m 0 -b 4096 "$2" ;;
-    ext4-nojournal-1k) mkfs.ext4 -q -F -O ^has_journal -m 0 -b 1024 "$2" ;;
     ext4-inline-4k)    mkfs.ext4 -q -F -O ^has_journal,inline_data -m 0 -b 4096 -I 1024 "$2" ;;
     ext4-tuned)        mkfs.ext4 -q -F -O ^has_journal,^resize_inode -E lazy_itable_init=0,nodiscard -m 0 -b 4096 -N 8192 "$2" ;;
     ext2-4k)           mkfs.ext2 -q -F -m 0 -b 4096 "$2" ;;
-    ext2-1k)           mkfs.ext2 -q -F -m 0 -b 1024 "$2" ;;
     btrfs-zstd*|btrfs-lzo) mkfs.btrfs -q -f -m single -d single "$2" >/dev/null ;;
     f2fs-compress)     mkfs.f2fs -q -f -O extra_attr,compression "$2" >/dev/null ;;
     esac
@@ -159,12 +163,14 @@ delete_half() { # after measure on logs: delete every other file, fstrim, wait <
 DEV=$(cat /sys/class/zram-control/hot_add); ALGS=$(tr -d '[]' < "/sys/block/zram$DEV/comp_algorithm")
 echo "$DEV" > /sys/class/zram-control/hot_remove; DEV=""
 printf "%-20s %-8s %10s %10s %8s %14s\n" candidate alg "logs RAM%" "rrd RAM%" "copy s" "del-half ret%"
-CANDS="ext4-nojournal-4k ext4-nojournal-1k ext4-inline-4k ext4-tuned ext2-4k ext2-1k"
-command -v mkfs.btrfs >/dev/null && CANDS+=" btrfs-zstd btrfs-zstd1 btrfs-lzo"
+# 1 KiB blocks are not possible: zram's logical block size is 4 KiB (mkfs: "too small for device").
+CANDS="ext4-nojournal-4k ext4-inline-4k ext4-tuned ext2-4k"
+command -v mkfs.btrfs >/dev/null && CANDS+=" btrfs-zstd btrfs-zstd1 btrfs-zstd9 btrfs-lzo"
 (( QUICK )) && CANDS="ext4-nojournal-4k btrfs-zstd"
+(( TIMES )) && CANDS=""  # only the timings
 for cand in $CANDS; do
     for alg in $ALGS; do
-        [[ $cand == btrfs* && $alg != lz4 && $QUICK == 0 && $cand != btrfs-zstd ]] && continue
+        [[ ($cand == btrfs-zstd?* || $cand == btrfs-lzo || $cand == ext4-tuned || $cand == ext4-inline-4k || $cand == ext2-4k) && $alg != lz4 ]] && continue
         measure "$cand" "$alg" "$LOGS"; read -r lp _ lt <<<"$RESULT"
         delete_half; read -r ret secs <<<"$RESULT"
         drop_device
@@ -175,3 +181,29 @@ for cand in $CANDS; do
 done
 printf "data: logs %s bytes in %s files, rrd %s bytes in %s files; RAM%% = mem_used_total / data size\n" \
     "$LOGS_SIZE" "$(find "$LOGS" -type f | wc -l)" "$RRDS_SIZE" "$RRD_FILES"
+
+(( TIMES )) || exit 0
+ASD=${ASD_BINARY:-}
+for candidate in "$(dirname "$0")/../../.build/release/asd" "$(dirname "$0")/../../.build/debug/asd"; do
+    [[ -z $ASD && -x $candidate ]] && ASD=$candidate
+done
+[[ -n $ASD ]] || { echo "zram.sh --times: build asd first (make) or set ASD_BINARY" >&2; exit 1; }
+mkdir -p "$WORK/vol" "$WORK/run" "$WORK/targets"
+mount -t tmpfs -o size=1g,mode=1777 asd-bench "$WORK/vol"
+export ASDCONF=$WORK/asd.conf DAEMON_FILE=$WORK/run/asd
+seconds() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo "$(( (t1 - t0) / 1000000 ))"; }
+printf "\n%-6s %5s %10s %10s %10s %12s\n" mode run "sync ms" "resync ms" "unsync ms" "RAM (parse)"
+for mode in tmpfs zram; do
+    for run in 1 2 3; do
+        rm -rf "$WORK/targets"/*; cp -a "$LOGS" "$RRDS" "$WORK/targets/"
+        printf 'WHATTOSYNC=(%s %s)\nVOLATILE=%s\nUSE_BACKUPS=no\nUSE_ZRAM=%s\n' "$WORK/targets/logs" "$WORK/targets/rrd" \
+            "$WORK/vol" "$([[ $mode == zram ]] && echo yes || echo no)" > "$ASDCONF"
+        s=$(seconds "$ASD" sync)
+        find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
+        r=$(seconds "$ASD" resync)
+        ram=$("$ASD" parse --json | python3 -c 'import json,sys; r=json.load(sys.stdin); z=r["zram"]; print(z["ramBytes"] if z else sum(t["ramBytes"] or 0 for t in r["targets"]))')
+        u=$(seconds "$ASD" unsync)
+        printf "%-6s %5s %10s %10s %10s %12s\n" "$mode" "$run" "$s" "$r" "$u" "$ram"
+    done
+done
+umount "$WORK/vol"

@@ -1,6 +1,6 @@
 import ASDSystem
 /// USE_ZRAM in `asd parse`: asd's device and what its data costs in RAM,
-/// from the device's `mm_stat` (doc/DESIGN.md, "Compressed RAM").
+/// from the device's `mm_stat` (doc/DESIGN.md §10).
 extension ParseReport {
     public struct ZramDevice: Codable, Equatable, Sendable {
         /// /dev/zramN; null while asd has no device (not running).

@@ -1,7 +1,7 @@
 import ASDSystem
 /// USE_ZRAM, ZRAM_ALGORITHM and ZRAM_SIZE: the RAM copies live on a
 /// compressed zram device asd creates at sync and removes at unsync
-/// (doc/DESIGN.md, "Compressed RAM"). Parsed here; what the kernel offers is
+/// (doc/DESIGN.md §10). Parsed here; what the kernel offers is
 /// checked at sync, when the device exists.
 public struct ZramSettings: Equatable, Sendable {
     /// ZRAM_ALGORITHM; nil: zstd, else lz4, else the kernel's default.

@@ -1,8 +1,8 @@
 import ASDSystem
 /// USE_ZRAM: the RAM copies live on a compressed zram device that asd makes
 /// at sync (hot_add, algorithm, size, mkfs, mount with discard at
-/// `$VOLATILE/.zram-<instance>`) and removes at unsync (doc/DESIGN.md,
-/// "Compressed RAM"). The device asd made is written down in
+/// `$VOLATILE/.zram-<instance>`) and removes at unsync (doc/DESIGN.md §10).
+/// The device asd made is written down in
 /// `$DAEMON_FILE.zram` the moment hot_add names it, with the kernel's
 /// `diskseq` and the boot id: a device is reset only when all three match,
 /// so zram0 of a swap service, or any device asd did not make, is never touched.

@@ -1,6 +1,6 @@
 import ASDSystem
 /// The memory guard for USE_ZRAM and the file system on the device
-/// (doc/DESIGN.md, "Compressed RAM": why btrfs with zstd, else ext4 without
+/// (doc/DESIGN.md §10: why btrfs with zstd, else ext4 without
 /// a journal; Tests/bench/zram.sh measures both).
 extension Engine {
     /// ZRAM_SIZE, or by default what the tmpfs guard would allow: the free
