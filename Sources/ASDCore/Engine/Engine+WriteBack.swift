@@ -16,6 +16,7 @@ extension Engine {
             }
         }
         recordWriteBack(of: written)
+        compactZram()
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }

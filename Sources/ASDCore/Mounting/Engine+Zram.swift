@@ -129,6 +129,14 @@ extension Engine {
         log.debug("Removed zram device \(Zram.node(number)).")
     }
 
+    /// After each resync: zram's allocator gives back the pages that deleted
+    /// (discarded) data left half empty; the kernel does it by itself only
+    /// under memory pressure.
+    func compactZram() {
+        guard settings.zram != nil, let number = ownZramDevice() else { return }
+        Zram.compact(number)
+    }
+
     /// After unsync: asd's device, when it has one.
     func removeOwnZram() throws(ASDError) {
         guard settings.zram != nil else { return }
