@@ -201,6 +201,7 @@ for mode in tmpfs zram; do
         s=$(seconds "$ASD" sync)
         find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
         r=$(seconds "$ASD" resync)
+        sync  # data still in the page cache is not on the device yet
         ram=$("$ASD" parse --json | python3 -c 'import json,sys; r=json.load(sys.stdin); z=r["zram"]; print(z["ramBytes"] if z else sum(t["ramBytes"] or 0 for t in r["targets"]))')
         u=$(seconds "$ASD" unsync)
         printf "%-6s %5s %10s %10s %10s %12s\n" "$mode" "$run" "$s" "$r" "$u" "$ram"
