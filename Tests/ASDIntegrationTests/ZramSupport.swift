@@ -26,10 +26,11 @@ enum ZramSupport {
             for rec in "$SANDBOX"/zram-rec.*; do
                 zram_alive "$rec" || continue
                 n=$(sed -n 's/^device=//p' "$rec")
-                findmnt -rn -o TARGET -S "/dev/zram$n" | sort -r | while read -r m; do umount -l "$m" || true; done
+                { findmnt -rn -o TARGET -S "/dev/zram$n" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
                 for _ in $(seq 100); do echo 1 >"/sys/block/zram$n/reset" 2>/dev/null && break; sleep 0.05; done
                 echo "$n" >/sys/class/zram-control/hot_remove || true
             done
+            return 0
         }
         trap zram_cleanup EXIT
         """#

@@ -1,5 +1,6 @@
 @testable import ASDCore
 @testable import ASDSystem
+import Foundation
 import Testing
 
 /// USE_ZRAM: the RAM copies on asd's own zram device (doc/DESIGN.md §10):
@@ -135,5 +136,35 @@ import Testing
         #expect(fill.status != 0 && fill.output.contains("No space left on device"), "\(fill.output)")
         try expectSameTree(result.tree("full"), result.tree("final"), .lifecycle, "target after unsync of a full device")
         #expect(try result.tree("final")["before-full"] != nil)
+    }
+
+    /// A power cut takes the device with the RAM: the next start recovers from
+    /// the disk copy and archives the snapshot, as with tmpfs.
+    @Test func powerCutRecoversAsWithTmpfs() async throws {
+        try ZramSupport.check()
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
+        let result = try await Scenario(sandbox).withZram()
+            .shell(Fixture.small(at: target))
+            .snapshotTree(target, as: "initial")
+            .asd("sync", as: "sync")
+            .shell("zram_keep \"$SANDBOX/rec\"")
+            .shell("echo lost >\"\(target)/after-sync\"")
+            .reboot()
+            .shell("zram_cleanup") // the RAM is gone: so is the device
+            .expect("! zram_alive \"$SANDBOX/rec\"", "the device survived the simulated power cut")
+            .asd("sync", as: "recover")
+            .expectMounted(target)
+            .asd("unsync", as: "unsync")
+            .expectAbsent("$DAEMON_FILE.zram")
+            .expectEmptyDirectory("$VOLATILE")
+            .capture("cd \"$DATA\" && ls -A | grep -c crashrecovery", as: "archives")
+            .snapshotTree(target, as: "final")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "recover", "unsync"])
+        #expect(try result.command("archives").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after the power cut")
     }
 }
