@@ -26,6 +26,8 @@ struct ParseReport: Codable, Equatable, Sendable {
     /// Where the metrics go after each write-back attempt (METRICS_DIR, or
     /// node_exporter's textfile directory); null when nowhere.
     @NullCoded var metricsFile: String?
+    /// USE_ZRAM's device (ParseZram.swift); null when USE_ZRAM is off.
+    @NullCoded var zram: ZramDevice? = nil
     /// Units of asd under systemd; null without systemd or without asd's units.
     @NullCoded var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
@@ -115,6 +117,7 @@ extension ParseReport {
             volatile: Volatile(path: settings.volatile.description, fsType: volatileInfo?.typeName,
                                freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
             metricsFile: engine.metricsFile?.description,
+            zram: zram(engine: engine),
             systemd: units,
             cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })

@@ -20,6 +20,8 @@ struct Settings: Equatable, Sendable {
     var rsyncOnEveryTree: Bool
     /// METRICS_DIR: where `asd.prom` goes (see `MetricsDirectory`).
     var metricsDirectory: MetricsDirectory
+    /// USE_ZRAM: the RAM copies live on a zram device asd makes (nil: off).
+    var zram: ZramSettings?
     /// The file these settings came from (for error messages).
     var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
@@ -29,7 +31,7 @@ struct Settings: Equatable, Sendable {
     init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
-        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = [],
+        useRsync: Bool = false, rsyncOnEveryTree: Bool = false, zram: ZramSettings? = nil, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = [],
         metricsDirectory: MetricsDirectory = .automatic
     ) {
         self.whatToSync = whatToSync
@@ -40,6 +42,7 @@ struct Settings: Equatable, Sendable {
         self.hardlinkSafetyCheck = hardlinkSafetyCheck
         self.useRsync = useRsync || rsyncOnEveryTree
         self.rsyncOnEveryTree = rsyncOnEveryTree
+        self.zram = zram
         self.sourceFile = sourceFile
         self.sourceBytes = sourceBytes
         self.metricsDirectory = metricsDirectory

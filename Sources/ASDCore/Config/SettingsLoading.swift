@@ -31,15 +31,17 @@ extension Settings {
 
     /// Applies upstream's defaults and checks to the variables of `file`.
     static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
-        Settings(
+        let volatile = try volatile(values.string("VOLATILE") ?? "", file: file)
+        return Settings(
             whatToSync: try targets(values["WHATTOSYNC"], file: file),
-            volatile: try volatile(values.string("VOLATILE") ?? "", file: file),
+            volatile: volatile,
             useOverlay: isAffirmative(values.string("USE_OVERLAYFS") ?? ""),
             useBackups: isAffirmative(values.string("USE_BACKUPS") ?? "", whenEmpty: true),
             backupLimit: try backupLimit(values.string("BACKUP_LIMIT") ?? "", file: file),
             hardlinkSafetyCheck: try hardlinkCheck(values.string("ENABLE_HARDLINK_SAFETY_CHECK") ?? "", file: file),
             useRsync: isAffirmative(values.string("USE_RSYNC") ?? ""),
             rsyncOnEveryTree: (values.string("USE_RSYNC")?.description.lowercased() ?? "") == Self.rsyncEveryTreeWord,
+            zram: try zram(values, volatile: volatile, file: file),
             sourceFile: file,
             metricsDirectory: MetricsDirectory(values.string("METRICS_DIR"))
         )

@@ -8,9 +8,10 @@ extension Settings {
     static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
         "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC", "METRICS_DIR",
+        "USE_ZRAM", "ZRAM_ALGORITHM", "ZRAM_SIZE",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
-    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
+    static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC", "USE_ZRAM"]
     /// Words that clearly mean "no"; anything outside these and the affirmative
     /// words also means no, but is probably a mistake.
     static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]
@@ -48,6 +49,12 @@ extension Settings {
         if case .invalid(let value) = MetricsDirectory(values.string("METRICS_DIR")) {
             let (line, at) = place("METRICS_DIR")
             found.append((line, "\(at): METRICS_DIR=\(shellQuoted(value.description)) is not an absolute path; no metrics are written. Write the directory's full path, or METRICS_DIR=\"\" to turn metrics off."))
+        }
+        if !isAffirmative(values.string("USE_ZRAM") ?? "") {
+            for key in ["ZRAM_ALGORITHM", "ZRAM_SIZE"] where !(values.string(key) ?? "").isEmpty {
+                let (line, at) = place(key)
+                found.append((line, "\(at): \(key) has no effect unless USE_ZRAM is on; it is ignored."))
+            }
         }
         return found.sorted { $0.line < $1.line }.map(\.text)
     }

@@ -7,6 +7,20 @@ extension Engine {
         try recoverUngracefulState()
         removeWriteBackRecord() // a stale one from a run that did not end with unsync
         try writeConfigSnapshot()
+        let madeZram: Bool
+        do throws(ASDError) { madeZram = try prepareZram() } catch {
+            removeConfigSnapshot()
+            throw error
+        }
+        do throws(ASDError) { try syncTargets() } catch {
+            if madeZram, let number = ownZramDevice() {
+                do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
+            }
+            throw error
+        }
+    }
+
+    func syncTargets() throws(ASDError) {
         var done: [TargetPaths] = []
         for paths in targets {
             guard FileOps.isDirectory(paths.target) else {

@@ -27,6 +27,7 @@ extension Engine {
         }
         if !keptMounted {
             // Last, so an interrupted unsync can simply be run again.
+            if notPutBack.isEmpty { try removeOwnZram() }
             try? FileOps.unlink(invocation.daemonFile)
             removeConfigSnapshot()
             removeWriteBackRecord()

@@ -10,6 +10,7 @@ extension Engine {
             if writeBackOrWarn(paths) { written.append(paths.target) } else { failures.append(paths.target) }
         }
         recordWriteBack(of: written)
+        compactZram()
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }

@@ -13,7 +13,10 @@ struct Engine: Sendable {
     /// What each write-back attempt of this run did, for the metrics.
     public let outcomes = WriteBackOutcomes()
 
-    init(settings: Settings, invocation: Invocation, log: Log) {
+    init(settings configured: Settings, invocation: Invocation, log: Log) {
+        // USE_ZRAM: the layout's VOLATILE is the zram mount (Engine+Zram.swift).
+        var settings = configured
+        if let zram = configured.zram { settings.volatile = zram.mountPoint(instance: invocation.instanceName) }
         self.settings = settings
         self.invocation = invocation
         self.log = log
@@ -63,6 +66,10 @@ struct Engine: Sendable {
 
     /// VOLATILE must exist and be tmpfs or zram.
     func checkVolatile() throws(ASDError) {
+        if let zram = settings.zram {
+            guard FileOps.isDirectory(zram.hostVolatile) else { throw .volatileMissing(path: zram.hostVolatile) }
+            return
+        }
         _ = try FileSystemInfo.requireVolatile(settings.volatile)
     }
 

@@ -20,7 +20,7 @@ public struct FileSystemInfo: Equatable, Sendable {
     static let tmpfsMagic: UInt32 = 0x0102_1994
     static let ramfsMagic: UInt32 = 0x8584_58f6
 
-    var isTmpfs: Bool { magic == Self.tmpfsMagic }
+    public var isTmpfs: Bool { magic == Self.tmpfsMagic }
     /// Upstream's rule (`df -T | grep ' tmpfs \|^/dev/zram'`): a tmpfs, or
     /// a filesystem on a zram block device.
     public var isVolatile: Bool { isTmpfs || source.hasPrefix("/dev/zram") }

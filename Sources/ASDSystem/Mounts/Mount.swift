@@ -41,6 +41,12 @@ public enum Mount {
         try call(source: "none", target: path, fsType: nil, flags: keep.union(flags).union([.remount, .bind]), data: nil)
     }
 
+    /// mount(2) of the file system on block device `device` (type `fsType`,
+    /// `options` as for mount -o) at `path`, with MS_NOATIME.
+    public static func mountDevice(_ device: FilePath, fsType: String, options: String, at path: FilePath) throws(Errno) {
+        try call(source: device, target: path, fsType: fsType, flags: [.noAccessTime], data: FilePath(options))
+    }
+
     /// mount(2) of fstype "overlay" with source "overlaid" (as upstream):
     /// `lower` read-only below, changes in `upper`, `work` on upper's
     /// filesystem. Paths are escaped for the kernel's option parser

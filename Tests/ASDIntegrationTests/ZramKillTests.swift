@@ -1,0 +1,67 @@
+@testable import ASDCore
+@testable import ASDSystem
+import Testing
+import ASDTestSupport
+
+/// A sync with USE_ZRAM killed (SIGKILL) at each step of setting up the
+/// device and filling it: the next start completes it (or starts afresh),
+/// unsync then leaves no device, no mount and the target as it was. The
+/// kill is strace's fault injection at a chosen system call: deterministic,
+/// no timing involved.
+@Suite(.zram) struct ZramKillTests {
+    struct KillPoint: Sendable, CustomStringConvertible {
+        let name: String
+        /// strace options that kill asd (or, for mkfs, the child) at the step.
+        let strace: String
+        /// The killed sync exits 1 (it rolled back) instead of dying.
+        let rollsBack: Bool
+        var description: String { name }
+    }
+
+    static let points: [KillPoint] = [
+        KillPoint(name: "before hot_add", strace: "-P /sys/class/zram-control/hot_add -e trace=openat -e inject=openat:signal=KILL", rollsBack: false),
+        KillPoint(name: "mkfs killed", strace: "-f -P /usr/sbin/mkfs.ext4 -P /sbin/mkfs.ext4 -e trace=execve -e inject=execve:signal=KILL", rollsBack: true),
+        KillPoint(name: "before mounting the device", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
+        KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=2", rollsBack: false),
+        KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=4", rollsBack: false),
+        KillPoint(name: "before the daemon file", strace: "-e trace=rename -e inject=rename:signal=KILL:when=4", rollsBack: false),
+    ]
+
+    @Test(arguments: points)
+    func killedSyncIsCompletedOrUndone(point: KillPoint) async throws {
+        try ZramSupport.check()
+        guard let strace = Executable.find("strace") else {
+            throw HarnessError("strace is needed to kill asd at a chosen step; install it (apt-get install strace).")
+        }
+        let sandbox = try Sandbox()
+        let target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
+        let result = try await Scenario(sandbox).withZram()
+            .shell(Fixture.small(at: target))
+            .snapshotTree(target, as: "initial")
+            .capture("\(strace) -qq -o /dev/null \(point.strace) \"$ASD_BIN\" sync", as: "killed")
+            .shell("zram_keep \"$SANDBOX/rec-killed\"")
+            .asd("sync", as: "sync")
+            .shell("zram_keep \"$SANDBOX/rec\"")
+            .expectMounted(target)
+            .snapshotTree(target, as: "synced")
+            .asd("unsync", as: "unsync")
+            .expectZramGone("$SANDBOX/rec")
+            .expect("! zram_alive \"$SANDBOX/rec-killed\"", "the killed sync's device is left: $(cat \"$SANDBOX/rec-killed\")")
+            .expectNotMounted(target)
+            .expectEmptyDirectory("$VOLATILE")
+            .expect("[[ -z $(findmnt -rn -o TARGET | grep -F \"$VOLATILE/\") ]]", "mounts left in $VOLATILE")
+            .snapshotTree(target, as: "final")
+            .run()
+        result.expectNoFailures()
+        let killed = try result.command("killed")
+        if point.rollsBack {
+            #expect(killed.status == 1, "\(killed.output)")
+        } else {
+            #expect(killed.status != 0 && !killed.output.contains("Sync successful"), "not killed: \(killed.output)")
+        }
+        try result.expectExitedZero(["sync", "unsync"])
+        try expectSameTree(result.tree("initial"), result.tree("synced"), .lifecycle, "view after the second sync")
+        try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after unsync")
+    }
+}
