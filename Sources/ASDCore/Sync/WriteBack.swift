@@ -22,7 +22,9 @@ extension Engine {
 
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
-    func writeBack(_ paths: TargetPaths) throws(ASDError) {
+    /// Returns whether what it wrote existed at one instant (ConsistentWriteBack.swift).
+    @discardableResult
+    func writeBack(_ paths: TargetPaths) throws(ASDError) -> Bool {
         let stagePoint = invocation.stagingMountPoint
         let stage: StagingMount
         do throws(ASDError) {
@@ -30,7 +32,7 @@ extension Engine {
         } catch {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
         }
-        var durable = false
+        var durable = false, consistent = false
         defer { stage.close(keepingJournals: !durable) }
         do throws(ASDError) {
             let view = try copyView(of: paths)
@@ -38,7 +40,9 @@ extension Engine {
             if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
                 try writeBackOverlay(paths, stage: stage)
             } else {
-                try writeBackFull(paths, from: view.source, stage: stage)
+                consistent = try writeBackConsistently(paths, from: view.source) { (source) throws(ASDError) in
+                    try writeBackFull(paths, from: source, stage: stage)
+                }
             }
             // Without a redo journal the temp dir can go now, in the same flush as the rest.
             stage.removeTempDirectory(keepingJournals: true)
@@ -49,6 +53,7 @@ extension Engine {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
         durable = true
+        return consistent
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
