@@ -31,11 +31,15 @@ struct CaptureTree {
     let source: FilePath
     let root: FilePath
     let excludedTopNames: Set<FilePath>
+    /// Overlay mode: the tree is an upper layer, whose overlay attributes
+    /// (opaque directories) the capture keeps.
+    let overlay: Bool
     private(set) var entries: [FilePath: Entry] = [:]
     /// Bytes the private copies hold.
     private(set) var copiedBytes: Int64 = 0
 
-    init(source: FilePath, root: FilePath, excludedTopNames: Set<FilePath>) {
+    init(source: FilePath, root: FilePath, excludedTopNames: Set<FilePath>, overlay: Bool = false) {
+        self.overlay = overlay
         self.source = source
         self.root = root
         self.excludedTopNames = excludedTopNames
@@ -123,7 +127,7 @@ struct CaptureTree {
             guard let status = scan[path], status.isDirectory else { continue }
             let from = path.isEmpty ? sourceHandle : try sourceHandle.openDirectory(relative: path)
             let into = path.isEmpty ? rootHandle : try rootHandle.openDirectory(relative: path)
-            try EntryBuilder.copyDirectoryMetadata(from: from, to: into, status)
+            try EntryBuilder.copyDirectoryMetadata(from: from, to: into, status, overlayAttributes: overlay)
         }
     }
 
@@ -147,9 +151,13 @@ struct CaptureTree {
 extension EntryBuilder {
     /// Gives the directory `into` the owner, xattrs, mode and times of
     /// `status`, the status of `from`; order as in `build`.
-    static func copyDirectoryMetadata(from: DirectoryHandle, to into: DirectoryHandle, _ status: FileStatus) throws(Errno) {
+    /// `overlayAttributes`: the overlay's own attributes too.
+    static func copyDirectoryMetadata(
+        from: DirectoryHandle, to into: DirectoryHandle, _ status: FileStatus, overlayAttributes: Bool
+    ) throws(Errno) {
         try into.changeOwner(".", uid: status.uid, gid: status.gid)
-        let wanted = xattrs(from, "."), present = xattrs(into, ".")
+        let wanted = overlayAttributes ? try from.xattrs(".") : xattrs(from, ".")
+        let present = overlayAttributes ? try into.xattrs(".") : xattrs(into, ".")
         for attribute in present.keys where wanted[attribute] == nil { try into.removeXattr(".", attribute: attribute) }
         for (attribute, value) in wanted where present[attribute] != value {
             try into.setXattr(".", attribute: attribute, value: value)

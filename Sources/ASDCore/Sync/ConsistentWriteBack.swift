@@ -27,19 +27,32 @@ extension Engine {
     /// a capture of one instant when one can be had. Returns whether the
     /// write-back was consistent; when it was not, it is done anyway, from the
     /// latest state, with a warning naming the files that kept changing.
+    /// Overlay mode: `source` is the upper layer and `lower` the lower one;
+    /// `write` gets a read-only overlay of the captured upper layer over
+    /// `lower`, and the captured upper layer (what changed).
     func writeBackConsistently(
-        _ paths: TargetPaths, from source: FilePath, write: (FilePath) throws(ASDError) -> Void
+        _ paths: TargetPaths, from source: FilePath, lower: FilePath? = nil,
+        write: (_ source: FilePath, _ upper: FilePath?) throws(ASDError) -> Void
     ) throws(ASDError) -> Bool {
         let base = captureBase(paths)
         var tree: CaptureTree
         do throws(ASDError) {
-            tree = try prepareCapture(paths, source: source, base: base)
+            tree = try prepareCapture(paths, source: source, base: base, overlay: lower != nil)
         } catch {
             log.warning("Cannot capture \(paths.target) at one instant (\(error.message)); writing it back while it may change, so the disk copy may hold a state that never existed.")
-            try write(source)
+            try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
             return false
         }
         defer { removeCapture(base) }
+        func writeCapture() throws(ASDError) {
+            guard let lower else { return try write(tree.root, nil) }
+            let view = base.appending("view")
+            try ASDError.attempt("mount a read-only overlay of the capture at", view) { () throws(Errno) in
+                try Mount.mountOverlayReadOnly(lowers: [tree.root, lower], at: view)
+            }
+            defer { _ = try? Mount.unmountRecursive(view, lazy: true) }
+            try write(view, tree.root)
+        }
         let lastWriteBack = WriteBackRecord.read(daemonFile: invocation.daemonFile).times[paths.target]
         let synced = (try? FileOps.status(paths.flag))?.modificationTime ?? FileTime(seconds: 0, nanoseconds: 0)
         let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
@@ -48,7 +61,7 @@ extension Engine {
         var unsettled: [FilePath] = []
         for round in 1...Self.captureRounds {
             unsettled = try capture(&tree, paths, recent: recent, hot: hot, budget: &budget)
-            try write(tree.root)
+            try writeCapture()
             let changed = tree.linksChanged()
             log.debug("Capture round \(round) of \(paths.target): \(tree.copiedBytes) bytes copied, \(unsettled.count) entries unsettled, \(changed.count) linked files changed during the write-back")
             if unsettled.isEmpty && changed.isEmpty { return true }
@@ -115,22 +128,29 @@ extension Engine {
     }
 
     /// An empty capture tree for `paths` (a stale one, left by a killed asd, removed).
-    private func prepareCapture(_ paths: TargetPaths, source: FilePath, base: FilePath) throws(ASDError) -> CaptureTree {
+    /// Overlay mode adds `base/view`, the mount point of the captured view.
+    private func prepareCapture(
+        _ paths: TargetPaths, source: FilePath, base: FilePath, overlay: Bool
+    ) throws(ASDError) -> CaptureTree {
         removeCapture(base)
-        let root = base + paths.target
+        let root = base.appending("tree") + paths.target
         try ASDError.attempt("create the capture directory", root) { () throws(Errno) in
-            var path = base
+            try FileOps.makeDirectory(base, mode: 0o700, uid: 0, gid: 0)
+            if overlay { try FileOps.makeDirectory(base.appending("view"), mode: 0o700, uid: 0, gid: 0) }
+            var path = base.appending("tree")
             try FileOps.makeDirectory(path, mode: 0o700, uid: 0, gid: 0)
             for component in paths.target.components {
                 path = path.appending(component)
                 try FileOps.makeDirectory(path, mode: 0o700, uid: 0, gid: 0)
             }
         }
-        return CaptureTree(source: source, root: root, excludedTopNames: [TargetPaths.flagName])
+        return CaptureTree(source: source, root: root, excludedTopNames: [TargetPaths.flagName], overlay: overlay)
     }
 
-    /// Removes a capture tree (hard links and copies only: the live files stay).
+    /// Removes a capture (hard links and copies only: the live files stay),
+    /// its view unmounted first (left mounted by a killed asd).
     func removeCapture(_ base: FilePath) {
+        _ = try? Mount.unmountRecursive(base, lazy: true)
         let (parent, name) = base.split
         try? DirectoryHandle(path: parent.isEmpty ? "/" : parent).removeTree(name)
     }

@@ -38,9 +38,9 @@ extension Engine {
             let view = try copyView(of: paths)
             log.debug("Writing \(view.source) back to \(stage.targetView)")
             if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
-                try writeBackOverlay(paths, stage: stage)
+                consistent = try writeBackOverlay(paths, stage: stage)
             } else {
-                consistent = try writeBackConsistently(paths, from: view.source) { (source) throws(ASDError) in
+                consistent = try writeBackConsistently(paths, from: view.source) { (source, _) throws(ASDError) in
                     try writeBackFull(paths, from: source, stage: stage)
                 }
             }
@@ -73,14 +73,17 @@ extension Engine {
         }
     }
 
-    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
+    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) -> Bool {
         if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
             try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage)
-            return
+            return false
         }
-        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper)
+        return try writeBackConsistently(paths, from: paths.overlayUpper, lower: paths.overlayLower) {
+            (source, upper) throws(ASDError) in
+            try writeBackFull(paths, from: source, stage: stage, changedOnlyIn: upper)
+        }
     }
 }
