@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A live SQLite writer and the checks of its database, for asd's consistency tests.
 
-  bank.py run DB MODE STATS [SECONDS]  commit transfers between 2,000 accounts back to back
+  bank.py run DB MODE STATS [SECONDS]  commit transfers between 20,000 accounts back to back
                                     (MODE: wal or delete); the sum of the balances never
                                     changes. Writes STATS.ready once the database exists;
                                     on SIGTERM (or after SECONDS) writes STATS: commits and
@@ -20,17 +20,20 @@ import sys
 import tempfile
 import time
 
-ACCOUNTS = 2000
+ACCOUNTS = 20000
 BALANCE = 1000
+# Each row carries this much filler, so the database spans many pages (about 3 MB)
+# and a copy of it takes long enough for the writer to commit meanwhile.
+FILLER = 100
 
 
 def run(db, mode, stats, seconds=None):
     con = sqlite3.connect(db, isolation_level=None)
     con.execute(f"PRAGMA journal_mode={mode}")
-    con.execute("CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
+    con.execute("CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, filler BLOB)")
     if con.execute("SELECT count(*) FROM account").fetchone()[0] == 0:
         con.execute("BEGIN")
-        con.executemany("INSERT INTO account VALUES (?, ?)", ((i, BALANCE) for i in range(ACCOUNTS)))
+        con.executemany("INSERT INTO account VALUES (?, ?, ?)", ((i, BALANCE, os.urandom(FILLER)) for i in range(ACCOUNTS)))
         con.execute("COMMIT")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))

@@ -71,6 +71,9 @@ public struct ParseReport: Codable, Equatable, Sendable {
         @NullCoded public var ramBytes: UInt64?
         /// Last successful write-back (resync or unsync) since the last sync; null: none yet.
         @NullCoded public var lastWriteBack: Int?
+        /// Whether that write-back was consistent (one instant of the tmpfs
+        /// copy; see asd(1)); null: no write-back yet, or not known.
+        @NullCoded public var lastWriteBackConsistent: Bool?
         public var recoveryArchives: [Archive]
     }
 
@@ -138,7 +141,7 @@ extension ParseReport {
         return Target(
             path: paths.target.description, state: state, user: paths.user, gid: status?.gid,
             diskCopy: paths.diskCopy.description, tmpfsCopy: paths.tmpfsCopy.description, sizeBytes: size, ramBytes: ram,
-            lastWriteBack: record.times[paths.target],
+            lastWriteBack: record.times[paths.target], lastWriteBackConsistent: record.consistent[paths.target],
             recoveryArchives: Retention.archives(for: paths).map {
                 Archive(path: $0.description, sizeBytes: try? FileOps.diskUsage($0))
             })

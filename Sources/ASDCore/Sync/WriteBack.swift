@@ -4,16 +4,17 @@ extension Engine {
         try recoverUngracefulState()
         var failures: [FilePath] = []
         var written: [FilePath] = []
+        var consistent: [FilePath: Bool] = [:]
         for paths in targets where isRunning(paths) {
             do throws(ASDError) {
-                try writeBack(paths)
+                consistent[paths.target] = try writeBack(paths)
                 written.append(paths.target)
             } catch {
                 log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
                 failures.append(paths.target)
             }
         }
-        recordWriteBack(of: written)
+        recordWriteBack(of: written, consistent: consistent)
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
         }
