@@ -1,18 +1,22 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Layers, each depending only on the ones below it (doc/DESIGN.md, "Layers"):
+//   asd (executable) -> ASDCore -> ASDCopy -> ASDSystem -> CASDShims
 let package = Package(
     name: "asd",
     products: [
         .executable(name: "asd", targets: ["asd"]),
-        .library(name: "ASDCore", targets: ["ASDCore"]),
     ],
     dependencies: [],
     targets: [
+        .target(name: "CASDShims"),
+        .target(name: "ASDSystem", dependencies: ["CASDShims"]),
+        .target(name: "ASDCopy", dependencies: ["ASDSystem"]),
+        .target(name: "ASDCore", dependencies: ["ASDCopy", "ASDSystem"]),
         .executableTarget(name: "asd", dependencies: ["ASDCore"]),
-        .target(name: "ASDCore"),
-        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore"]),
-        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore"]),
+        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
+        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
     ],
     swiftLanguageModes: [.v6]
 )
