@@ -20,19 +20,23 @@ import sys
 import tempfile
 import time
 
-ACCOUNTS = 20000
+ACCOUNTS = int(os.environ.get("BANK_ACCOUNTS", "20000"))
 BALANCE = 1000
 # Each row carries this much filler, so the database spans many pages (about 3 MB)
 # and a copy of it takes long enough for the writer to commit meanwhile.
 FILLER = 100
+# Seconds between two transactions (BANK_PAUSE; default none: back to back).
+PAUSE = float(os.environ.get("BANK_PAUSE", "0"))
 
 
 def run(db, mode, stats, seconds=None):
     con = sqlite3.connect(db, isolation_level=None)
     con.execute(f"PRAGMA journal_mode={mode}")
     con.execute("CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, filler BLOB)")
+    con.execute("CREATE TABLE IF NOT EXISTS counter (n INTEGER NOT NULL)")
     if con.execute("SELECT count(*) FROM account").fetchone()[0] == 0:
         con.execute("BEGIN")
+        con.execute("INSERT INTO counter VALUES (0)")
         con.executemany("INSERT INTO account VALUES (?, ?, ?)", ((i, BALANCE, os.urandom(FILLER)) for i in range(ACCOUNTS)))
         con.execute("COMMIT")
     stop = []
@@ -49,17 +53,30 @@ def run(db, mode, stats, seconds=None):
         con.execute("BEGIN IMMEDIATE")
         con.execute("UPDATE account SET balance = balance - ? WHERE id = ?", (amount, a))
         con.execute("UPDATE account SET balance = balance + ? WHERE id = ?", (amount, b))
+        con.execute("UPDATE counter SET n = n + 1")
         con.execute("COMMIT")
         longest = max(longest, time.monotonic() - began)
         commits += 1
+        if PAUSE:
+            time.sleep(PAUSE)
     con.close()
     with open(stats + ".tmp", "w") as out:
         out.write(f"commits {commits}\nlongest_ms {longest * 1000:.2f}\n")
     os.rename(stats + ".tmp", stats)
 
 
-def check_one(directory, name):
-    """"ok" or why the database in a copy of `directory` is not a state that existed."""
+def committed(db):
+    """Transactions the live database at `db` has committed (a reader of its own)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT n FROM counter").fetchone()[0]
+    finally:
+        con.close()
+
+
+def check_one(directory, name, at_least=0):
+    """"ok" or why the database in a copy of `directory` is not a state that existed
+    (or holds fewer than `at_least` transactions)."""
     with tempfile.TemporaryDirectory() as scratch:
         for entry in os.listdir(directory):
             if entry.startswith(name):
@@ -73,11 +90,14 @@ def check_one(directory, name):
             if integrity != [("ok",)]:
                 return f"torn: integrity_check {integrity[:3]}"
             count, total = con.execute("SELECT count(*), sum(balance) FROM account").fetchone()
+            transactions = con.execute("SELECT n FROM counter").fetchone()[0]
             con.close()
         except sqlite3.DatabaseError as error:
             return f"torn: {error}"
         if (count, total) != (ACCOUNTS, ACCOUNTS * BALANCE):
             return f"torn: {count} accounts, sum {total}"
+        if transactions < at_least:
+            return f"old: {transactions} transactions, the last completed write-back had {at_least}"
         return "ok"
 
 
