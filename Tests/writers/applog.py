@@ -31,11 +31,12 @@ def run(directory, stats):
     sequence, longest = 0, 0.0
     while not stop:
         sequence += 1
-        payload = os.urandom(64 + sequence % 4000)
+        payload = os.urandom(64 + sequence % 1000)
         began = time.monotonic()
         os.write(log, HEADER.pack(sequence, len(payload), zlib.crc32(payload)) + payload)
         os.pwrite(index, b"%20d\n" % sequence, 0)
         longest = max(longest, time.monotonic() - began)
+        time.sleep(0.0005)  # about 1 MB/s: the log stays small enough to copy at every resync
     with open(stats + ".tmp", "w") as out:
         out.write(f"records {sequence}\nlongest_ms {longest * 1000:.2f}\n")
     os.rename(stats + ".tmp", stats)

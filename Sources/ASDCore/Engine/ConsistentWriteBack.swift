@@ -38,24 +38,22 @@ extension Engine {
         write: (_ source: FilePath, _ upper: FilePath?) throws(ASDError) -> Void
     ) throws(ASDError) -> Bool {
         let base = captureBase(paths)
+        /// No capture to be had (VOLATILE full, a tree that cannot be linked):
+        /// the live tree is written back, as before consistent write-back existed.
+        func fallBack(_ error: ASDError) throws(ASDError) -> Bool {
+            log.warning("Cannot capture \(paths.target) at one instant (\(error.message)); writing it back while it may change, so the disk copy may hold a state that never existed.")
+            removeCapture(base)
+            try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
+            return false
+        }
         var tree: CaptureTree
         do throws(ASDError) {
             tree = try prepareCapture(paths, source: source, base: base, overlay: lower != nil)
         } catch {
-            log.warning("Cannot capture \(paths.target) at one instant (\(error.message)); writing it back while it may change, so the disk copy may hold a state that never existed.")
-            try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
-            return false
+            return try fallBack(error)
         }
         defer { removeCapture(base) }
-        func writeCapture() throws(ASDError) {
-            guard let lower else { return try write(tree.root, nil) }
-            let view = base.appending("view")
-            try ASDError.attempt("mount a read-only overlay of the capture at", view) { () throws(Errno) in
-                try Mount.mountOverlayReadOnly(lowers: [tree.root, lower], at: view)
-            }
-            defer { _ = try? Mount.unmountRecursive(view, lazy: true) }
-            try write(view, tree.root)
-        }
+        let view = base.appending("view")
         let lastWriteBack = WriteBackRecord.read(daemonFile: invocation.daemonFile).times[paths.target]
         let synced = (try? FileOps.status(paths.flag))?.modificationTime ?? FileTime(seconds: 0, nanoseconds: 0)
         let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
@@ -63,8 +61,20 @@ extension Engine {
         var hot = Set<FilePath>()
         var unsettled: [FilePath] = []
         for round in 1...Self.captureRounds {
-            unsettled = try capture(&tree, paths, recent: recent, hot: hot, budget: &budget)
-            try writeCapture()
+            do throws(ASDError) {
+                unsettled = try capture(&tree, paths, recent: recent, hot: hot, budget: &budget)
+                if let lower {
+                    try ASDError.attempt("mount a read-only overlay of the capture at", view) { () throws(Errno) in
+                        try Mount.mountOverlayReadOnly(lowers: [tree.root, lower], at: view)
+                    }
+                }
+            } catch {
+                return try fallBack(error)
+            }
+            do {
+                defer { if lower != nil { _ = try? Mount.unmountRecursive(view, lazy: true) } }
+                try write(lower == nil ? tree.root : view, lower == nil ? nil : tree.root)
+            }
             let changed = tree.linksChanged()
             log.debug("Capture round \(round) of \(paths.target): \(tree.copiedBytes) bytes copied, \(unsettled.count) entries unsettled, \(changed.count) linked files changed during the write-back")
             if unsettled.isEmpty && changed.isEmpty { return true }
