@@ -4,7 +4,8 @@
   applog.py run DIR STATS   append checksummed records to DIR/log back to back; after
                             each append (flushed), overwrite DIR/index in place with the
                             number of records: the index never counts a record the log
-                            lacks. Writes STATS.ready once started; on SIGTERM writes
+                            lacks. Every 20,000 records the index goes to 0 and the log
+                            starts over. Writes STATS.ready once started; on SIGTERM writes
                             STATS: records and the longest append in ms.
   applog.py check DIR...    each DIR is a copy of the log's directory (as a power cut
                             would leave it): every record up to the index must be whole
@@ -19,6 +20,7 @@ import time
 import zlib
 
 HEADER = struct.Struct("<QII")  # sequence, payload length, crc32 of the payload
+ROTATE = 20000  # records (about 11 MB) before the log starts over
 
 
 def run(directory, stats):
@@ -28,8 +30,14 @@ def run(directory, stats):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     with open(stats + ".ready", "w") as ready:
         ready.write("ready\n")
-    sequence, longest = 0, 0.0
+    sequence, longest, rotations = 0, 0.0, 0
     while not stop:
+        if sequence == ROTATE:
+            # Start over, index first: no instant has an index beyond the log.
+            os.pwrite(index, b"%20d\n" % 0, 0)
+            os.ftruncate(log, 0)
+            sequence = 0
+            rotations += 1
         sequence += 1
         payload = os.urandom(64 + sequence % 1000)
         began = time.monotonic()
@@ -38,7 +46,7 @@ def run(directory, stats):
         longest = max(longest, time.monotonic() - began)
         time.sleep(0.0005)  # about 1 MB/s: the log stays small enough to copy at every resync
     with open(stats + ".tmp", "w") as out:
-        out.write(f"records {sequence}\nlongest_ms {longest * 1000:.2f}\n")
+        out.write(f"records {rotations * ROTATE + sequence}\nlongest_ms {longest * 1000:.2f}\n")
     os.rename(stats + ".tmp", stats)
 
 
