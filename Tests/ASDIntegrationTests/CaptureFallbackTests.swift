@@ -5,8 +5,8 @@ import Testing
 /// When no capture of one instant can be had, the write-back still happens as before
 /// consistent write-back existed, with a warning naming the target, and `asd parse`
 /// reports it as not consistent (doc/DESIGN.md, "Consistent write-back"). Here VOLATILE
-/// has no inode left (remounted with `nr_inodes` equal to those in use), so not even the
-/// capture's directory can be made.
+/// has no inode left (remounted with `nr_inodes` just above those in use, the rest used
+/// up), so not even the capture's directory can be made.
 @Suite(.privileged) struct CaptureFallbackTests {
     @Test(arguments: [false, true])
     func noRoomForACaptureStillWritesBack(overlay: Bool) async throws {
@@ -22,7 +22,8 @@ import Testing
             .shell("""
                 echo changed >"\(target)/new"
                 used=$(df --output=iused "$VOLATILE" | tail -1)
-                mount -o remount,nr_inodes=$used "$VOLATILE"
+                until mount -o remount,nr_inodes=$used "$VOLATILE" 2>/dev/null; do used=$((used + 1)); done
+                n=0; while touch "$VOLATILE/.fill-$n" 2>/dev/null; do n=$((n + 1)); done
                 """)
             .asd("resync", as: "full")
             .asd("parse", "--json", as: "inconsistent")
