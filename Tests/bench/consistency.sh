@@ -15,7 +15,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-BASELINE="" SECONDS_LIVE=10 RUNS=5
+BASELINE=${BASELINE:-} SECONDS_LIVE=${SECONDS_LIVE:-10} RUNS=${RUNS:-5}
 while [[ $# -gt 0 ]]; do
     case $1 in
         --baseline) BASELINE=$2; shift 2 ;;

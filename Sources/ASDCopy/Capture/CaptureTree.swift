@@ -85,6 +85,8 @@ public struct CaptureTree {
     private mutating func apply(_ scan: Scan, recent: FileTime, hot: Set<FilePath>, budget: inout Int64) throws(Errno) {
         let rootHandle = try DirectoryHandle(path: root)
         var touched = Set<FilePath>()
+        // The root's own metadata, also when no entry below it changed (an empty tree).
+        if entries[""].map({ Identity($0.status) != Identity(scan[""]!) }) ?? true { touched.insert("") }
         for (path, entry) in entries where scan[path].map({ Identity($0) != Identity(entry.status) }) ?? true {
             guard scan[path]?.isDirectory != true || !entry.status.isDirectory else { continue }
             let (parent, name) = Self.split(path)

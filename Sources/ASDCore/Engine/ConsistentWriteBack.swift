@@ -46,6 +46,17 @@ extension Engine {
             try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
             return false
         }
+        let lastWriteBack = WriteBackRecord.read(daemonFile: invocation.daemonFile).times[paths.target]
+        let synced = (try? FileOps.status(paths.flag))?.modificationTime ?? FileTime(seconds: 0, nanoseconds: 0)
+        let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
+        // Idle target (nothing modified since shortly before the last write-back): the
+        // live tree is written back and scanned again; unchanged, it was one instant.
+        let probe = CaptureTree(source: source, root: base, excludedTopNames: [TargetPaths.flagName])
+        if let before = try? probe.scan(), !before.values.contains(where: { !($0.modificationTime < recent)
+            || ($0.isDirectory && !($0.changeTime < recent)) }) {
+            try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
+            if let after = try? probe.scan(), CaptureTree.differences(before, after).isEmpty { return true }
+        }
         var tree: CaptureTree
         do throws(ASDError) {
             tree = try prepareCapture(paths, source: source, base: base, overlay: lower != nil)
@@ -54,9 +65,6 @@ extension Engine {
         }
         defer { removeCapture(base) }
         let view = base.appending("view")
-        let lastWriteBack = WriteBackRecord.read(daemonFile: invocation.daemonFile).times[paths.target]
-        let synced = (try? FileOps.status(paths.flag))?.modificationTime ?? FileTime(seconds: 0, nanoseconds: 0)
-        let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
         var budget = captureBudget()
         var hot = Set<FilePath>()
         var unsettled: [FilePath] = []
