@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
@@ -101,4 +102,8 @@ int casd_spawn_add_closefrom(void *actions, int from) {
     (void)actions; (void)from;
     return ENOSYS;
 #endif
+}
+
+long casd_ptrace(int request, int pid, long addr, long data) {
+    return ptrace((enum __ptrace_request)request, (pid_t)pid, (void *)addr, (void *)data);
 }

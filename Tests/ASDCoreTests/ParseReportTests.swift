@@ -120,5 +120,9 @@ struct ParseReportTests {
         #expect(WriteBackRecord.parse(record.text) == record)
         #expect(record.text.contains("\n1764493200 /srv/http\n"))
         #expect(WriteBackRecord.parse("garbage\n12 /ok\nx /bad\n") == WriteBackRecord(times: ["/ok": 12]))
+        // A letter after the time: consistent (c) or not (i); none: not known.
+        let marked = WriteBackRecord(times: ["/c": 1, "/i": 2, "/u": 3], consistent: ["/c": true, "/i": false])
+        #expect(marked.text == "1c /c\n2i /i\n3 /u\n")
+        #expect(WriteBackRecord.parse(marked.text) == marked)
     }
 }

@@ -62,6 +62,8 @@ import Testing
         let after = try #require(Int(result.command("after").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let written = try #require(resynced.targets[0].lastWriteBack)
         #expect(written >= before && written <= after && written >= syncedAt)
+        #expect(synced.targets[0].lastWriteBackConsistent == nil)
+        #expect(resynced.targets[0].lastWriteBackConsistent == true, "an idle target's write-back is consistent")
 
         let unsynced = try report("unsynced")
         #expect(!unsynced.running && unsynced.targets[0].state == "stopped" && unsynced.targets[0].lastWriteBack == nil)

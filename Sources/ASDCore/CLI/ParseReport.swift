@@ -78,6 +78,9 @@ struct ParseReport: Codable, Equatable, Sendable {
         @NullCoded var ramBytes: UInt64?
         /// Last successful write-back (resync or unsync) since the last sync; null: none yet.
         @NullCoded var lastWriteBack: Int?
+        /// Whether that write-back was consistent (one instant of the tmpfs
+        /// copy; see asd(1)); null: no write-back yet, or not known.
+        @NullCoded var lastWriteBackConsistent: Bool?
         var recoveryArchives: [Archive]
     }
 
@@ -147,7 +150,7 @@ extension ParseReport {
         return Target(
             path: paths.target.description, state: state, user: paths.user, gid: status?.gid,
             diskCopy: paths.diskCopy.description, tmpfsCopy: paths.tmpfsCopy.description, sizeBytes: size, ramBytes: ram,
-            lastWriteBack: record.times[paths.target],
+            lastWriteBack: record.times[paths.target], lastWriteBackConsistent: record.consistent[paths.target],
             recoveryArchives: Retention.archives(for: paths).map {
                 Archive(path: $0.description, sizeBytes: try? FileOps.diskUsage($0))
             })

@@ -32,7 +32,7 @@ enum ParseText {
             if target.state == ParseReport.Target.running {
                 row("ram used:", target.ramBytes.map(formatBytes) ?? "unknown")
                 row("last write-back:", target.lastWriteBack.map { LocalTime.format($0, "%Y-%m-%d %H:%M:%S") }
-                    ?? "none since sync")
+                    .map { $0 + consistency(target.lastWriteBackConsistent) } ?? "none since sync")
             } else if target.state == ParseReport.Target.ungraceful {
                 row("state:", console.styled("not stopped cleanly; the next asd command recovers it", .red))
             }
@@ -69,6 +69,15 @@ enum ParseText {
 
     private static func state(_ unit: ParseReport.UnitState, _ console: Console) -> String {
         console.styled(unit.activeState, unit.activeState == "active" ? .green : .red) + " (\(unit.unitFileState))"
+    }
+
+    /// How `asd parse` shows whether the last write-back was consistent (asd(1)).
+    private static func consistency(_ consistent: Bool?) -> String {
+        switch consistent {
+        case true?: return " (consistent)"
+        case false?: return " (not consistent: files kept changing, see the log)"
+        case nil: return ""
+        }
     }
 
     private static func volatileText(_ volatile: ParseReport.Volatile) -> String {

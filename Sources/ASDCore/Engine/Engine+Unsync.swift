@@ -10,7 +10,7 @@ extension Engine {
         var written: [FilePath] = []
         for paths in targets where isRunning(paths) {
             // Never take a target out of tmpfs when its data is not on disk.
-            guard writeBackOrWarn(paths) else {
+            guard writeBackOrWarn(paths) != nil else {
                 failures.append(paths.target)
                 keptMounted = true
                 continue

@@ -6,10 +6,16 @@ extension Engine {
         try recoverUngracefulState()
         var failures: [FilePath] = []
         var written: [FilePath] = []
+        var consistent: [FilePath: Bool] = [:]
         for paths in targets where isRunning(paths) {
-            if writeBackOrWarn(paths) { written.append(paths.target) } else { failures.append(paths.target) }
+            if let wasConsistent = writeBackOrWarn(paths) {
+                consistent[paths.target] = wasConsistent
+                written.append(paths.target)
+            } else {
+                failures.append(paths.target)
+            }
         }
-        recordWriteBack(of: written)
+        recordWriteBack(of: written, consistent: consistent)
         compactZram()
         if !failures.isEmpty {
             throw .writeBackFailed(targets: failures)
@@ -18,20 +24,21 @@ extension Engine {
     }
 
     /// `writeBack(paths)`; a failure is a warning naming the target, which stays
-    /// in tmpfs. True when the target was written back.
-    func writeBackOrWarn(_ paths: TargetPaths) -> Bool {
+    /// in tmpfs. Whether the write-back was consistent; nil when it failed.
+    func writeBackOrWarn(_ paths: TargetPaths) -> Bool? {
         do throws(ASDError) {
-            try writeBack(paths)
-            return true
+            return try writeBack(paths)
         } catch {
             log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
-            return false
+            return nil
         }
     }
 
     /// Copies one tmpfs copy to disk: never in place, temp files outside the
     /// target, hard-link snapshot untouched, and returns only once it is durable.
-    func writeBack(_ paths: TargetPaths) throws(ASDError) {
+    /// Returns whether what it wrote existed at one instant (ConsistentWriteBack.swift).
+    @discardableResult
+    func writeBack(_ paths: TargetPaths) throws(ASDError) -> Bool {
         let attempt = outcomes.begin(paths.target)
         let stagePoint = invocation.stagingMountPoint
         let stage: StagingMount
@@ -40,15 +47,17 @@ extension Engine {
         } catch {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
         }
-        var durable = false
+        var durable = false, consistent = false
         defer { stage.close(keepingJournals: !durable) }
         do throws(ASDError) {
             let view = try copyView(of: paths)
             log.debug("Writing \(view.source) back to \(stage.targetView)")
             if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
-                try writeBackOverlay(paths, stage: stage)
+                consistent = try writeBackOverlay(paths, stage: stage)
             } else {
-                try writeBackFull(paths, from: view.source, stage: stage)
+                consistent = try writeBackConsistently(paths, from: view.source) { (source, _) throws(ASDError) in
+                    try writeBackFull(paths, from: source, stage: stage)
+                }
             }
             // Without a redo journal the temp dir can go now, in the same flush as the rest.
             stage.removeTempDirectory(keepingJournals: true)
@@ -59,7 +68,8 @@ extension Engine {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
         durable = true
-        outcomes.succeeded(attempt)
+        outcomes.succeeded(attempt, consistent: consistent)
+        return consistent
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
@@ -80,14 +90,17 @@ extension Engine {
         }
     }
 
-    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
+    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) -> Bool {
         if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
             try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage)
-            return
+            return false
         }
-        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper)
+        return try writeBackConsistently(paths, from: paths.overlayUpper, lower: paths.overlayLower) {
+            (source, upper) throws(ASDError) in
+            try writeBackFull(paths, from: source, stage: stage, changedOnlyIn: upper)
+        }
     }
 }

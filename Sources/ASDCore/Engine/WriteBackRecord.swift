@@ -2,7 +2,9 @@ import ASDCopy
 import ASDSystem
 /// When each target was last written back to disk, for `asd parse`: the file
 /// `$DAEMON_FILE.last-writeback`, one line per target, `<unix seconds> <target>`
-/// (a backslash in the target written `\\`, a newline `\n`).
+/// (a backslash in the target written `\\`, a newline `\n`). The number ends
+/// in `c` when that write-back was consistent, `i` when it was not
+/// (ConsistentWriteBack.swift); without a letter it is not known.
 ///
 /// resync and unsync rewrite it (atomically, under the instance lock) after each
 /// durable write-back. It lives and dies with the daemon file: sync removes a
@@ -11,8 +13,13 @@ import ASDSystem
 struct WriteBackRecord: Equatable, Sendable {
     /// Target path → seconds since the epoch of its last successful write-back.
     var times: [FilePath: Int]
+    /// Target path → whether its last write-back was consistent.
+    var consistent: [FilePath: Bool]
 
-    init(times: [FilePath: Int] = [:]) { self.times = times }
+    init(times: [FilePath: Int] = [:], consistent: [FilePath: Bool] = [:]) {
+        self.times = times
+        self.consistent = consistent
+    }
 
     static func path(daemonFile: FilePath) -> FilePath { daemonFile.suffixed(".last-writeback") }
 
@@ -25,13 +32,18 @@ struct WriteBackRecord: Equatable, Sendable {
     /// Lines that do not start with a number and a space are skipped. Target
     /// paths are bytes (they need not be UTF-8).
     static func parse(_ bytes: [UInt8]) -> WriteBackRecord {
-        var times: [FilePath: Int] = [:]
+        var record = WriteBackRecord()
         for line in bytes.split(separator: newline) {
-            guard let space = line.firstIndex(of: UInt8(ascii: " ")),
-                  let seconds = Int(String(decoding: line[..<space], as: UTF8.self)) else { continue }
-            times[unescape(line[(space + 1)...])] = seconds
+            guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { continue }
+            var number = String(decoding: line[..<space], as: UTF8.self)
+            let letter = number.last.flatMap { "ci".contains($0) ? $0 : nil }
+            if letter != nil { number.removeLast() }
+            guard let seconds = Int(number) else { continue }
+            let target = unescape(line[(space + 1)...])
+            record.times[target] = seconds
+            record.consistent[target] = letter.map { $0 == "c" }
         }
-        return WriteBackRecord(times: times)
+        return record
     }
 
     static func parse(_ text: String) -> WriteBackRecord { parse(Array(text.utf8)) }
@@ -40,7 +52,8 @@ struct WriteBackRecord: Equatable, Sendable {
     var bytes: [UInt8] {
         var out: [UInt8] = []
         for target in times.keys.sorted() {
-            out += Array("\(times[target]!) ".utf8) + Self.escape(target) + [Self.newline]
+            let letter = consistent[target].map { $0 ? "c" : "i" } ?? ""
+            out += Array("\(times[target]!)\(letter) ".utf8) + Self.escape(target) + [Self.newline]
         }
         return out
     }
@@ -82,15 +95,20 @@ struct WriteBackRecord: Equatable, Sendable {
 extension Engine {
     var writeBackRecordPath: FilePath { WriteBackRecord.path(daemonFile: invocation.daemonFile) }
 
-    /// Notes `targets` as written back now. A failure to note it is a warning:
-    /// the data is on disk, only the report would be stale.
-    func recordWriteBack(of targets: [FilePath]) {
+    /// Notes `targets` as written back now, and whether each write-back was
+    /// consistent. A failure to note it is a warning: the data is on disk,
+    /// only the report would be stale.
+    func recordWriteBack(of targets: [FilePath], consistent: [FilePath: Bool] = [:]) {
         guard !targets.isEmpty else { return }
         var record = WriteBackRecord.read(daemonFile: invocation.daemonFile)
         let now = LocalTime.now()
-        for target in targets { record.times[target] = now }
+        for target in targets {
+            record.times[target] = now
+            record.consistent[target] = consistent[target]
+        }
         // Entries of targets no longer configured would only mislead.
         record.times = record.times.filter { settings.whatToSync.contains($0.key) }
+        record.consistent = record.consistent.filter { record.times[$0.key] != nil }
         do throws(ASDError) {
             try writeAtomically(writeBackRecordPath, contents: record.bytes)
         } catch {

@@ -63,6 +63,14 @@ public enum Mount {
         try call(source: "overlaid", target: path, fsType: "overlay", flags: [], data: options)
     }
 
+    /// A read-only overlay of `lowers` (topmost first) at `path`: no upper
+    /// layer, so nothing in it can change. Paths as for `mountOverlay`.
+    public static func mountOverlayReadOnly(lowers: [FilePath], at path: FilePath) throws(Errno) {
+        let options = FilePath("lowerdir=") + FilePath(bytes: Array(lowers.map { escapeOverlayPath($0).bytes }.joined(separator: [UInt8(ascii: ":")])))
+        guard options.bytes.count < 4096 else { throw Errno(rawValue: ENAMETOOLONG) }
+        try call(source: "overlaid", target: path, fsType: "overlay", flags: [.readOnly], data: options)
+    }
+
     /// "lowerdir=...,upperdir=...,workdir=..." plus `extra`, escaped.
     static func overlayOptions(lower: FilePath, upper: FilePath, work: FilePath, extra: [String]) -> FilePath {
         var options: FilePath = "lowerdir=\(escapeOverlayPath(lower)),upperdir=\(escapeOverlayPath(upper))"

@@ -54,6 +54,10 @@ int casd_memfd_create_cloexec(const char *name);
 int casd_spawn_add_fchdir(void *actions, int fd);
 int casd_spawn_add_closefrom(void *actions, int from);
 
+// ptrace(2) with integer arguments (glibc declares it variadic, which Swift
+// cannot call): PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH.
+long casd_ptrace(int request, int pid, long addr, long data);
+
 // Flags <fcntl.h> defines only under _GNU_SOURCE.
 extern const int casd_O_PATH;
 extern const int casd_AT_NO_AUTOMOUNT;

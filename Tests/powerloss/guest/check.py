@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 
+import live
 from common import RoundLog, asd, configs, mark, say, scan
 
 ATTRS = (("t", "type"), ("h", "content"), ("s", "size"), ("m", "mode"), ("o", "owner"), ("x", "xattrs"))
@@ -90,6 +91,9 @@ def check(round_no):
         asd("sync", conf)
     for conf, _, _ in configs(round_no):
         asd("unsync", conf)
+    bad_live = live.check(round_no)
+    if bad_live:
+        return bad_live
     mark("check-asd-done r%d" % round_no)
     left = mounts_under(["/srv/", "/volatile/", "/run/"])
     if left:

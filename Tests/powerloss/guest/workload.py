@@ -5,6 +5,7 @@ import os
 import random
 import shutil
 
+from live import Live
 from common import RoundLog, asd, configs, fsync_dir, mark, say, scan, shared_extent_files, write_configs
 
 SMALL, BIG = (1, 4096), (64 << 10, 256 << 10)
@@ -150,6 +151,8 @@ def run(round_no, seed, engine, iterations, files):
         asd("sync", conf)
         mark("sync-end r%d %s" % (round_no, kind))
     log.add(op="ok", i=0)
+    live = Live(round_no, engine)
+    live.start()
     for i in range(1, iterations + 2):
         last = i == iterations + 1
         mark("mutate-begin r%d %d" % (round_no, i))
@@ -167,6 +170,7 @@ def run(round_no, seed, engine, iterations, files):
                 say("%s after resync 1: %d of %d files share extents (delta clones)" % (
                     disk, *reversed(shared_extent_files(disk))))
         log.add(op="ok", i=i, unsync=last)
+        live.write_back(step)
     say("round %d: workload done" % round_no)
 
 

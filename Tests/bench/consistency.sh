@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Consistent write-back: what it costs (doc/DESIGN.md, "Consistent write-back").
+#
+#   sudo Tests/bench/consistency.sh [--baseline /path/to/older/asd] [--seconds N] [--runs N]
+#
+# Prints, for asd (ASD_BINARY, default .build/release/asd, built with `make` when
+# missing) and optionally a baseline binary:
+#  - idle target: median resync time of a 20,000-file tree with nothing changed;
+#  - live SQLite writer (Tests/writers/bank.py, WAL, BANK_ACCOUNTS=60000: about 10 MB
+#    of database and WAL change between two resyncs): the writer's longest commit alone
+#    and while `asd resync` runs back to back, the resync times, and (ours) how long the
+#    writers were stopped and how many bytes the capture copied into RAM.
+# Runs inside a private mount namespace with its own tmpfs on /run and VOLATILE; the
+# disk side is /var/tmp/asd-consistency-XXXXXX. Nothing is mounted on the host.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BASELINE=${BASELINE:-} SECONDS_LIVE=${SECONDS_LIVE:-10} RUNS=${RUNS:-5}
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --baseline) BASELINE=$2; shift 2 ;;
+        --seconds) SECONDS_LIVE=$2; shift 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        *) echo "usage: $0 [--baseline ASD] [--seconds N] [--runs N]" >&2; exit 2 ;;
+    esac
+done
+[[ $(id -u) == 0 ]] || { echo "consistency.sh: run as root" >&2; exit 1; }
+ASD=${ASD_BINARY:-$REPO/.build/release/asd}
+[[ -x $ASD ]] || make -C "$REPO" build >&2
+
+if [[ ${1:-} != --inner ]] && [[ -z ${CONSISTENCY_INNER:-} ]]; then
+    WORK=$(mktemp -d /var/tmp/asd-consistency-XXXXXX)
+    trap 'rm -rf "$WORK"' EXIT
+    export WORK ASD BASELINE SECONDS_LIVE RUNS REPO CONSISTENCY_INNER=1
+    unshare -m --propagation private -- "$0"
+    exit
+fi
+
+mount -t tmpfs -o size=64m tmpfs /run
+BANK=$REPO/Tests/writers/bank.py
+median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+
+# setup NAME BINARY: a fresh target, config and tmpfs VOLATILE (512 MiB).
+setup() {
+    local dir=$WORK/$1
+    umount -R "$dir/volatile" 2>/dev/null || true
+    rm -rf "$dir"; mkdir -p "$dir/data/t" "$dir/volatile" "$dir/run"
+    mount -t tmpfs -o size=512m tmpfs "$dir/volatile"
+    printf 'WHATTOSYNC=("%s")\nVOLATILE="%s"\nUSE_BACKUPS="no"\n' "$dir/data/t" "$dir/volatile" >"$dir/asd.conf"
+    export ASDCONF=$dir/asd.conf DAEMON_FILE=$dir/run/asd
+}
+
+idle() {  # idle BINARY: median ms of a resync with nothing changed
+    setup idle
+    python3 - "$WORK/idle/data/t" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(100):
+    os.makedirs(f"{root}/d{d}", exist_ok=True)
+    for f in range(200):
+        with open(f"{root}/d{d}/f{f}", "wb") as out:
+            out.write(os.urandom((d * 200 + f) % 8192))
+PY
+    "$1" sync >/dev/null; "$1" resync >/dev/null
+    for _ in $(seq "$RUNS"); do
+        s=$(date +%s%N); "$1" resync >/dev/null; e=$(date +%s%N); ms "$s" "$e"
+    done | median
+    "$1" unsync >/dev/null; umount "$WORK/idle/volatile"
+}
+
+live() {  # live BINARY: longest commit alone and with resyncs, resync times, stops, capture bytes
+    setup live
+    local t=$WORK/live/data/t
+    BANK_ACCOUNTS=60000 python3 "$BANK" run "$t/bank.db" wal "$WORK/alone" "$SECONDS_LIVE" 2>/dev/null &
+    wait $!
+    "$1" sync >/dev/null
+    BANK_ACCOUNTS=60000 python3 "$BANK" run "$t/bank.db" wal "$WORK/with" "$SECONDS_LIVE" & local writer=$!
+    : >"$WORK/resyncs"; : >"$WORK/debug"
+    while kill -0 $writer 2>/dev/null; do
+        s=$(date +%s%N); DEBUG=1 "$1" resync >>"$WORK/debug" 2>&1; e=$(date +%s%N); ms "$s" "$e" >>"$WORK/resyncs"
+    done
+    wait $writer
+    local change; change=$(du -cb "$t"/bank.db* | tail -1 | cut -f1)
+    "$1" unsync >/dev/null; umount "$WORK/live/volatile"
+    local stop bytes
+    stop=$(grep -o 'stopped for [0-9]* µs' "$WORK/debug" | awk '{print $3}' | sort -n | tail -1)
+    bytes=$(grep -o '[0-9]* bytes copied' "$WORK/debug" | awk '{print $1}' | sort -n | tail -1)
+    printf '%s | %s | %s | %s | %s | %s | %s\n' \
+        "$(awk '/longest_ms/ {print $2}' "$WORK/alone")" "$(awk '/longest_ms/ {print $2}' "$WORK/with")" \
+        "$(wc -l <"$WORK/resyncs")" "$(median <"$WORK/resyncs")" \
+        "$(( ${stop:-0} / 1000 ))" "$(( ${bytes:-0} / 1048576 ))" "$(( change / 1048576 ))"
+}
+
+echo "| binary | idle resync ms (median of $RUNS) | longest commit alone ms | longest commit with resyncs ms | resyncs in ${SECONDS_LIVE}s | resync ms (median) | longest stop ms | capture MiB (max) | db+wal MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for bin in "$ASD" ${BASELINE:+"$BASELINE"}; do
+    echo "| $(basename "$(dirname "$(dirname "$bin")")")/$(basename "$bin") | $(idle "$bin") | $(live "$bin") |"
+done
