@@ -2,7 +2,7 @@
 // sit behind _GNU_SOURCE or in headers the module does not cover), declared
 // with fixed C types and implemented in shims.c, which defines _GNU_SOURCE and
 // includes the real headers. Swift sees typed functions and the real
-// constants, never a struct offset or a dlsym'd pointer.
+// constants, never a struct offset or a function pointer looked up at run time.
 // This header itself includes no glibc header: one seen here under
 // _GNU_SOURCE would clash with the same header in Swift's Glibc module
 // (fd_set's fields are named differently), so the types are the plain C ones
