@@ -10,7 +10,8 @@ let package = Package(
     dependencies: [],
     targets: [
         .executableTarget(name: "asd", dependencies: ["ASDCore"]),
-        .target(name: "ASDCore"),
+        .target(name: "CASDBlockHash"),
+        .target(name: "ASDCore", dependencies: ["CASDBlockHash"]),
         .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore"]),
         .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore"]),
     ],

@@ -48,6 +48,8 @@ struct WriteBackJob: Sendable {
     var syncedAt: FileTime? = nil
     /// Makes `tempDirectory` (fresh and empty) when the copy first needs it.
     var prepareTempDirectory: @Sendable () throws(ASDError) -> Void = {}
+    /// The block records of the target (built-in copier; see `BlockRecordStore`).
+    var blockRecords: BlockRecordStore? = nil
 }
 
 /// What a copy did; counts an implementation does not know are nil.
@@ -87,6 +89,7 @@ struct BuiltinCopier: TreeCopier {
             excludedTopNames: Set(job.excludedTopNames), log: log)
         mirror.changedOnlyIn = job.changedOnlyIn
         mirror.prepareTempDirectory = job.prepareTempDirectory
+        mirror.blockRecords = job.blockRecords
         let report = try mirror.run()
         return CopyReport(written: report.files, bytes: report.bytes, deleted: report.deleted, vanished: report.vanished)
     }

@@ -32,13 +32,14 @@ extension Engine {
         }
         var durable = false
         defer { stage.close(keepingJournals: !durable) }
+        let records = blockRecordStore(for: paths)
         do throws(ASDError) {
             let view = try copyView(of: paths)
             log.debug("Writing \(view.source) back to \(stage.targetView)")
             if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
-                try writeBackOverlay(paths, stage: stage)
+                try writeBackOverlay(paths, stage: stage, records: records)
             } else {
-                try writeBackFull(paths, from: view.source, stage: stage)
+                try writeBackFull(paths, from: view.source, stage: stage, records: records)
             }
             // Without a redo journal the temp dir can go now, in the same flush as the rest.
             stage.removeTempDirectory(keepingJournals: true)
@@ -49,18 +50,21 @@ extension Engine {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
         durable = true
+        commitBlockRecords(records, of: paths)  // only now: they describe durable data
     }
 
     /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
     /// snapshot (see `WriteBackJob.changedOnlyIn`). The temp directory lies
     /// beside the target, never inside it, so only the marker is excluded.
     private func writeBackFull(
-        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil
+        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil,
+        records: BlockRecordStore? = nil
     ) throws(ASDError) {
         let job = WriteBackJob(
             source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
             excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
-            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime, prepareTempDirectory: stage.prepareTempDirectory)
+            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime, prepareTempDirectory: stage.prepareTempDirectory,
+            blockRecords: records)
         let report = try copier.writeBack(job)
         log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
         if report.vanished > 0 {
@@ -68,14 +72,14 @@ extension Engine {
         }
     }
 
-    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) {
+    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount, records: BlockRecordStore?) throws(ASDError) {
         if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
-            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage)
+            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, records: records)
             return
         }
-        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper)
+        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper, records: records)
     }
 }

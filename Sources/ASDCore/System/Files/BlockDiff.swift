@@ -99,3 +99,11 @@ public enum BlockDiff {
         }
     }
 }
+
+extension OpenFile {
+    /// posix_fadvise(2) POSIX_FADV_RANDOM: no readahead on this descriptor, so
+    /// reading a few scattered blocks reads only them from the disk.
+    public func adviseRandomAccess() {
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM)
+    }
+}
