@@ -30,7 +30,7 @@ BUILDDIR   ?= .build
 RELEASEBIN  = $(BUILDDIR)/release/asd
 
 UNITS       = asd.service asd-resync.service asd-resync.timer
-SOURCES     = Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
+SOURCES     = Package.swift $(shell find Sources -name '*.swift' -o -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all build install install-bin install-config install-systemd install-generator install-man \
 	install-completion install-cron uninstall uninstall-cron check deb boot-test powerloss-test clean

@@ -50,7 +50,8 @@ resync() { # resync FS WORKLOAD ROUND -> appends a result line
     local r0 w0 r1 w1 start end cpu
     r0=$(field "$DEV" 3) w0=$(field "$DEV" 7)
     start=$(date +%s.%N)
-    cpu=$( { /usr/bin/time -f '%U %S' "$ASD" resync >>"$W/log" 2>&1; } 2>&1 | tail -n 1)
+    /usr/bin/time -o "$W/time" -f '%U %S' "$ASD" resync >>"$W/log" 2>&1
+    cpu=$(tail -n 1 "$W/time")
     end=$(date +%s.%N)
     sync
     r1=$(field "$DEV" 3) w1=$(field "$DEV" 7)
