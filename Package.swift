@@ -1,19 +1,24 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Layers, each depending only on the ones below it (doc/DESIGN.md, "Layers"):
+//   asd (executable) -> ASDCore -> ASDCopy -> ASDSystem -> CASDShims
+//   (ASDCopy also -> CASDBlockHash, the block checksum of the block records)
 let package = Package(
     name: "asd",
     products: [
         .executable(name: "asd", targets: ["asd"]),
-        .library(name: "ASDCore", targets: ["ASDCore"]),
     ],
     dependencies: [],
     targets: [
-        .executableTarget(name: "asd", dependencies: ["ASDCore"]),
+        .target(name: "CASDShims"),
+        .target(name: "ASDSystem", dependencies: ["CASDShims"]),
         .target(name: "CASDBlockHash"),
-        .target(name: "ASDCore", dependencies: ["CASDBlockHash"]),
-        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore"]),
-        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore"]),
+        .target(name: "ASDCopy", dependencies: ["ASDSystem", "CASDBlockHash"]),
+        .target(name: "ASDCore", dependencies: ["ASDCopy", "ASDSystem"]),
+        .executableTarget(name: "asd", dependencies: ["ASDCore"]),
+        .testTarget(name: "ASDCoreTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
+        .testTarget(name: "ASDIntegrationTests", dependencies: ["ASDCore", "ASDCopy", "ASDSystem"]),
     ],
     swiftLanguageModes: [.v6]
 )

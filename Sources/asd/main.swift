@@ -1,4 +1,5 @@
 import ASDCore
+import ASDSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The comparison against a record (`DeltaScan`) and the store's commit:
 /// every change is found (each byte around every block boundary, appends,

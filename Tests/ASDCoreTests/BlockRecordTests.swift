@@ -1,9 +1,11 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// Block records (doc/DESIGN.md, "Block records"): the checksum, the record
+/// Block records (doc/DESIGN.md §6.5): the checksum, the record
 /// file's format and corruption handling, stale detection by each field of
 /// the identity, and the comparison against a record (`DeltaScan`), which
 /// must find every change, also at block boundaries.

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// Seeded fuzzing of the config lexer and parser (issue 10, item 5): random bytes,
+/// Seeded fuzzing of the config lexer and parser (doc/DESIGN.md §2): random bytes,
 /// mutations and truncations of valid configs, deep nesting, huge lines and NULs.
 /// Every input must give either values (then settings or a settings error) or a
 /// syntax error naming a line that exists; never a crash or a hang.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// One config text and the variables it must produce.
 struct ConfigAcceptCase: Sendable, CustomTestStringConvertible {

@@ -1,7 +1,9 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// Configs as people save them (issue 11, item 6): CRLF and a UTF-8 BOM are read
+/// Configs as people save them (doc/DESIGN.md §2): CRLF and a UTF-8 BOM are read
 /// as bash on Linux would want them; unknown keys and odd booleans are warnings
 /// naming the line.
 @Suite("Config as saved")

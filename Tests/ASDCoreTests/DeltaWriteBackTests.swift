@@ -1,9 +1,11 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// The pieces of the delta write-back (SPEC 5.13): the block comparison, the
+/// The pieces of the delta write-back (doc/DESIGN.md §6.3): the block comparison, the
 /// redo journal's format and checksums, its replay, and the copier writing
 /// only changed bytes in place (ext4 here: /tmp has no reflinks).
 @Suite("DeltaWriteBack")

@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// A temp directory under /tmp for one test, removed by `cleanup()`.
 /// (Named for this helper's suites to avoid clashing with other test files.)

@@ -1,5 +1,7 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 @Suite struct FilePathTests {
     static let latin1: FilePath = FilePath(bytes: Array("/srv/caf".utf8) + [0xe9])

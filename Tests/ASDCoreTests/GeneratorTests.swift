@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 @Suite("asd-generator")
 struct GeneratorTests {

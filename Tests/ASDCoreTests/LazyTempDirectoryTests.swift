@@ -2,9 +2,11 @@ import Glibc
 import Synchronization
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// What a write-back that changes no file's content must not write (issue 14): the temp
+/// What a write-back that changes no file's content must not write (doc/DESIGN.md §6.2): the temp
 /// directory is made only when a file is first written through it, and directories whose
 /// only difference is their size (each file system counts its own) are left alone.
 @Suite("LazyTempDirectory")
@@ -16,9 +18,9 @@ struct LazyTempDirectoryTests {
         let temp = FilePath(dir["tmp"])
         var mirror = TreeMirror(source: dir["src"], destination: dir["dst"], mode: .update(tempDirectory: temp),
                                 excludedTopNames: [TargetPaths.flagName], log: NullLog())
-        mirror.prepareTempDirectory = { () throws(ASDError) in
+        mirror.prepareTempDirectory = { () throws(CopyError) in
             made.add(1, ordering: .relaxed)
-            try ASDError.attempt("create", temp) { () throws(Errno) in try FileOps.makeDirectory(temp, mode: 0o700) }
+            try CopyError.attempt("create", temp) { () throws(Errno) in try FileOps.makeDirectory(temp, mode: 0o700) }
         }
         let report = try mirror.run()
         return (report, made.load(ordering: .relaxed))

@@ -1,7 +1,9 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
-/// Where a path's files come from, and which mounts sit on which (issue 11: a target
+/// Where a path's files come from, and which mounts sit on which (doc/DESIGN.md §4: a target
 /// is running when a mount at it shows our tmpfs copy; unsync removes only that
 /// mount and what is on it).
 @Suite("MountOrigin")

@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// Tests that mount need root and a private mount namespace. The outer test
 /// re-runs this test binary under `unshare -m --propagation private` with only

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 @Suite("parse report")
 struct ParseReportTests {

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 @Suite("Retention")
 struct RetentionTests {

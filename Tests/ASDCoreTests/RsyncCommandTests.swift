@@ -1,5 +1,7 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The rsync engine's command lines (pure values) and how its exit statuses are read.
 @Suite("RsyncCommand argv")
@@ -89,8 +91,9 @@ struct RsyncCommandTests {
         } catch {
             #expect(vanished == nil, "\(status): \(error)")
             #expect(error == .command(argv: result.argv.map(\.description), status: status.description, stderr: stderr))
-            #expect(error.message.contains("rsync -aAX -- /v/t/ /s/t/") && error.message.contains(status.description))
-            #expect(stderr.isEmpty || error.message.contains(stderr))
+            let message = ASDError(error).message
+            #expect(message.contains("rsync -aAX -- /v/t/ /s/t/") && message.contains(status.description))
+            #expect(stderr.isEmpty || message.contains(stderr))
         }
     }
 
@@ -100,7 +103,7 @@ struct RsyncCommandTests {
         #expect(error.message.contains("rsync 3.1.3 or newer") && error.message.contains("3.1.2")
             && error.message.contains("'rsync'") && error.message.contains("USE_RSYNC=no"))
         #expect(throws: ASDError.toolTooOld(name: "rsync", package: "rsync", found: nil, needed: "3.1.3", key: "USE_RSYNC")) {
-            try Rsync.requireUsable(executable: "/nonexistent/rsync")
+            try ASDError.copying { () throws(CopyError) in try Rsync.requireUsable(executable: "/nonexistent/rsync") }
         }
     }
 

@@ -2,7 +2,9 @@ import Glibc
 import Synchronization
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// A `Log` that remembers what it was told.
 final class RecordingLog: Log {
@@ -98,13 +100,13 @@ struct RsyncCopierTests {
         }
     }
 
-    @Test("a failing rsync is an ASDError.command with its stderr; the missing source root is not 'vanished'")
+    @Test("a failing rsync is a CopyError.command with its stderr; the missing source root is not 'vanished'")
     func failure() throws {
         try withTempDirectory { dir in
             #expect {
                 _ = try RsyncCopier(log: RecordingLog(), onEveryTree: true).fill(from: FilePath(dir + "/missing"), into: FilePath(dir + "/out"), excludedTopNames: [])
             } throws: { error in
-                guard case .command(let argv, let status, let stderr) = error as? ASDError else { return false }
+                guard case .command(let argv, let status, let stderr) = error as? CopyError else { return false }
                 return argv.first == "rsync" && argv.last == dir + "/out/" && status == "exit status 23" && stderr.contains("missing")
             }
         }

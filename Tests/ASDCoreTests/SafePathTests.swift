@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// `SafePath`: the walk follows symlinks that cannot have been planted, refuses a
 /// step from a user's directory or symlink into something another user (or root)

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// A config text and the settings (or error) it must give.
 struct SettingsConfigCase: Sendable, CustomTestStringConvertible {

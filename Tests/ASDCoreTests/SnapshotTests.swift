@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 @Suite("Snapshot")
 struct SnapshotTests {

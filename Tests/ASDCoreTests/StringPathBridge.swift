@@ -1,4 +1,6 @@
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 // The unit tests build their scratch paths as UTF-8 `String`s (mkdtemp, Glibc
 // calls); asd's API takes `FilePath`. These forwarders keep those tests

@@ -1,5 +1,7 @@
 import Testing
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 #if canImport(Glibc)
 import Glibc

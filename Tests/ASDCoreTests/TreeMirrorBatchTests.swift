@@ -1,6 +1,8 @@
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 extension TreeMirrorTests {
     /// More temp copies than `TreeMirror.renameBatch`, across more directories:

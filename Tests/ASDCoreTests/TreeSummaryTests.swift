@@ -1,7 +1,9 @@
 import Glibc
 import Testing
 
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// The old serial rule, written out: the root's st_blocks plus every
 /// entry's (FileTreeWalker: no symlinks followed, no mounts entered),

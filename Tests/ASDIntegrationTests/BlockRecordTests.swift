@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Block records (doc/DESIGN.md, "Block records") on a loop-mounted ext4 (redo
+/// Block records (doc/DESIGN.md §6.5) on a loop-mounted ext4 (redo
 /// journal, in place) and btrfs (reflink clones), built-in copier. Every read
 /// and write of the resyncs is traced (`strace -y`: each descriptor with its
 /// path), so the bytes read from the disk copy and written into files are

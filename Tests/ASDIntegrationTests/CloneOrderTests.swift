@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// The reflink path of the delta write-back without a flush per batch (SPEC 5.13, 5.3):
+/// The reflink path of the delta write-back without a flush per batch (doc/DESIGN.md §6.3):
 /// on btrfs and xfs a clone is renamed over its file only after FIEMAP_FLAG_SYNC has waited
 /// until its new blocks are mapped into it, so the rename cannot reach the disk before them;
 /// the write-back's one syncfs then commits both (on btrfs one transaction commit instead of

@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Conventional CLI and configs as people save them (issue 11, items 6 and 7).
+/// Conventional CLI and configs as people save them (doc/DESIGN.md §2).
 @Suite(.privileged) struct ConventionTests {
     @Test func helpAndVersion() async throws {
         let sandbox = try Sandbox()

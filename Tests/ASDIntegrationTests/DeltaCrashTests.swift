@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Kill points inside the delta write-back (SPEC 5.13, 5.3): asd is SIGKILLed by strace
+/// Kill points inside the delta write-back (doc/DESIGN.md §6.3): asd is SIGKILLed by strace
 /// at a chosen system call of a resync (`-e inject=SYSCALL:error=EIO:signal=KILL:when=N`:
 /// the Nth call does not happen and the process dies there), on a loop-mounted ext4
 /// (redo journal, in place) or btrfs/xfs (reflink clones renamed into place). Then the

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The two copiers test each other (issue 12, SPEC §6): for each seed one random tree
+/// The two copiers test each other (doc/DESIGN.md §6.4, §9): for each seed one random tree
 /// (`RandomTree`) is built twice, once in a target the built-in copier keeps and once in
 /// a target the rsync copier keeps (two configs, two asd instances, one namespace). Both
 /// are synced, changed the same random way over three rounds with a resync after each,

@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// resync and unsync return only once what they wrote is durable (SPEC §5.4); files
+/// resync and unsync return only once what they wrote is durable (doc/DESIGN.md §6.2); files
 /// vanishing during a resync are normal (§5.6); a failing copy (disk full) keeps the tmpfs
 /// copy (§5.6); a same-second rewrite reaches the disk at unsync too (§5.5).
 @Suite(.privileged) struct DurabilityTests {

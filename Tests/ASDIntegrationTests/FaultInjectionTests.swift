@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Power loss at many instants of sync, resync and unsync (SPEC §5.3), full and overlay
+/// Power loss at many instants of sync, resync and unsync (doc/DESIGN.md §6), full and overlay
 /// mode, on a 300 MiB tree (150 files of 2 MiB and 3000 of 1000 B) so kills land
 /// mid-copy. Each kill point is one round of one scenario: change the tmpfs copy, run
 /// the command in a child PID namespace, SIGKILL the whole tree when the trigger holds,

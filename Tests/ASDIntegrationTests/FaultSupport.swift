@@ -1,4 +1,6 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 

@@ -71,7 +71,7 @@ enum Fixture {
 
     /// Changes of every kind a user makes while the target lives in tmpfs: modify,
     /// add, delete, chmod, chown, rename, add an xattr, a new dir, and a rewrite keeping
-    /// size and mtime second but not nanoseconds (SPEC §5.5: needs ns comparison).
+    /// size and mtime second but not nanoseconds (doc/DESIGN.md §6.2: needs ns comparison).
     static func changes(in root: String) -> String {
         """
         (

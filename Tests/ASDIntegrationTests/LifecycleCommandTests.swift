@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// `asd parse`, `asd clean` and config safety against the real binary (SPEC §1, §2, §5.1).
+/// `asd parse`, `asd clean` and config safety against the real binary (doc/DESIGN.md §2).
 @Suite(.privileged) struct LifecycleCommandTests {
     @Test func parsePrintsUpstreamPaths() async throws {
         let sandbox = try Sandbox()

@@ -1,4 +1,6 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Testing
 
 extension Sandbox {
@@ -13,7 +15,7 @@ extension Sandbox {
 
 extension TreeManifest {
     /// Entries named like temporary files (rsync's `.name.XXXXXX`, the engine's
-    /// `.asd-tmp-*`), which must never remain inside a target (SPEC §5.3).
+    /// `.asd-tmp-*`), which must never remain inside a target (doc/DESIGN.md §6).
     var temporaryFiles: [String] {
         let pattern = try! Regex("^\\..+\\.[A-Za-z0-9]{6}$")
         return paths.filter { path in
@@ -23,7 +25,7 @@ extension TreeManifest {
     }
 }
 
-/// sync → resync → unsync of the real engine, in full and overlay mode (SPEC §3, §4,
+/// sync → resync → unsync of the real engine, in full and overlay mode (doc/DESIGN.md §3-§6,
 /// §5.5). These fail until the engine exists; they are not skipped for that.
 @Suite(.privileged) struct LifecycleTests {
     @Test(arguments: [false, true])
@@ -77,7 +79,7 @@ extension TreeManifest {
         #expect(try result.tree("synced")[".flagged"] != nil, ".flagged not visible in the target")
         try expectSameTree(initial, result.tree("disk-synced"), .strict, "disk copy after sync")
         try expectSameTree(result.tree("changed"), result.tree("disk-resync1"), .lifecycle, "changed vs disk-resync1")
-        // Same size, same mtime second, other nanoseconds and content (SPEC §5.5).
+        // Same size, same mtime second, other nanoseconds and content (doc/DESIGN.md §6.2).
         try expectSameTree(result.tree("rewritten"), result.tree("disk-resync2"), .lifecycle, "rewritten vs disk-resync2")
         #expect(try result.tree("disk-resync2")["same-second"]?.mtime.nanoseconds == 200_000_000)
         let final = try result.tree("final")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Either implementation takes over the other's running state (SPEC §3). Optional: runs
+/// Either implementation takes over the other's running state (doc/DESIGN.md §3). Optional: runs
 /// only when `ASD_UPSTREAM` names upstream's script (`common/anything-sync-daemon.in`
 /// with @VERSION@ replaced, executable; it needs pv, rsync, zstd, flock). CI does not
 /// count these as required.

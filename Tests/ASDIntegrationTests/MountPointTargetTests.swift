@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// SPEC §5.12 (issue 11, item 2): a target that is itself a mount point (its own file
+/// doc/DESIGN.md §4: a target that is itself a mount point (its own file
 /// system, a tmpfs, or a bind mount) works, and its mount survives unsync and crash
 /// recovery: data is read from and written back to that mount, never to the
 /// directory beneath it.

@@ -2,7 +2,7 @@ import Testing
 
 /// Names and targets whose bytes are not UTF-8 (`caf\xe9`, Latin-1 as on old
 /// disks and Samba shares) round-trip byte for byte through sync, a write while
-/// running, resync and unsync, in full and overlay mode (SPEC §5.10). Bash's
+/// running, resync and unsync, in full and overlay mode (doc/DESIGN.md §8). Bash's
 /// `$'\xNN'` quoting makes the names; the manifests compare names as bytes.
 @Suite(.privileged) struct NonUTF8Tests {
     /// A tree in `dir` (a bash word) with non-UTF-8 file, directory and link

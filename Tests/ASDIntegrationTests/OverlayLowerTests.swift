@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Issue 10: in overlay mode the lower layer is never named by a path in the target
+/// doc/DESIGN.md §7: in overlay mode the lower layer is never named by a path in the target
 /// owner's directory. The snapshot is bound read-only, by descriptor, at
 /// `$VOLATILE/.lower-<instance>-USER/abs/path` (root-only), the overlay's lowerdir is
 /// that path, and every way out (unsync, rollback, a killed sync and the next sync's

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 10: the target's owner can create anything in the target's parent, including
+/// doc/DESIGN.md §7: the target's owner can create anything in the target's parent, including
 /// at the names asd uses there (the disk copy `.t-backup_asd`, the snapshot
 /// `.t-backup_asd-old`). A symlink or a file planted there is refused by name, with its
 /// owner and what to do; it is never followed (a root-only decoy stays as it was, no

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 10, item 4: the target's owner attacks asd while it works. An unprivileged
+/// doc/DESIGN.md §7: the target's owner attacks asd while it works. An unprivileged
 /// uid (no account needed: `setpriv --reuid`) owns the target `$DATA/home/t` and its
 /// parent `$DATA/home` (like /home/alice/.cache); `RaceAttacker` runs as that uid and,
 /// woken by inotify, swaps directories and files for symlinks to root-only decoys and
@@ -12,7 +12,7 @@ import Testing
 /// asd's own failures (the attacker breaks its tree) are allowed and counted.
 ///
 /// Phases: `ASD_RACE_PHASES` (comma-separated, or `all`) selects them; the default is
-/// every phase (the copier's walks are descriptor-relative since issue 9).
+/// every phase (the copier's walks are descriptor-relative: doc/DESIGN.md §7).
 /// `ASD_RACE_ROUNDS` (default 6) repeats each phase.
 @Suite(.privileged, .serialized)
 struct RaceAttackTests {

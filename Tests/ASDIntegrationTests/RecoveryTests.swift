@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Crash recovery (SPEC §4, §5.7): the archive holds the sync-time tree exactly, even
+/// Crash recovery (doc/DESIGN.md §5): the archive holds the sync-time tree exactly, even
 /// after metadata-only changes were written back through inodes shared with the
 /// hardlink snapshot; BACKUP_LIMIT, USE_BACKUPS=no and `asd clean`; power loss while
 /// recovery itself runs.

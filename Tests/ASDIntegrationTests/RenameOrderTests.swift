@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Data before names (SPEC §5.3): every temp copy a resync renames into the target was
+/// Data before names (doc/DESIGN.md §6): every temp copy a resync renames into the target was
 /// flushed after it was written. Without that flush ext4 can commit the rename before
 /// the file's delayed-allocation data, and a power cut leaves the file empty; the
 /// power-loss test (Tests/powerloss) found exactly that. This checks the order of the

@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// A sync that fails part-way rolls back (SPEC §5.2): every target is on disk as before
+/// A sync that fails part-way rolls back (doc/DESIGN.md §4): every target is on disk as before
 /// (with changes made meanwhile), nothing is mounted, nothing of asd's is left, there is
 /// no daemon file, and the error says what happened.
 @Suite(.privileged) struct RollbackTests {

@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// SPEC §5.11 (issue 11, item 1): asd never discards data that lives only in RAM.
+/// doc/DESIGN.md §5: asd never discards data that lives only in RAM.
 /// Whether a target is running is read from the mount table (is the target served
 /// from our tmpfs copy?), not from the marker `.flagged` alone.
 @Suite(.privileged) struct RunningStateTests {

@@ -1,4 +1,6 @@
+@testable import ASDCopy
 @testable import ASDCore
+@testable import ASDSystem
 
 /// asd's `TargetPaths` as text, for the harness's shell scripts (whose
 /// targets are UTF-8; the non-UTF-8 tests build their names with printf).

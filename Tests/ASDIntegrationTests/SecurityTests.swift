@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Issue 10, items 1-3, one deterministic test each (item 4 is `RaceAttackTests`, item 5
+/// doc/DESIGN.md §7, one deterministic test per rule (the races are `RaceAttackTests`, the parser
 /// `ConfigFuzzTests`). The target belongs to an unprivileged uid without an account
 /// (`setpriv` runs its processes), so asd names it by number.
 @Suite(.privileged) struct SecurityTests {

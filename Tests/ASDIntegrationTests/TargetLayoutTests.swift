@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Where a target lies (issue 11, items 3 and 4; SPEC §5.12): a target with a file
+/// Where a target lies (doc/DESIGN.md §4): a target with a file
 /// system mounted inside it is refused up front by parse and sync, naming the mount;
 /// a target reached through a symlink, or that is one, is refused naming the symlink.
 /// Nothing is mounted and nothing changes, in either mode.

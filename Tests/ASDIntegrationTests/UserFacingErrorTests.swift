@@ -1,8 +1,10 @@
-import ASDCore
+@testable import ASDCopy
+@testable import ASDCore
+@testable import ASDSystem
 import Foundation
 import Testing
 
-/// Errors that name what the user sees (issue 11, item 5).
+/// Errors that name what the user sees (doc/DESIGN.md §8).
 @Suite(.privileged) struct UserFacingErrorTests {
     /// The target's parent is a small file system of its own (`$DATA/fs`, 2 MiB tmpfs), or
     /// the target itself is (`$DATA/fs`, a mount point); a resync that does not fit, or

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Wear benchmark: bytes written to the block device by a resync (SPEC 5.13, issue 14).
+# Wear benchmark: bytes written to the block device by a resync (doc/DESIGN.md §6.3).
 #
 #   sudo Tests/bench/wear.sh [--upstream /path/to/anything-sync-daemon] [--fs "ext4 btrfs xfs"] [--runs N]
 #
@@ -181,4 +181,4 @@ for key in order:
     print(f"{key[0]:<6} {key[1]:<9} {cell(rows[key].get('rrd')):>26} {cell(rows[key].get('log')):>26}")
 PY
 echo
-echo "Targets (issue 14): steady <= 800 KiB on ext4 and xfs, <= 1600 KiB on btrfs; first within the same on xfs and btrfs."
+echo "Targets: steady <= 800 KiB on ext4 and xfs, <= 1600 KiB on btrfs; first within the same on xfs and btrfs."

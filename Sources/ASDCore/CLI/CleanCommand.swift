@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// `asd clean`: delete every crash-recovery archive of every target, listing each.
 enum CleanCommand {
     static func run(_ context: CommandContext) throws(ASDError) {

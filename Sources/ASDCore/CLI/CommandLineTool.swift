@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Entry point: dispatches upstream's verbs and aliases, returns the exit status.
 public enum CommandLineTool {
     public static func run(arguments: [String], environment: [String: String]) -> Int32 {
@@ -33,10 +35,10 @@ public enum CommandLineTool {
 }
 
 /// The verbs asd understands, with upstream's aliases.
-public enum Command: String, CaseIterable, Sendable {
+enum Command: String, CaseIterable, Sendable {
     case sync, resync, unsync, parse, clean
 
-    public init?(verb: String) {
+    init?(verb: String) {
         switch verb {
         case "sync": self = .sync
         case "resync": self = .resync

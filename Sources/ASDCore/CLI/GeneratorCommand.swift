@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// `asd-generator`: the asd binary run under that name (a link in systemd's
 /// system-generators directory) at boot and at every `systemctl daemon-reload`
 /// (systemd.generator(7)). It reads the config with asd's own parser, never
@@ -10,10 +12,10 @@
 /// and exit 0.
 public enum GeneratorCommand {
     /// The name (argv[0]'s last component) that selects generator mode.
-    public static let programName = "asd-generator"
+    static let programName = "asd-generator"
     /// The drop-in, relative to the generator's output directory.
-    public static let dropInDirectory = "asd.service.d"
-    public static let dropInFile = "asd-mounts.conf"
+    static let dropInDirectory = "asd.service.d"
+    static let dropInFile = "asd-mounts.conf"
 
     /// True when the process was started as `asd-generator`.
     public static func isInvoked(as argv0: String) -> Bool {
@@ -77,7 +79,7 @@ public enum GeneratorCommand {
     /// A path that a unit file cannot spell (control characters, invalid
     /// UTF-8) is replaced by its nearest ancestor that it can, which lies on
     /// the same mounts unless the path itself is a mount point.
-    public static func dropIn(paths: [FilePath], sources: [FilePath]) -> String {
+    static func dropIn(paths: [FilePath], sources: [FilePath]) -> String {
         var lines = [
             "# Written by asd-generator from \(sources.map(sanitizedComment).joined(separator: ", ")); do not edit.",
             "# asd's final write-back must run before these file systems are unmounted.",

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// sync, resync and unsync: root, the instance lock, the running state, then
 /// the engine with the config in force.
 enum LifecycleCommand {

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// The distribution's name from /etc/os-release, for the header line.
 enum OSRelease {
     static func prettyName(path: FilePath = "/etc/os-release") -> String? {

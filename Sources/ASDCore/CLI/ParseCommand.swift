@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// `asd parse` (preview): a read-only report of what asd manages and where,
 /// in upstream's layout, plus the state of the system (units, last write-back,
 /// RAM used, VOLATILE's free space); `--json` prints the same as JSON.

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -8,14 +10,14 @@ import Foundation
 /// sorted so that the output is stable (`NullCoded` writes nil as null, so
 /// every documented key is always present).
 extension ParseReport {
-    public func json() -> String {
+    func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
-    public static func decode(json: String) throws -> ParseReport {
+    static func decode(json: String) throws -> ParseReport {
         try JSONDecoder().decode(ParseReport.self, from: Data(json.utf8))
     }
 }

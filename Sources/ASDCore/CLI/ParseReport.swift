@@ -1,92 +1,94 @@
+import ASDCopy
+import ASDSystem
 /// What `asd parse` reports, as plain values: printed as text by `ParseCommand`,
 /// encoded as JSON by `ParseReport.json()` (`asd parse --json`). The property
 /// names are the JSON keys: they are documented in asd(1), section JSON, and
 /// must stay stable (monitoring depends on them). Times are seconds since the
 /// epoch, sizes bytes; null means "not known" or "does not apply".
-public struct ParseReport: Codable, Equatable, Sendable {
+struct ParseReport: Codable, Equatable, Sendable {
     /// Version of this schema; raised only when a key changes meaning or goes.
-    public var schema: Int = 1
-    public var version: String
+    var schema: Int = 1
+    var version: String
     /// The config file whose settings are shown (the snapshot while asd runs).
-    public var config: String
-    public var instance: String
-    public var daemonFile: String
+    var config: String
+    var instance: String
+    var daemonFile: String
     /// The daemon file exists: asd has synced and not yet unsynced.
-    public var running: Bool
+    var running: Bool
     /// When the running asd synced (the daemon file's time); null when not running.
-    @NullCoded public var syncedAt: Int?
+    @NullCoded var syncedAt: Int?
     /// "built-in" or "rsync" (`USE_RSYNC`).
-    public var engine: String
-    public var overlay: Bool
-    public var backups: Bool
-    public var backupLimit: Int
-    public var volatile: Volatile
+    var engine: String
+    var overlay: Bool
+    var backups: Bool
+    var backupLimit: Int
+    var volatile: Volatile
     /// Units of asd under systemd; null without systemd or without asd's units.
-    @NullCoded public var systemd: Systemd?
+    @NullCoded var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
-    @NullCoded public var cron: Cron?
+    @NullCoded var cron: Cron?
     /// In config order; empty when WHATTOSYNC is empty (a fresh install).
-    public var targets: [Target]
+    var targets: [Target]
 
-    public struct Volatile: Codable, Equatable, Sendable {
-        public var path: String
+    struct Volatile: Codable, Equatable, Sendable {
+        var path: String
         /// Type of its file system ("tmpfs"), null when it does not exist.
-        @NullCoded public var fsType: String?
-        @NullCoded public var freeBytes: UInt64?
-        @NullCoded public var totalBytes: UInt64?
+        @NullCoded var fsType: String?
+        @NullCoded var freeBytes: UInt64?
+        @NullCoded var totalBytes: UInt64?
     }
 
-    public struct Systemd: Codable, Equatable, Sendable {
-        public var service: UnitState
-        public var timer: UnitState
+    struct Systemd: Codable, Equatable, Sendable {
+        var service: UnitState
+        var timer: UnitState
     }
 
-    public struct UnitState: Codable, Equatable, Sendable {
-        public var unit: String
+    struct UnitState: Codable, Equatable, Sendable {
+        var unit: String
         /// systemd's ActiveState: active, inactive, failed, activating...
-        public var activeState: String
+        var activeState: String
         /// systemd's UnitFileState: enabled, disabled, static...
-        public var unitFileState: String
+        var unitFileState: String
         /// Timers only: when it fires next; null when not scheduled.
-        @NullCoded public var nextRun: Int?
+        @NullCoded var nextRun: Int?
     }
 
-    public struct Cron: Codable, Equatable, Sendable {
-        public var path: String
-        public var present: Bool
+    struct Cron: Codable, Equatable, Sendable {
+        var path: String
+        var present: Bool
     }
 
-    public struct Target: Codable, Equatable, Sendable {
-        public var path: String
+    struct Target: Codable, Equatable, Sendable {
+        var path: String
         /// "running" (in tmpfs, marked), "stopped" (on disk), "ungraceful"
         /// (leftovers of a run that did not end with unsync), "missing".
-        public var state: String
-        public var user: String
-        @NullCoded public var gid: UInt32?
-        public var diskCopy: String
-        public var tmpfsCopy: String
+        var state: String
+        var user: String
+        @NullCoded var gid: UInt32?
+        var diskCopy: String
+        var tmpfsCopy: String
         /// Disk usage of what the target path shows (in tmpfs while running).
-        @NullCoded public var sizeBytes: UInt64?
+        @NullCoded var sizeBytes: UInt64?
         /// RAM taken by the tmpfs copy (overlay mode: its upper layer); 0 when not running.
-        @NullCoded public var ramBytes: UInt64?
+        @NullCoded var ramBytes: UInt64?
         /// Last successful write-back (resync or unsync) since the last sync; null: none yet.
-        @NullCoded public var lastWriteBack: Int?
-        public var recoveryArchives: [Archive]
+        @NullCoded var lastWriteBack: Int?
+        var recoveryArchives: [Archive]
     }
 
-    public struct Archive: Codable, Equatable, Sendable {
-        public var path: String
-        @NullCoded public var sizeBytes: UInt64?
+    struct Archive: Codable, Equatable, Sendable {
+        var path: String
+        @NullCoded var sizeBytes: UInt64?
     }
 }
 
 extension ParseReport.Target {
-    public static let running = "running", stopped = "stopped", ungraceful = "ungraceful", missing = "missing"
+    static let running = "running", stopped = "stopped", ungraceful = "ungraceful", missing = "missing"
 }
 
 extension Settings {
     /// The copy engine in force (USE_RSYNC), as parse names it.
-    public var copyEngineName: String { useRsync ? "rsync" : "built-in" }
+    var copyEngineName: String { useRsync ? "rsync" : "built-in" }
 }
 
 extension ParseReport {
@@ -114,7 +116,7 @@ extension ParseReport {
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })
     }
 
-    public static let cronPath: FilePath = "/etc/cron.hourly/asd-update"
+    static let cronPath: FilePath = "/etc/cron.hourly/asd-update"
 
     private static func target(
         _ paths: TargetPaths, engine: Engine, summary: (FilePath) -> TreeSummary?, record: WriteBackRecord
@@ -148,17 +150,17 @@ extension ParseReport {
 /// An optional that is encoded as `null` instead of being left out, so every
 /// documented key is present in `asd parse --json`.
 @propertyWrapper
-public struct NullCoded<Value: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
-    public var wrappedValue: Value?
+struct NullCoded<Value: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
+    var wrappedValue: Value?
 
-    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }

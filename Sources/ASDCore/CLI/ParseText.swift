@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// `asd parse` as text: upstream's layout, plus the system's state.
 enum ParseText {
     static func print(_ report: ParseReport, invocation: Invocation, console: Console) {

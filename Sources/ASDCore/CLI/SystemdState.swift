@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// The state of asd's units under systemd, for `asd parse`: one
 /// `systemctl show` (through `Subprocess`) for asd.service and asd-resync.timer.
 enum SystemdState {

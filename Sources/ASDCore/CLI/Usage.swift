@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// The usage text and the version, for `asd --help`, `asd --version` and mistakes.
 enum Usage {
     static func text(invocation: Invocation, console: Console) -> String {
@@ -19,6 +21,6 @@ enum Usage {
     }
 }
 
-public enum Version {
-    public static let string = "6.0.0"
+enum Version {
+    static let string = "6.0.0"
 }

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Reads the words of a bash config the way bash would split and unquote
 /// them, without running anything. It reads bytes, not text: a byte that is
 /// not UTF-8 (a Latin-1 path) goes into the word unchanged; each byte is

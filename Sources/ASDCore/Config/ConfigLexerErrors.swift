@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// The lexer's error messages: the file, the line number, the line as it
 /// is written (bytes that are not UTF-8 escaped as `\xNN`) and the reason.
 extension ConfigLexer {

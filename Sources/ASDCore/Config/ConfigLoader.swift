@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Which config file applies: the snapshot `$DAEMON_FILE.conf` while asd runs
 /// (edits to the live file apply at the next start), else `ASDCONF`.
 enum ConfigLoader {

@@ -1,17 +1,19 @@
-/// asd's config file: a bash file that asd reads as data and never runs (SPEC §2).
-public enum ConfigFile {
+import ASDCopy
+import ASDSystem
+/// asd's config file: a bash file that asd reads as data and never runs (doc/DESIGN.md §2).
+enum ConfigFile {
     /// Parses `text` into the variables it assigns. Accepts comments, blank lines,
     /// `NAME=value`, `NAME+=value`, `NAME=( ... )`, `NAME+=( ... )`, bash quoting and
     /// `$NAME` / `${NAME}` / `${NAME:-default}` expansion of earlier assignments and
     /// of `environment`. Anything else throws `ASDError.configSyntax` naming `file`,
     /// the 1-based line and its text. Nothing in `text` is ever executed.
-    public static func parse(_ bytes: [UInt8], file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
+    static func parse(_ bytes: [UInt8], file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
         var parser = ConfigParser(bytes: bytes, file: file, environment: environment)
         return try parser.parse()
     }
 
     /// `parse` of the UTF-8 of `text`.
-    public static func parse(_ text: String, file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
+    static func parse(_ text: String, file: FilePath, environment: [String: String]) throws(ASDError) -> ConfigValues {
         try parse(Array(text.utf8), file: file, environment: environment)
     }
 }

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// The config as editors on other systems save it, made into what bash on
 /// Linux reads: a leading UTF-8 byte-order mark is dropped and CRLF line ends
 /// become LF. A lone CR stays (an error where it is not quoted). Bytes in,

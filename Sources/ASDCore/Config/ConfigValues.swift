@@ -1,12 +1,14 @@
+import ASDCopy
+import ASDSystem
 /// The value a config file gave one variable: bash has plain strings and
 /// indexed arrays, and asd needs nothing more. Values are bytes (`FilePath`):
 /// a path in the config need not be UTF-8.
-public enum ConfigValue: Equatable, Hashable, Sendable {
+enum ConfigValue: Equatable, Hashable, Sendable {
     case scalar(FilePath)
     case array([FilePath])
 
     /// What `$NAME` gives in bash: the string, or an array's first element.
-    public var expanded: FilePath {
+    var expanded: FilePath {
         switch self {
         case .scalar(let value): return value
         case .array(let elements): return elements.first ?? ""
@@ -14,7 +16,7 @@ public enum ConfigValue: Equatable, Hashable, Sendable {
     }
 
     /// What `"${NAME[@]}"` gives in bash: a string counts as one element.
-    public var elements: [FilePath] {
+    var elements: [FilePath] {
         switch self {
         case .scalar(let value): return [value]
         case .array(let elements): return elements
@@ -24,24 +26,24 @@ public enum ConfigValue: Equatable, Hashable, Sendable {
 
 /// Every variable a config file assigned, in the order of first assignment.
 /// Produced by `ConfigFile.parse`; holds values only, never code.
-public struct ConfigValues: Equatable, Sendable {
+struct ConfigValues: Equatable, Sendable {
     /// Variable name to its final value.
-    public private(set) var variables: [String: ConfigValue] = [:]
+    private(set) var variables: [String: ConfigValue] = [:]
     /// Names in the order the file first assigned them.
-    public private(set) var order: [String] = []
+    private(set) var order: [String] = []
     /// The 1-based line of each name's first assignment (for warnings).
-    public private(set) var lines: [String: Int] = [:]
+    private(set) var lines: [String: Int] = [:]
     /// Names that a later `$NAME` read: helpers, not typos of a key.
-    public private(set) var referenced: Set<String> = []
+    private(set) var referenced: Set<String> = []
 
-    public init() {}
+    init() {}
 
     /// Builds values from literal pairs (for tests and callers that have values already).
-    public init(_ pairs: KeyValuePairs<String, ConfigValue>) {
+    init(_ pairs: KeyValuePairs<String, ConfigValue>) {
         for (name, value) in pairs { self[name] = value }
     }
 
-    public subscript(name: String) -> ConfigValue? {
+    subscript(name: String) -> ConfigValue? {
         get { variables[name] }
         set {
             if variables[name] == nil, newValue != nil { order.append(name) }
@@ -58,12 +60,12 @@ public struct ConfigValues: Equatable, Sendable {
     mutating func noteReference(_ name: String) { referenced.insert(name) }
 
     /// Equal values; where they were assigned and what read them does not count.
-    public static func == (lhs: ConfigValues, rhs: ConfigValues) -> Bool {
+    static func == (lhs: ConfigValues, rhs: ConfigValues) -> Bool {
         lhs.variables == rhs.variables && lhs.order == rhs.order
     }
 
     /// The variable as bash's `$NAME` would give it, or nil when the file never assigned it.
-    public func string(_ name: String) -> FilePath? {
+    func string(_ name: String) -> FilePath? {
         variables[name]?.expanded
     }
 }

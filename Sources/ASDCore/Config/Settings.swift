@@ -1,28 +1,30 @@
-/// The typed configuration asd runs with (SPEC §2), produced by `ConfigParser`
+import ASDCopy
+import ASDSystem
+/// The typed configuration asd runs with (doc/DESIGN.md §2), produced by `ConfigParser`
 /// from the variables a config file assigns. Knows nothing of mounts.
-public struct Settings: Equatable, Sendable {
+struct Settings: Equatable, Sendable {
     /// Absolute directory paths, trailing slashes removed, in config order.
-    public var whatToSync: [FilePath]
+    var whatToSync: [FilePath]
     /// Where tmpfs copies live; trailing slashes removed; default /tmp.
-    public var volatile: FilePath
-    public var useOverlay: Bool
-    public var useBackups: Bool
+    var volatile: FilePath
+    var useOverlay: Bool
+    var useBackups: Bool
     /// Crash-recovery archives kept per target.
-    public var backupLimit: Int
-    public var hardlinkSafetyCheck: Bool
+    var backupLimit: Int
+    var hardlinkSafetyCheck: Bool
     /// USE_RSYNC: copy with rsync (a subprocess) instead of the built-in copier.
-    public var useRsync: Bool
+    var useRsync: Bool
     /// USE_RSYNC="always": rsync even for trees users other than root can change
     /// (with plain yes, those are copied by the built-in copier: rsync walks by
     /// path, so such a user could swap a directory for a symlink under it).
-    public var rsyncOnEveryTree: Bool
+    var rsyncOnEveryTree: Bool
     /// The file these settings came from (for error messages).
-    public var sourceFile: FilePath
+    var sourceFile: FilePath
     /// The bytes these settings were parsed from: the config snapshot taken
     /// at sync is exactly these (never a second read of the file).
-    public var sourceBytes: [UInt8]
+    var sourceBytes: [UInt8]
 
-    public init(
+    init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,
         useBackups: Bool = true, backupLimit: Int = 5, hardlinkSafetyCheck: Bool = true,
         useRsync: Bool = false, rsyncOnEveryTree: Bool = false, sourceFile: FilePath = Invocation.defaultConfigPath, sourceBytes: [UInt8] = []

@@ -1,16 +1,18 @@
+import ASDCopy
+import ASDSystem
 /// Turning parsed config variables into `Settings`, with upstream's defaults
-/// and checks (SPEC §2). Unknown variables are ignored, as when bash sources the file
+/// and checks (doc/DESIGN.md §2). Unknown variables are ignored, as when bash sources the file
 /// (with a warning: see SettingsWarnings.swift).
 extension Settings {
     /// The words upstream accepts as "yes" for USE_OVERLAYFS and USE_BACKUPS (any case),
     /// and asd for USE_RSYNC.
     /// USE_RSYNC's third value: rsync on every tree (`Settings.rsyncOnEveryTree`).
-    public static let rsyncEveryTreeWord = "always"
+    static let rsyncEveryTreeWord = "always"
 
-    public static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
+    static let affirmativeWords: Set<String> = ["y", "yes", "true", "t", "on", "1", "enabled", "enable", "use"]
 
     /// Reads and parses the config at `path` (never executing it) and validates it.
-    public static func load(path: FilePath, environment: [String: String]) throws(ASDError) -> Settings {
+    static func load(path: FilePath, environment: [String: String]) throws(ASDError) -> Settings {
         try loadWithWarnings(path: path, environment: environment).settings
     }
 
@@ -28,7 +30,7 @@ extension Settings {
     }
 
     /// Applies upstream's defaults and checks to the variables of `file`.
-    public static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
+    static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
         Settings(
             whatToSync: try targets(values["WHATTOSYNC"], file: file),
             volatile: try volatile(values.string("VOLATILE") ?? "", file: file),
@@ -43,7 +45,7 @@ extension Settings {
     }
 
     /// Upstream's `case "${X,,}" in y|yes|...`; an empty value gives `whenEmpty`.
-    public static func isAffirmative(_ value: FilePath, whenEmpty: Bool = false) -> Bool {
+    static func isAffirmative(_ value: FilePath, whenEmpty: Bool = false) -> Bool {
         if value.isEmpty { return whenEmpty }
         return value.string.map { affirmativeWords.contains($0.lowercased()) } ?? false
     }

@@ -1,9 +1,11 @@
+import ASDCopy
+import ASDSystem
 /// What a config sets that asd does not use, said as warnings rather than errors
-/// (SPEC §2): upstream configs may set other variables, and bash would accept
+/// (doc/DESIGN.md §2): upstream configs may set other variables, and bash would accept
 /// any word for a boolean. Each warning names the file and the line.
 extension Settings {
     /// The variables asd reads.
-    public static let knownKeys: Set<String> = [
+    static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
         "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
     ]
@@ -11,10 +13,10 @@ extension Settings {
     static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
     /// Words that clearly mean "no"; anything outside these and the affirmative
     /// words also means no, but is probably a mistake.
-    public static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]
+    static let negativeWords: Set<String> = ["n", "no", "false", "f", "off", "0", "disabled", "disable"]
 
     /// Loads like `load` and also returns the warnings for the file.
-    public static func loadWithWarnings(path: FilePath, environment: [String: String]) throws(ASDError) -> (settings: Settings, warnings: [String]) {
+    static func loadWithWarnings(path: FilePath, environment: [String: String]) throws(ASDError) -> (settings: Settings, warnings: [String]) {
         let (bytes, values) = try values(path: path, environment: environment)
         var settings = try from(values, file: path)
         settings.sourceBytes = bytes
@@ -23,7 +25,7 @@ extension Settings {
 
     /// One sentence per unknown variable (unless a later `$NAME` reads it: then it
     /// is a helper) and per boolean outside the accepted words, in file order.
-    public static func warnings(for values: ConfigValues, file: FilePath) -> [String] {
+    static func warnings(for values: ConfigValues, file: FilePath) -> [String] {
         var found: [(line: Int, text: String)] = []
         func place(_ name: String) -> (Int, String) {
             guard let line = values.lines[name] else { return (0, file.description) }

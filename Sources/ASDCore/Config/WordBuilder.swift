@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Collects the bytes of one word; in an array, unquoted expansions split
 /// into several elements on blanks as bash's word splitting does.
 struct WordBuilder {

@@ -1,5 +1,7 @@
+import ASDCopy
+import ASDSystem
 /// Reaching the directory that holds a target's disk copy, snapshot and
-/// archives: it usually belongs to the target's owner (issue 10), so it is
+/// archives: it usually belongs to the target's owner (doc/DESIGN.md §7), so it is
 /// opened with `SafePath`, never following what a user could have planted.
 enum RecoveryOps {
     /// The directory holding `path`, opened without following anything a

@@ -1,3 +1,5 @@
+import ASDCopy
+import ASDSystem
 /// Which crash-recovery archives of a target exist, and deleting old ones
 /// (BACKUP_LIMIT at sync, everything at `asd clean`).
 ///
@@ -12,17 +14,17 @@
 /// them and they never count against the limit, but `enforceLimit` and
 /// `cleanAll` delete them, since only one asd works on a config at a time and
 /// no finished archive depends on them.
-public enum Retention {
+enum Retention {
     /// Marker inside the name of an unfinished archive.
     static let partialMarker = "." + CrashArchive.partialTag + "-"
 
     /// Crash archives of the target, newest first.
-    public static func archives(for paths: TargetPaths) -> [FilePath] {
+    static func archives(for paths: TargetPaths) -> [FilePath] {
         entries(for: paths).filter { !isPartial($0) }.sorted(by: >).map { "\(paths.parent)/\($0)" }
     }
 
     /// Leftover temp files of interrupted archive runs.
-    public static func partials(for paths: TargetPaths) -> [FilePath] {
+    static func partials(for paths: TargetPaths) -> [FilePath] {
         entries(for: paths).filter(isPartial).sorted().map { "\(paths.parent)/\($0)" }
     }
 
@@ -30,7 +32,7 @@ public enum Retention {
     /// leftover temp files. Returns the deleted paths. `limit` 0 deletes
     /// all (as upstream's BACKUP_LIMIT=0).
     @discardableResult
-    public static func enforceLimit(_ limit: Int, paths: TargetPaths) throws(ASDError) -> [FilePath] {
+    static func enforceLimit(_ limit: Int, paths: TargetPaths) throws(ASDError) -> [FilePath] {
         let excess = Array(archives(for: paths).dropFirst(max(limit, 0)))
         return try remove(excess + partials(for: paths))
     }
@@ -38,12 +40,12 @@ public enum Retention {
     /// `asd clean`: deletes every archive and temp file of the target.
     /// Returns the deleted paths.
     @discardableResult
-    public static func cleanAll(paths: TargetPaths) throws(ASDError) -> [FilePath] {
+    static func cleanAll(paths: TargetPaths) throws(ASDError) -> [FilePath] {
         try remove(archives(for: paths) + partials(for: paths))
     }
 
     /// Deletes each path; stops at the first failure. The parent usually
-    /// belongs to the target's owner (issue 10): it is opened once (`SafePath`)
+    /// belongs to the target's owner (doc/DESIGN.md §7): it is opened once (`SafePath`)
     /// and a regular file is removed with unlinkat(2) relative to it, so nothing
     /// is followed; an old-style archive directory is removed without crossing
     /// mounts; anything else of that name (a symlink someone planted) is left alone.

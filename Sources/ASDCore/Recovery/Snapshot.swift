@@ -1,4 +1,6 @@
-/// The hardlink snapshot `parent/.base-backup_asd-old` taken at sync (SPEC §3-§4):
+import ASDCopy
+import ASDSystem
+/// The hardlink snapshot `parent/.base-backup_asd-old` taken at sync (doc/DESIGN.md §3, §4):
 /// a tree that costs no data space because every regular file is a hard link
 /// to the target's own inode, while directories, symlinks and special files
 /// are fresh copies carrying the sync-time metadata. Resyncs replace files in
@@ -13,14 +15,14 @@
 ///   not entered (its files could not be hard-linked: EXDEV);
 /// - a file with too many links for one more (EMLINK), or on another filesystem
 ///   than the snapshot (EXDEV: the target is a mount point), is copied instead.
-public enum Snapshot {
+enum Snapshot {
     /// Takes the snapshot of `paths.target` at `paths.snapshot`: built under
     /// `snapshotPartial` and renamed when whole, so a crash never leaves a
     /// partial snapshot under the name recovery archives. A stale snapshot
     /// (whole or partial) is removed first. Returns the status of the snapshot's
     /// root as made (its device and inode identify it later, whatever its name).
     @discardableResult
-    public static func take(_ paths: TargetPaths) throws(ASDError) -> FileStatus {
+    static func take(_ paths: TargetPaths) throws(ASDError) -> FileStatus {
         try remove(paths.snapshotPartial)
         try remove(paths.snapshot)
         let root = try create(of: paths.target, at: paths.snapshotPartial)
@@ -36,7 +38,7 @@ public enum Snapshot {
     /// Deletes the snapshot of `paths`: renamed to `snapshotPartial` first,
     /// so a crash half-way never leaves a partial snapshot under the name
     /// recovery would archive. Nothing there is success.
-    public static func discard(_ paths: TargetPaths) throws(ASDError) {
+    static func discard(_ paths: TargetPaths) throws(ASDError) {
         if FileOps.exists(paths.snapshot) {
             try remove(paths.snapshotPartial)
             try rename(paths.snapshot, to: paths.snapshotPartial)
@@ -45,7 +47,7 @@ public enum Snapshot {
     }
 
     /// True when a snapshot of ours (whole or partial) shares the target's inodes.
-    public static func exists(_ paths: TargetPaths) -> Bool {
+    static func exists(_ paths: TargetPaths) -> Bool {
         FileOps.isDirectory(paths.snapshot) || FileOps.exists(paths.snapshotPartial)
     }
 
@@ -54,12 +56,12 @@ public enum Snapshot {
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
     ///
-    /// Both parents usually belong to the target's owner (issue 10): they are
+    /// Both parents usually belong to the target's owner (doc/DESIGN.md §7): they are
     /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
     /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
     /// times and xattrs are set through that descriptor, never by path.
     @discardableResult
-    public static func create(of source: FilePath, at destination: FilePath) throws(ASDError) -> FileStatus {
+    static func create(of source: FilePath, at destination: FilePath) throws(ASDError) -> FileStatus {
         let sourceRoot: DirectoryHandle
         let parent: DirectoryHandle
         do throws(SafePath.Failure) {
@@ -98,7 +100,7 @@ public enum Snapshot {
 
     /// renameat(2) of `path` to `newPath` (same parent directory), relative to
     /// that directory opened with `SafePath`: nothing on the way is followed.
-    public static func rename(_ path: FilePath, to newPath: FilePath) throws(ASDError) {
+    static func rename(_ path: FilePath, to newPath: FilePath) throws(ASDError) {
         let directory = try RecoveryOps.openParent(of: path)
         try ASDError.attempt("rename the snapshot", path) { () throws(Errno) in
             guard newPath.directory == path.directory else { throw Errno.crossDevice }
@@ -108,7 +110,7 @@ public enum Snapshot {
 
     /// Deletes a snapshot (never crossing into a mount inside it).
     /// A missing snapshot is success.
-    public static func remove(_ path: FilePath) throws(ASDError) {
+    static func remove(_ path: FilePath) throws(ASDError) {
         try ASDError.attempt("remove the snapshot", path) { () throws(Errno) in try FileOps.removeTree(path) }
     }
 
@@ -193,7 +195,7 @@ public enum Snapshot {
         /// xattrs, owner, mode (not for symlinks), then times — in that order
         /// so the mode's setuid bits survive chown and ACL masks match the mode.
         /// Both trees belong to the target's owner, who may swap any entry for a
-        /// symlink meanwhile (issue 10): directories are changed through
+        /// symlink meanwhile (doc/DESIGN.md §7): directories are changed through
         /// descriptors opened O_NOFOLLOW, other entries by name relative to their
         /// directory's descriptor, never following a symlink.
         private func copyMetadata(

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The block checksum of asd's block records (doc/DESIGN.md, "Block records"):
+/* The block checksum of asd's block records (doc/DESIGN.md §6.5):
  * a keyed 128-bit hash in the style of XXH3's long-input loop (eight 64-bit
  * lanes, 32x32->64 multiplies of data xor key, the data itself added to the
  * neighbour lane, a scramble every KiB, a 64x64->128 fold of every lane into

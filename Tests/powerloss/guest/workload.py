@@ -163,7 +163,7 @@ def run(round_no, seed, engine, iterations, files):
             mark("%s-end r%d %d %s" % (step, round_no, i, kind))
             if i == 1 and os.path.ismount("/srv"):
                 parent, base = os.path.split(next(e[1] for e in each(round_no) if e[0] == conf))
-                disk = os.path.join(parent, ".%s-backup_asd" % base)  # the disk copy (SPEC)
+                disk = os.path.join(parent, ".%s-backup_asd" % base)  # the disk copy (doc/DESIGN.md §3)
                 say("%s after resync 1: %d of %d files share extents (delta clones)" % (
                     disk, *reversed(shared_extent_files(disk))))
         log.add(op="ok", i=i, unsync=last)

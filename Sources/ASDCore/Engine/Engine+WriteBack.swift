@@ -1,0 +1,88 @@
+import ASDCopy
+import ASDSystem
+/// `asd resync`: write every tmpfs copy back to its disk copy, durably.
+extension Engine {
+    func resync() throws(ASDError) {
+        try recoverUngracefulState()
+        var failures: [FilePath] = []
+        var written: [FilePath] = []
+        for paths in targets where isRunning(paths) {
+            do throws(ASDError) {
+                try writeBack(paths)
+                written.append(paths.target)
+            } catch {
+                log.warning("Write-back of \(paths.target) failed; it stays in tmpfs. \(error.message)")
+                failures.append(paths.target)
+            }
+        }
+        recordWriteBack(of: written)
+        if !failures.isEmpty {
+            throw .writeBackFailed(targets: failures)
+        }
+        log.info("Resync successful")
+    }
+
+    /// Copies one tmpfs copy to disk: never in place, temp files outside the
+    /// target, hard-link snapshot untouched, and returns only once it is durable.
+    func writeBack(_ paths: TargetPaths) throws(ASDError) {
+        let stagePoint = invocation.stagingMountPoint
+        let stage: StagingMount
+        do throws(ASDError) {
+            stage = try StagingMount.open(for: paths, at: stagePoint)
+        } catch {
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: true)
+        }
+        var durable = false
+        defer { stage.close(keepingJournals: !durable) }
+        let records = blockRecordStore(for: paths)
+        do throws(ASDError) {
+            let view = try copyView(of: paths)
+            log.debug("Writing \(view.source) back to \(stage.targetView)")
+            if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
+                try writeBackOverlay(paths, stage: stage, records: records)
+            } else {
+                try writeBackFull(paths, from: view.source, stage: stage, records: records)
+            }
+            // Without a redo journal the temp dir can go now, in the same flush as the rest.
+            stage.removeTempDirectory(keepingJournals: true)
+            try ASDError.attempt("flush (syncfs) the filesystem of", paths.target) { () throws(Errno) in
+                try FileSystemInfo.syncFilesystem(containing: stage.targetView)
+            }
+        } catch {
+            throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
+        }
+        durable = true
+        commitBlockRecords(records, of: paths)  // only now: they describe durable data
+    }
+
+    /// `changedOnlyIn`: the overlay's upper layer, when the lower one is our
+    /// snapshot (see `WriteBackJob.changedOnlyIn`). The temp directory lies
+    /// beside the target, never inside it, so only the marker is excluded.
+    private func writeBackFull(
+        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil,
+        records: BlockRecordStore? = nil
+    ) throws(ASDError) {
+        let job = WriteBackJob(
+            source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
+            excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
+            syncedAt: (try? FileOps.status(paths.flag))?.modificationTime,
+            prepareTempDirectory: { () throws(CopyError) in try CopyError.passing(stage.prepareTempDirectory) },
+            blockRecords: records)
+        let report = try ASDError.copying { () throws(CopyError) in try copier.writeBack(job) }
+        log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
+        if report.vanished > 0 {
+            log.info("\(report.vanished) files in \(paths.target) vanished while being copied; that is normal for a busy directory.")
+        }
+    }
+
+    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount, records: BlockRecordStore?) throws(ASDError) {
+        if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
+            // Mounted by upstream asd (lower = disk copy): copy the merged view
+            // the way it does, so its state can still be written back.
+            log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
+            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, records: records)
+            return
+        }
+        try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, changedOnlyIn: paths.overlayUpper, records: records)
+    }
+}
