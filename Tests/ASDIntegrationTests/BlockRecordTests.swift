@@ -62,21 +62,17 @@ import Testing
 
     @Test(arguments: ["ext4", "btrfs"])
     func secondResyncReadsOnlyChangedBlocks(fs: String) async throws {
-        guard let mkfs = ["ext4": "mkfs.ext4 -q -F", "btrfs": "mkfs.btrfs -q -f"][fs],
-              Executable.find("mkfs.\(fs)") != nil, Executable.find("strace") != nil else {
-            throw HarnessError("mkfs.\(fs) and strace are needed (apt-get install e2fsprogs btrfs-progs strace).")
+        let mkfs = fs == "ext4" ? "mkfs.ext4 -q -F" : "mkfs.btrfs -q -f"
+        for tool in ["mkfs.\(fs)", "strace"] where Executable.find(tool) == nil {
+            throw HarnessError("\(tool) is needed for block records on \(fs) (apt-get install e2fsprogs btrfs-progs strace).")
         }
-        let sandbox = try Sandbox()
-        let target = "$DATA/t"
+        let sandbox = try Sandbox(), target = "$DATA/t", paths = sandbox.paths("$DATA/t")
         try sandbox.writeConfig(targets: [target], engine: .builtin)
-        let paths = sandbox.paths(target)
         let strace = "strace -f -y -qq -e trace=pread64,pwrite64"
         let result = try await Scenario(sandbox, timeoutSeconds: 300)
             .shell("""
-                truncate -s 512M "$SANDBOX/disk.img"
-                \(mkfs) "$SANDBOX/disk.img" >/dev/null
-                mount -o loop "$SANDBOX/disk.img" "$DATA"
-                mkdir -p "\(target)/rrd"
+                truncate -s 512M "$SANDBOX/disk.img" && \(mkfs) "$SANDBOX/disk.img" >/dev/null
+                mount -o loop "$SANDBOX/disk.img" "$DATA" && mkdir -p "\(target)/rrd"
                 head -c \(Self.files * 256)K /dev/urandom | split -b 256K -a 2 - "\(target)/rrd/db."
                 head -c 64M /dev/urandom >"\(target)/big"
                 """)

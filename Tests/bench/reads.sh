@@ -86,15 +86,12 @@ inner() {
     mount -t tmpfs -o size=64m,mode=0755 reads-run /run || die "cannot mount tmpfs on /run"
     local fs img
     for fs in $FSLIST; do
-        img="$W/$fs.img"
-        truncate -s 3G "$img"
-        case $fs in
-            ext4) mkfs.ext4 -q -F "$img" ;;
-            btrfs) mkfs.btrfs -q -f "$img" >/dev/null ;;
-            xfs) mkfs.xfs -q -f -m reflink=1 "$img" ;;
-        esac || die "mkfs.$fs failed (apt-get install e2fsprogs btrfs-progs xfsprogs)"
+        img="$W/$fs.img" MNT="$W/mnt-$fs" VOL="$W/vol-$fs"
+        declare -A options=([ext4]="-q -F" [btrfs]="-q -f" [xfs]="-q -f -m reflink=1")
+        truncate -s 3G "$img" && "mkfs.$fs" ${options[$fs]} "$img" >/dev/null ||
+            die "mkfs.$fs failed (apt-get install e2fsprogs btrfs-progs xfsprogs)"
         LOOP=$(losetup -f --show "$img") || die "no free loop device"
-        DEV=$(basename "$LOOP") MNT="$W/mnt-$fs" VOL="$W/vol-$fs"
+        DEV=$(basename "$LOOP")
         mkdir -p "$MNT" "$VOL"
         mount "$LOOP" "$MNT" && mount -t tmpfs -o size=1200m reads-volatile "$VOL" || { losetup -d "$LOOP"; die "cannot mount $fs"; }
         say "$(date +%T) $fs on $LOOP"
