@@ -177,7 +177,8 @@ struct TreeMirror: Sendable {
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         try vanishTolerant(name, in: directory, state) { () throws(Errno) in
             let bytes = try EntryBuilder.build(name, status, from: src, into: temp, as: tempName)
-            let recording = try state.delta?.recording(ofCopy: tempName, in: temp, like: status, replacing: existing)
+            // A copy that cannot be hashed only gets no record.
+            let recording = (try? state.delta?.recording(ofCopy: tempName, in: temp, like: status, replacing: existing)) ?? nil
             // Renamed by `commitRenames`, after one syncfs has flushed its data.
             state.pendingRenames.withLock {
                 $0.append(PendingRename(
