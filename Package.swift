@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on the ones below it (doc/DESIGN.md, "Layers"):
 //   asd (executable) -> ASDCore -> ASDCopy -> ASDSystem -> CASDShims
+//   (ASDCopy also -> CASDBlockHash, the block checksum of the block records)
 let package = Package(
     name: "asd",
     products: [
@@ -12,7 +13,8 @@ let package = Package(
     targets: [
         .target(name: "CASDShims"),
         .target(name: "ASDSystem", dependencies: ["CASDShims"]),
-        .target(name: "ASDCopy", dependencies: ["ASDSystem"]),
+        .target(name: "CASDBlockHash"),
+        .target(name: "ASDCopy", dependencies: ["ASDSystem", "CASDBlockHash"]),
         .target(name: "ASDCore", dependencies: ["ASDCopy", "ASDSystem"]),
         .executableTarget(name: "asd", dependencies: ["ASDCore"]),
         // Helpers both test targets share: temp directories, the seeded RNG, the skip policy.

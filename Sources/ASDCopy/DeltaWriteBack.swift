@@ -41,6 +41,9 @@ final class DeltaWriteBack: Sendable {
         let sourceDirectory: DirectoryHandle
         /// The destination directory's path, for messages.
         let shown: FilePath
+        /// The disk file as compared; recorded only if nothing else changed it since.
+        let scanned: FileStatus
+        let recording: Recording?
     }
 
     struct Clone: Sendable {
@@ -49,6 +52,15 @@ final class DeltaWriteBack: Sendable {
         let directory: DirectoryHandle
         let name: FilePath
         let shown: FilePath
+        let inode: UInt64
+        let replaces: FileStatus
+        let recording: Recording?
+    }
+
+    /// The block checksums of the new content, for `BlockRecordStore`.
+    struct Recording: Sendable {
+        let blockSize: Int
+        let hashes: [BlockHash]
     }
 
     struct Pending: Sendable {
@@ -62,6 +74,11 @@ final class DeltaWriteBack: Sendable {
     static let batchFiles = 512
     /// Journalled changes above this (or above half the file) are written whole instead.
     static let journalLimit: Int64 = 32 << 20
+    /// Changed bytes the comparison holds in memory for a clone; past it the
+    /// clone is written from the RAM copy after the comparison (no record).
+    static let cloneBufferLimit: Int64 = 64 << 20
+    /// The checksum key when there is no record store (a fixed one: nothing is kept).
+    static let unrecordedHasher = BlockHasher(seed: (0, 0))
 
     /// The temp directory (journals, clones), nil when unstaged (then no journal).
     let temp: LazyTempDirectory?
@@ -70,15 +87,18 @@ final class DeltaWriteBack: Sendable {
     let mapsDataOnFiemap: Bool
     /// Inode of the destination root, recorded in each journal.
     let rootInode: UInt64
+    /// The block records of the target (nil: none kept, e.g. tests).
+    let records: BlockRecordStore?
     /// 0 unknown, 1 the file system clones, 2 it does not.
     private let reflinks = Atomic<Int>(0)
     private let counter = Atomic<Int>(0)
     private let pending = Mutex(Pending())
 
-    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false) {
+    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false, records: BlockRecordStore? = nil) {
         self.temp = temp
         self.rootInode = rootInode
         self.mapsDataOnFiemap = mapsDataOnFiemap
+        self.records = records
     }
 
     /// Brings `name` in `destination` (now `existing`) up to date with `name` in
@@ -97,29 +117,43 @@ final class DeltaWriteBack: Sendable {
         guard oldStatus.inode == existing.inode, oldStatus.linkCount == existing.linkCount else { return nil }
         let mayClone = reflinks.load(ordering: .relaxed) != 2
         let journalLimit = min(Self.journalLimit, max(64 << 10, newStatus.size / 2))
-        guard let ranges = try BlockDiff.ranges(
-            new: new, newSize: newStatus.size, old: old, oldSize: oldStatus.size, limit: mayClone ? .max : journalLimit)
-        else { return nil }
-        if ranges.isEmpty && newStatus.size == oldStatus.size && !shared {
+        guard let scan = try DeltaScan.scan(
+            new: new, newSize: newStatus.size, old: old, oldSize: oldStatus.size, record: records?.record(for: oldStatus),
+            hasher: records?.hasher ?? Self.unrecordedHasher, limit: mayClone ? Self.cloneBufferLimit : journalLimit)
+        else {
+            guard mayClone, let ranges = try BlockDiff.ranges(new: new, newSize: newStatus.size, old: old, oldSize: oldStatus.size)
+            else { return nil }
+            return try clone(new, newStatus, old, oldStatus, name, into: destination, temp: temp, shown, recording: nil) {
+                (copy) throws(Errno) in try Self.copyRanges(ranges, from: new, to: copy)
+            }
+        }
+        let recording = records.map { _ in Recording(blockSize: scan.blockSize, hashes: scan.hashes) }
+        if scan.writes.isEmpty && newStatus.size == oldStatus.size && !shared {
             // Same bytes: only times (and owner, mode, xattrs) to set, each atomic in place.
+            let unchanged = BlockRecord.Identity(try old.status()) == BlockRecord.Identity(oldStatus)
             try old.setTimes(access: newStatus.accessTime, modification: newStatus.modificationTime)
             try fixMetadata(name, in: destination, of: old, like: newStatus, from: source, shown: shown)
+            if unchanged, let recording {
+                records?.add(name, in: destination, written: try old.status(), blockSize: recording.blockSize,
+                             hashes: recording.hashes, replacing: nil)
+            }
             return 0
         }
-        if mayClone, let written = try clone(new, newStatus, old, ranges, name, into: destination, temp: temp, shown) {
+        if mayClone, let written = try clone(new, newStatus, old, oldStatus, name, into: destination, temp: temp, shown,
+                                              recording: recording, fill: { (copy) throws(Errno) in
+            for write in scan.writes { try copy.write(write.bytes[...], at: write.offset) }
+            return scan.changedBytes
+        }) {
             return written
         }
-        guard journal, ranges.reduce(0, { $0 + $1.length }) <= journalLimit,
+        guard journal, scan.changedBytes <= journalLimit,
               (try? destination.openFile(name, writable: true)) != nil  // else it cannot be changed in place
         else { return nil }
-        var writes: [RedoJournal.Write] = []
-        for range in ranges {
-            writes.append(RedoJournal.Write(offset: range.offset, bytes: try new.read(at: range.offset, count: Int(range.length))))
-        }
         let record = RedoJournal.Record(
             directory: relative, name: name, inode: oldStatus.inode, size: newStatus.size,
-            accessTime: newStatus.accessTime, modificationTime: newStatus.modificationTime, writes: writes)
-        let item = InPlace(record: record, directory: destination, name: name, source: newStatus, sourceDirectory: source, shown: shown)
+            accessTime: newStatus.accessTime, modificationTime: newStatus.modificationTime, writes: scan.writes)
+        let item = InPlace(record: record, directory: destination, name: name, source: newStatus, sourceDirectory: source,
+                           shown: shown, scanned: oldStatus, recording: recording)
         pending.withLock {
             $0.inPlace.append(item)
             $0.bytes += record.dataBytes
@@ -128,14 +162,19 @@ final class DeltaWriteBack: Sendable {
     }
 
     /// The reflink path; nil when the file system cannot clone (remembered).
+    /// `fill` writes the changed bytes into the clone. The new content is
+    /// recorded only if the disk file did not change between its comparison
+    /// and its clone.
     private func clone(
-        _ new: OpenFile, _ newStatus: FileStatus, _ old: OpenFile, _ ranges: [ByteRange], _ name: FilePath,
-        into destination: DirectoryHandle, temp: DirectoryHandle?, _ shown: FilePath
+        _ new: OpenFile, _ newStatus: FileStatus, _ old: OpenFile, _ oldStatus: FileStatus, _ name: FilePath,
+        into destination: DirectoryHandle, temp: DirectoryHandle?, _ shown: FilePath, recording: Recording?,
+        fill: (OpenFile) throws(Errno) -> Int64
     ) throws(Errno) -> Int64? {
         let directory = temp ?? destination
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-d\(counter.add(1, ordering: .relaxed).newValue)"
         let copy = try directory.createFile(tempName)
         var written: Int64 = 0
+        var recording = recording
         do throws(Errno) {
             do throws(Errno) {
                 try copy.clone(from: old)
@@ -146,16 +185,8 @@ final class DeltaWriteBack: Sendable {
                 return nil
             }
             reflinks.store(1, ordering: .relaxed)
-            for range in ranges {
-                var offset = range.offset
-                while offset < range.end {
-                    let piece = try new.read(at: offset, count: Int(min(range.end - offset, 1 << 20)))
-                    if piece.isEmpty { break }
-                    try copy.write(piece[...], at: offset)
-                    offset += Int64(piece.count)
-                }
-                written += offset - range.offset
-            }
+            if BlockRecord.Identity(try old.status()) != BlockRecord.Identity(oldStatus) { recording = nil }
+            written = try fill(copy)
             try copy.truncate(to: newStatus.size)
             // As FileOps.copyFile: owner, then xattrs (and ACLs), then mode, then times.
             try copy.setOwner(uid: newStatus.uid, gid: newStatus.gid)
@@ -168,7 +199,8 @@ final class DeltaWriteBack: Sendable {
             try? directory.remove(tempName)
             throw error
         }
-        let item = Clone(tempDirectory: directory, tempName: tempName, directory: destination, name: name, shown: shown)
+        let item = Clone(tempDirectory: directory, tempName: tempName, directory: destination, name: name, shown: shown,
+                         inode: try copy.status().inode, replaces: oldStatus, recording: recording)
         pending.withLock {
             $0.clones.append(item)
             $0.bytes += Int(written)
@@ -228,69 +260,28 @@ final class DeltaWriteBack: Sendable {
             for item in batch.inPlace {
                 path = item.shown.appending(item.name)
                 let file = try item.directory.openFile(item.name, writable: true)
-                guard try file.status().inode == item.record.inode else { continue }
+                let before = try file.status()
+                guard before.inode == item.record.inode else { continue }
                 try RedoReplay.apply(item.record, to: file)
                 try fixMetadata(item.name, in: item.directory, of: file, like: item.source,
                                 from: item.sourceDirectory, shown: item.shown)
+                if let recording = item.recording, BlockRecord.Identity(before) == BlockRecord.Identity(item.scanned) {
+                    records?.add(item.name, in: item.directory, written: try file.status(), blockSize: recording.blockSize,
+                                 hashes: recording.hashes, replacing: nil)
+                }
             }
             for clone in batch.clones {
                 path = clone.shown.appending(clone.name)
                 try clone.tempDirectory.rename(clone.tempName, to: clone.directory, as: clone.name)
+                if let recording = clone.recording, let now = try? clone.directory.status(clone.name), now.inode == clone.inode {
+                    records?.add(clone.name, in: clone.directory, written: now, blockSize: recording.blockSize,
+                                 hashes: recording.hashes, replacing: clone.replaces)
+                }
             }
         } catch {
             // A written journal stays: the next start replays it (StagingMount keeps it).
             for clone in batch.clones { try? clone.tempDirectory.remove(clone.tempName) }
             throw .system(operation: "write back the changed blocks of", path: path, errno: error)
         }
-    }
-
-    /// Owner, xattrs and mode of the changed file like the RAM copy's (a write
-    /// can drop setuid bits and security.capability), relative to its directory
-    /// as `EntryBuilder` does.
-    private func fixMetadata(
-        _ name: FilePath, in directory: DirectoryHandle, of file: OpenFile, like status: FileStatus,
-        from source: DirectoryHandle, shown: FilePath
-    ) throws(Errno) {
-        let current = try file.status()
-        do throws(CopyError) {
-            try EntryBuilder.fixMetadata(name, in: directory, current, to: status, from: source, name, shown: shown)
-        } catch {
-            if case .system(_, _, let errno) = error { throw errno }
-            throw Errno.invalid
-        }
-    }
-}
-
-extension TreeMirror {
-    /// The delta writer of an `.update` run (nil for `.fill`).
-    func deltaWriter(temp: LazyTempDirectory?, root: DirectoryHandle) throws(CopyError) -> DeltaWriteBack? {
-        guard case .update = mode else { return nil }
-        let inode = try CopyError.attempt("read", destination) { () throws(Errno) in try root.status().inode }
-        let fiemap = (try? root.fileSystemMagic()).map { FileSystemInfo.mapsDataOnFiemapSync(magic: $0) } ?? false
-        return DeltaWriteBack(temp: temp, rootInode: inode, mapsDataOnFiemap: fiemap)
-    }
-
-    /// `mirrorEntry`'s hook: true when the delta write-back took care of the
-    /// entry (or it vanished from the source meanwhile), false when the whole
-    /// entry must be written.
-    func writeChangedBlocks(
-        _ name: FilePath, _ status: FileStatus, _ existing: FileStatus?, in directory: MirrorDirectory, _ state: MirrorState
-    ) throws(CopyError) -> Bool {
-        guard let delta = state.delta, let existing, existing.isRegular, status.isRegular else { return false }
-        let shown = destination.appending(directory.relative)
-        let temp = try delta.temp?.open()
-        do throws(Errno) {
-            guard let bytes = try delta.write(name, in: directory.relative, from: directory.src, to: directory.dst,
-                                              existing: existing, temp: temp, shown: shown) else { return false }
-            state.add(bytes: bytes)
-        } catch {
-            guard error == .noEntry && (try? directory.src.status(name)) == nil else {
-                throw .system(operation: "copy \(source.appending(directory.relative).appending(name)) to",
-                              path: shown.appending(name), errno: error)
-            }
-            state.vanished.add(1, ordering: .relaxed)
-        }
-        try delta.flushIfFull()
-        return true
     }
 }

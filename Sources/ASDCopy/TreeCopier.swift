@@ -53,11 +53,13 @@ public struct WriteBackJob: Sendable {
     public var syncedAt: FileTime? = nil
     /// Makes `tempDirectory` (fresh and empty) when the copy first needs it.
     public var prepareTempDirectory: @Sendable () throws(CopyError) -> Void = {}
+    /// The block records of the target (built-in copier; see `BlockRecordStore`).
+    public var blockRecords: BlockRecordStore? = nil
 
     public init(
         source: FilePath, destination: FilePath, tempDirectory: FilePath?,
         excludedTopNames: [FilePath] = [runningMarkerName], changedOnlyIn: FilePath? = nil, syncedAt: FileTime? = nil,
-        prepareTempDirectory: @escaping @Sendable () throws(CopyError) -> Void = {}
+        prepareTempDirectory: @escaping @Sendable () throws(CopyError) -> Void = {}, blockRecords: BlockRecordStore? = nil
     ) {
         self.source = source
         self.destination = destination
@@ -66,6 +68,7 @@ public struct WriteBackJob: Sendable {
         self.changedOnlyIn = changedOnlyIn
         self.syncedAt = syncedAt
         self.prepareTempDirectory = prepareTempDirectory
+        self.blockRecords = blockRecords
     }
 }
 
@@ -108,6 +111,7 @@ public struct BuiltinCopier: TreeCopier {
             excludedTopNames: Set(job.excludedTopNames), log: log)
         mirror.changedOnlyIn = job.changedOnlyIn
         mirror.prepareTempDirectory = job.prepareTempDirectory
+        mirror.blockRecords = job.blockRecords
         let report = try mirror.run()
         return CopyReport(written: report.files, bytes: report.bytes, deleted: report.deleted, vanished: report.vanished)
     }

@@ -14,6 +14,8 @@ struct PendingRename: Sendable {
     let replacesDirectory: Bool
     /// The destination directory's path, for messages.
     let shown: FilePath
+    /// The block checksums of a regular file's copy, recorded once it is renamed.
+    var recording: DeltaWriteBack.CopyRecording? = nil
 }
 
 extension TreeMirror {
@@ -45,6 +47,7 @@ extension TreeMirror {
             do throws(Errno) {
                 if item.replacesDirectory { try item.directory.removeTree(item.name) }
                 try item.temp.rename(item.tempName, to: item.directory, as: item.name)
+                if let recording = item.recording { state.delta?.noteRenamed(item.name, in: item.directory, recording) }
             } catch {
                 state.pendingRenames.withLock { $0.append(contentsOf: pending[index...]) }
                 throw .system(operation: "rename \(item.tempName) to", path: item.shown.appending(item.name),

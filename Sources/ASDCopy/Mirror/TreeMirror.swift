@@ -58,6 +58,8 @@ struct TreeMirror: Sendable {
     /// Makes the temp directory of `.update` when a file is first written
     /// through it (`LazyTempDirectory`); by default it must exist.
     var prepareTempDirectory: @Sendable () throws(CopyError) -> Void = {}
+    /// `.update`: the target's block records, used and updated by `DeltaWriteBack`.
+    var blockRecords: BlockRecordStore? = nil
     /// Files at least this big get a job of their own, so both CPUs copy.
     static let bigFile: Int64 = 1 << 20
 
@@ -175,11 +177,14 @@ struct TreeMirror: Sendable {
         let tempName: FilePath = ".asd-tmp-\(ProcessIdentity.pid)-\(state.tempCounter.add(1, ordering: .relaxed).newValue)"
         try vanishTolerant(name, in: directory, state) { () throws(Errno) in
             let bytes = try EntryBuilder.build(name, status, from: src, into: temp, as: tempName)
+            // A copy that cannot be hashed only gets no record.
+            let recording = (try? state.delta?.recording(ofCopy: tempName, in: temp, like: status, replacing: existing)) ?? nil
             // Renamed by `commitRenames`, after one syncfs has flushed its data.
             state.pendingRenames.withLock {
                 $0.append(PendingRename(
                     temp: temp, tempName: tempName, directory: dst, name: name,
-                    replacesDirectory: existing?.isDirectory == true, shown: destination.appending(directory.relative)))
+                    replacesDirectory: existing?.isDirectory == true, shown: destination.appending(directory.relative),
+                    recording: recording))
             }
             state.add(bytes: bytes)
         }

@@ -72,6 +72,7 @@ extension Engine {
     /// dirs, and their empty parents (the overlay is unmounted already).
     func removeVolatileCopies(_ paths: TargetPaths) throws(ASDError) {
         try removeOverlayLower(paths)
+        removeBlockRecords(of: paths)
         for dir in [paths.tmpfsCopy, paths.overlayUpper, paths.overlayWork] where FileOps.exists(dir) {
             if MountInfo.isMountPoint(dir) {
                 throw .unexpectedState(path: dir, detail: "it is still a mount point; unmount it first")

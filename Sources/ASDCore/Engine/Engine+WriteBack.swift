@@ -49,14 +49,15 @@ extension Engine {
         }
         var durable = false, consistent = false
         defer { stage.close(keepingJournals: !durable) }
+        let records = blockRecordStore(for: paths)
         do throws(ASDError) {
             let view = try copyView(of: paths)
             log.debug("Writing \(view.source) back to \(stage.targetView)")
             if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
-                consistent = try writeBackOverlay(paths, stage: stage)
+                consistent = try writeBackOverlay(paths, stage: stage, records: records)
             } else {
                 consistent = try writeBackConsistently(paths, from: view.source) { (source, _) throws(ASDError) in
-                    try writeBackFull(paths, from: source, stage: stage)
+                    try writeBackFull(paths, from: source, stage: stage, records: records)
                 }
             }
             // Without a redo journal the temp dir can go now, in the same flush as the rest.
@@ -68,6 +69,7 @@ extension Engine {
             throw explain(error, writingBack: paths, stagePoint: stagePoint, staged: stage.isStaged)
         }
         durable = true
+        commitBlockRecords(records, of: paths)  // only now: they describe durable data
         outcomes.succeeded(attempt, consistent: consistent)
         return consistent
     }
@@ -76,13 +78,15 @@ extension Engine {
     /// snapshot (see `WriteBackJob.changedOnlyIn`). The temp directory lies
     /// beside the target, never inside it, so only the marker is excluded.
     private func writeBackFull(
-        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil
+        _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil,
+        records: BlockRecordStore? = nil
     ) throws(ASDError) {
         let job = WriteBackJob(
             source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
             excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
             syncedAt: (try? FileOps.status(paths.flag))?.modificationTime,
-            prepareTempDirectory: { () throws(CopyError) in try CopyError.passing(stage.prepareTempDirectory) })
+            prepareTempDirectory: { () throws(CopyError) in try CopyError.passing(stage.prepareTempDirectory) },
+            blockRecords: records)
         let report = try ASDError.copying { () throws(CopyError) in try copier.writeBack(job) }
         log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
         if report.vanished > 0 {
@@ -90,17 +94,17 @@ extension Engine {
         }
     }
 
-    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount) throws(ASDError) -> Bool {
+    private func writeBackOverlay(_ paths: TargetPaths, stage: StagingMount, records: BlockRecordStore?) throws(ASDError) -> Bool {
         if let lower = overlayLower(paths), !isOurOverlayLower(lower, of: paths) {
             // Mounted by upstream asd (lower = disk copy): copy the merged view
             // the way it does, so its state can still be written back.
             log.debug("Overlay of \(paths.target) has lower \(lower); writing back the whole merged view.")
-            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage)
+            try writeBackFull(paths, from: paths.tmpfsCopy, stage: stage, records: records)
             return false
         }
         return try writeBackConsistently(paths, from: paths.overlayUpper, lower: paths.overlayLower) {
             (source, upper) throws(ASDError) in
-            try writeBackFull(paths, from: source, stage: stage, changedOnlyIn: upper)
+            try writeBackFull(paths, from: source, stage: stage, changedOnlyIn: upper, records: records)
         }
     }
 }

@@ -23,7 +23,7 @@ public struct ByteRange: Equatable, Sendable {
 public enum BlockDiff {
     public static let blockSize = 4096
     /// Bytes compared per read(2) pair.
-    static let chunk = 1 << 20
+    public static let chunk = 1 << 20
 
     /// The changed ranges of `new` against `old`, both in memory.
     public static func ranges(new: [UInt8], old: [UInt8], blockSize: Int = blockSize) -> [ByteRange] {
@@ -97,5 +97,13 @@ public enum BlockDiff {
         } else {
             ranges.append(range)
         }
+    }
+}
+
+extension OpenFile {
+    /// posix_fadvise(2) POSIX_FADV_RANDOM: no readahead on this descriptor, so
+    /// reading a few scattered blocks reads only them from the disk.
+    public func adviseRandomAccess() {
+        _ = syscall(.other) { posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) }  // a hint: its failure changes nothing
     }
 }
