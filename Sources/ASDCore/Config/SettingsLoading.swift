@@ -31,7 +31,7 @@ extension Settings {
 
     /// Applies upstream's defaults and checks to the variables of `file`.
     static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
-        Settings(
+        var settings = Settings(
             whatToSync: try targets(values["WHATTOSYNC"], file: file),
             volatile: try volatile(values.string("VOLATILE") ?? "", file: file),
             useOverlay: isAffirmative(values.string("USE_OVERLAYFS") ?? ""),
@@ -42,6 +42,8 @@ extension Settings {
             rsyncOnEveryTree: (values.string("USE_RSYNC")?.description.lowercased() ?? "") == Self.rsyncEveryTreeWord,
             sourceFile: file
         )
+        settings.exclusions = try Exclusions(values, targets: settings.whatToSync, file: file)
+        return settings
     }
 
     /// Upstream's `case "${X,,}" in y|yes|...`; an empty value gives `whenEmpty`.

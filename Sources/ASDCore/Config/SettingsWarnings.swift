@@ -7,7 +7,7 @@ extension Settings {
     /// The variables asd reads.
     static let knownKeys: Set<String> = [
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
-        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC",
+        "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC", "RAM_ONLY", "DISK_ONLY",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
     static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC"]
