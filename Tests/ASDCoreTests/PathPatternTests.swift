@@ -65,7 +65,7 @@ struct PathPatternTests {
         #expect(filter.excludes("data/big", isDirectory: true))
         #expect(!filter.excludes("data", isDirectory: true))
         #expect(filter.excludes("x/y.tmp", isDirectory: false))
-        #expect(filter.rsyncRules == ["- /data/big/", "- *.tmp"])
-        #expect(ExclusionFilter(diskOnly: ["a*b"]).rsyncRules == ["- /a\\*b/"])
+        #expect(filter.rsyncExcludes == ["/data/big/", "*.tmp"])
+        #expect(ExclusionFilter(diskOnly: ["a*b"]).rsyncExcludes == ["/a\\*b/"])
     }
 }

@@ -24,23 +24,22 @@ public struct ExclusionFilter: Sendable, Hashable {
         return ramOnly.contains { $0.matches(relative, isDirectory: isDirectory) }
     }
 
-    /// rsync filter rules with the same effect: `-` excludes from the transfer and
-    /// protects from `--delete` on the receiving side (rsync's `--filter='- P'`
-    /// counts for both sides unless marked `s` or `r`).
-    public var rsyncRules: [String] {
-        var rules: [String] = []
-        for directory in diskOnly { rules.append("- /" + Self.escaped(directory.description) + "/") }
-        for pattern in ramOnly { rules.append("- " + pattern.text.description) }
-        return rules
+    /// Whether `relative` or one of the directories above it is left out.
+    public func excludesTree(_ relative: FilePath, isDirectory: Bool) -> Bool {
+        guard !isEmpty else { return false }
+        let components = relative.components
+        var prefix = FilePath(bytes: [])
+        for (index, component) in components.enumerated() {
+            prefix = prefix.appending(component)
+            if excludes(prefix, isDirectory: index < components.count - 1 || isDirectory) { return true }
+        }
+        return false
     }
 
-    /// A literal path as an rsync pattern: wildcard characters escaped.
-    static func escaped(_ literal: String) -> String {
-        var out = ""
-        for character in literal {
-            if "*?[\\".contains(character) { out.append("\\") }
-            out.append(character)
-        }
-        return out
+    /// rsync `--exclude` patterns with the same effect: excluded from the transfer
+    /// and, as rsync's exclude rules count on the receiving side too, protected
+    /// from `--delete`. A DISK_ONLY directory is a literal anchored at the root.
+    var rsyncExcludes: [FilePath] {
+        diskOnly.map { FilePath("/").appendingBytes(RsyncCommand.pattern($0)).appendingBytes("/") } + ramOnly.map(\.text)
     }
 }

@@ -107,7 +107,9 @@ extension Engine {
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
         do throws(ASDError) {
             let report = try ASDError.copying { () throws(CopyError) in
-                try copier.fill(from: paths.diskCopy, into: paths.tmpfsCopy, excludedTopNames: [paths.tempDirectoryName])
+                try copier.fill(
+                    from: paths.diskCopy, into: paths.tmpfsCopy, excludedTopNames: [paths.tempDirectoryName],
+                    filter: settings.exclusions.filter(for: paths.target))
             }
             log.debug("Filled \(paths.tmpfsCopy) (\(copier.name) copier): \(report.summary)")
             if report.vanished > 0 {
