@@ -10,7 +10,7 @@ import Testing
         let sandbox = try Sandbox()
         let target = "$DATA/t"
         try sandbox.writeConfig(targets: [target], overlay: overlay, backups: false, engine: engine,
-                                extra: "RAM_ONLY=('cache/' '*.swp' \"$DATA/t/run/lock\")\n")
+                                extra: "RAM_ONLY=('cache/' '*.swp' \"$DATA/t/run/lock\" 'no-such-*')\n")
         let paths = sandbox.paths(target)
         var scenario = Scenario(sandbox)
             .shell("""
@@ -19,6 +19,7 @@ import Testing
                 printf old >"$DATA/t/cache/sub/blob"; printf swap >"$DATA/t/keep/.f.swp"
                 printf k >"$DATA/t/keep/file"; printf l >"$DATA/t/run/lock"; printf m >"$DATA/t/other/run/lock"
                 """)
+            .asd("parse", as: "parse").asd("parse", "--json", as: "json")
             .asd("sync", as: "sync")
         if !overlay {
             scenario = scenario.expectAbsent("\(target)/cache").expectAbsent("\(target)/keep/.f.swp")
@@ -44,6 +45,15 @@ import Testing
             .expect("[ \"$(cat $DATA/t/keep/file)\" = K ]", "keep/file lost its change")
             .run()
         result.expectNoFailures()
-        try result.expectExitedZero(["sync", "resync", "unsync"])
+        try result.expectExitedZero(["parse", "json", "sync", "resync", "unsync"])
+        let text = try result.command("parse").output
+        for line in ["RAM only:           cache/: 1 entry, ", "*.swp: 1 entry, ", "no-such-*: 0 entries, 0 B kept out of disk writes",
+                     "RAM_ONLY pattern 'no-such-*' matches nothing"] {
+            #expect(text.contains(line), "'\(line)' not in: \(text)")
+        }
+        let json = try result.command("json").output
+        for key in ["\"keptOut\" : [", "\"kind\" : \"ramOnly\"", "\"pattern\" : \"cache/\"", "\"line\" : 7"] {
+            #expect(json.contains(key), "'\(key)' not in: \(json)")
+        }
     }
 }

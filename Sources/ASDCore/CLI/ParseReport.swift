@@ -74,6 +74,8 @@ struct ParseReport: Codable, Equatable, Sendable {
         /// Last successful write-back (resync or unsync) since the last sync; null: none yet.
         @NullCoded var lastWriteBack: Int?
         var recoveryArchives: [Archive]
+        /// RAM_ONLY and DISK_ONLY entries in force for this target (ParseExclusions.swift).
+        var keptOut: [KeptOut] = []
     }
 
     struct Archive: Codable, Equatable, Sendable {
@@ -143,7 +145,8 @@ extension ParseReport {
             lastWriteBack: record.times[paths.target],
             recoveryArchives: Retention.archives(for: paths).map {
                 Archive(path: $0.description, sizeBytes: try? FileOps.diskUsage($0))
-            })
+            },
+            keptOut: status?.isDirectory == true ? keptOut(paths, settings: engine.settings, running: running) : [])
     }
 }
 
