@@ -59,6 +59,7 @@ extension Engine {
         journal.record(.unmount(paths.diskCopy))
         try checkInterrupted("sync of \(paths.target)")
 
+        let diskOnly = try checkDiskOnly(paths)
         var snapshotRoot: FileStatus?
         if settings.useBackups || settings.useOverlay {
             log.debug("Creating hard-link snapshot \(paths.snapshot)")
@@ -84,6 +85,7 @@ extension Engine {
             log.debug("Copying \(paths.target) into tmpfs")
             try fillTmpfs(paths)
         }
+        try makeDiskOnlyMountPoints(paths, diskOnly)
         try checkInterrupted("sync of \(paths.target)")
 
         // The flag goes in before the target is redirected, so no application
@@ -91,6 +93,7 @@ extension Engine {
         try writeAtomically(paths.flag, contents: [])
         try Mount.bindPrivateNoatimeByDescriptor(source: paths.tmpfsCopy, target: paths.target)
         journal.record(.unmountOurs(paths))
+        try bindDiskOnly(paths, diskOnly)
         log.debug("\(paths.target) is now in tmpfs")
     }
 
