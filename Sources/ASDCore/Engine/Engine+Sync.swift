@@ -100,7 +100,10 @@ extension Engine {
     /// Refuses early when VOLATILE cannot hold the target (tmpfs rounds every
     /// file up to a page).
     func checkRoom(for paths: TargetPaths) throws(ASDError) {
-        let needed = tmpfsFootprint(of: paths.diskCopy)
+        // DISK_ONLY directories stay on disk: they take no room in tmpfs.
+        let needed = diskOnlyEntries(paths).reduce(tmpfsFootprint(of: paths.diskCopy)) {
+            $0 - min($0, tmpfsFootprint(of: paths.diskCopy.appending($1.relative)))
+        }
         guard let free = (try? FileSystemInfo.of(settings.volatile))?.availableBytes else { return }
         if needed > free {
             throw .noSpace(volatile: settings.volatile, target: paths.target, freeBytes: free, neededBytes: needed)
