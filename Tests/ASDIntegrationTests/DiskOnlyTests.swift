@@ -8,11 +8,10 @@ import Testing
 @Suite(.privileged) struct DiskOnlyTests {
     @Test(arguments: [(TestEngine.builtin, false), (.rsync, false), (.builtin, true)])
     func boundFromDiskAndLeftOutOfRam(engine: TestEngine, overlay: Bool) async throws {
-        let sandbox = try Sandbox()
-        let target = "$DATA/t"
+        let sandbox = try Sandbox(), target = "$DATA/t"
+        let paths = sandbox.paths(target)
         try sandbox.writeConfig(targets: [target], overlay: overlay, backups: false, engine: engine,
                                 extra: "DISK_ONLY=(\"$DATA/t/data/\")\n")
-        let paths = sandbox.paths(target)
         let result = try await Scenario(sandbox)
             .shell("""
                 umask 022

@@ -16,13 +16,14 @@ import ASDSystem
 public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written.
     public let text: FilePath
+    /// The pattern without its leading and trailing `/`.
     let body: [UInt8]
-    let anchored: Bool
-    let directoryOnly: Bool
+    /// Leading `/`; trailing `/`.
+    let anchored: Bool, directoryOnly: Bool
+    /// `/` inside `body`: a pattern without `**` matches that many components plus one.
     let slashCount: Int
-    let hasWildcards: Bool
-    let hasDoubleStar: Bool
-    let doubleStarPrefix: Bool
+    /// Any of `*?[\`; any `**`; `**` at the start.
+    let hasWildcards: Bool, hasDoubleStar: Bool, doubleStarPrefix: Bool
     /// `dir/***`: `dir` itself matches too.
     let alsoBare: [UInt8]?
 
