@@ -19,13 +19,20 @@ public protocol TreeCopier: Sendable {
     func checkAvailable() throws(CopyError)
 
     /// sync: copies the disk copy `source` into the new, empty tmpfs copy,
-    /// leaving out `excludedTopNames` directly below the root.
-    func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(CopyError) -> CopyReport
+    /// leaving out `excludedTopNames` directly below the root and what `filter` excludes.
+    func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath], filter: ExclusionFilter) throws(CopyError) -> CopyReport
 
     /// resync and unsync: makes `job.destination` (the disk copy, seen through
     /// the staging mount) an exact copy of `job.source` (the tmpfs copy), the
     /// running marker excluded.
     func writeBack(_ job: WriteBackJob) throws(CopyError) -> CopyReport
+}
+
+extension TreeCopier {
+    /// `fill` with nothing left out but `excludedTopNames`.
+    public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(CopyError) -> CopyReport {
+        try fill(from: source, into: destination, excludedTopNames: excludedTopNames, filter: .none)
+    }
 }
 
 /// The running marker asd keeps at the top of a target's tmpfs copy
@@ -55,6 +62,8 @@ public struct WriteBackJob: Sendable {
     public var prepareTempDirectory: @Sendable () throws(CopyError) -> Void = {}
     /// The block records of the target (built-in copier; see `BlockRecordStore`).
     public var blockRecords: BlockRecordStore? = nil
+    /// RAM_ONLY and DISK_ONLY (doc/DESIGN.md §2): neither copied nor deleted.
+    public var filter: ExclusionFilter = .none
 
     public init(
         source: FilePath, destination: FilePath, tempDirectory: FilePath?,
@@ -100,8 +109,10 @@ public struct BuiltinCopier: TreeCopier {
 
     public func checkAvailable() throws(CopyError) {}
 
-    public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(CopyError) -> CopyReport {
-        let report = try TreeMirror(source: source, destination: destination, mode: .fill, excludedTopNames: Set(excludedTopNames), log: log).run()
+    public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath], filter: ExclusionFilter) throws(CopyError) -> CopyReport {
+        var mirror = TreeMirror(source: source, destination: destination, mode: .fill, excludedTopNames: Set(excludedTopNames), log: log)
+        mirror.filter = filter
+        let report = try mirror.run()
         return CopyReport(written: report.files, bytes: report.bytes, deleted: nil, vanished: report.vanished)
     }
 
@@ -112,6 +123,7 @@ public struct BuiltinCopier: TreeCopier {
         mirror.changedOnlyIn = job.changedOnlyIn
         mirror.prepareTempDirectory = job.prepareTempDirectory
         mirror.blockRecords = job.blockRecords
+        mirror.filter = job.filter
         let report = try mirror.run()
         return CopyReport(written: report.files, bytes: report.bytes, deleted: report.deleted, vanished: report.vanished)
     }

@@ -36,12 +36,17 @@ public struct CaptureTree {
     /// Overlay mode: the tree is an upper layer, whose overlay attributes
     /// (opaque directories) the capture keeps.
     let overlay: Bool
+    /// RAM_ONLY and DISK_ONLY: left out of the capture as out of the write-back
+    /// (a DISK_ONLY bind is the disk's own directory, not RAM to capture).
+    let filter: ExclusionFilter
     private(set) var entries: [FilePath: Entry] = [:]
     /// Bytes the private copies hold.
     public private(set) var copiedBytes: Int64 = 0
 
-    public init(source: FilePath, root: FilePath, excludedTopNames: Set<FilePath>, overlay: Bool = false) {
+    public init(source: FilePath, root: FilePath, excludedTopNames: Set<FilePath>, overlay: Bool = false,
+                filter: ExclusionFilter = .none) {
         self.overlay = overlay
+        self.filter = filter
         self.source = source
         self.root = root
         self.excludedTopNames = excludedTopNames
@@ -55,6 +60,7 @@ public struct CaptureTree {
             for name in try directory.entries() where !(relative.isEmpty && excludedTopNames.contains(name)) {
                 guard let status = try directory.statusIfExists(name) else { continue }
                 let path = relative.appending(name)
+                if filter.excludes(path, isDirectory: status.isDirectory) { continue }
                 result[path] = status
                 if status.isDirectory, let child = try? directory.openDirectory(name) { pending.append((child, path)) }
             }

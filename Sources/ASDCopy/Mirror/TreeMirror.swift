@@ -60,6 +60,9 @@ struct TreeMirror: Sendable {
     var prepareTempDirectory: @Sendable () throws(CopyError) -> Void = {}
     /// `.update`: the target's block records, used and updated by `DeltaWriteBack`.
     var blockRecords: BlockRecordStore? = nil
+    /// RAM_ONLY and DISK_ONLY: matching entries are neither copied, entered nor
+    /// deleted, on either side.
+    var filter: ExclusionFilter = .none
     /// Files at least this big get a job of their own, so both CPUs copy.
     static let bigFile: Int64 = 1 << 20
 
@@ -115,7 +118,7 @@ struct TreeMirror: Sendable {
                 try directory.dst.entries()
             })
             let wanted = Set(names)
-            let extras = present.filter { !wanted.contains($0) && !excluded.contains($0) }
+            let extras = present.filter { !wanted.contains($0) && !excluded.contains($0) && !keptOut($0, in: directory) }
             if !extras.isEmpty { state.deletions.withLock { $0.append((relative, Array(extras))) } }
         }
         var candidates = names
@@ -133,6 +136,7 @@ struct TreeMirror: Sendable {
                 if error == .noEntry { state.vanished.add(1, ordering: .relaxed); continue }
                 throw .system(operation: "read", path: source.appending(path), errno: error)
             }
+            if !filter.isEmpty && filter.excludes(path, isDirectory: status.isDirectory) { continue }
             let existing = present.contains(name) ? try? directory.dst.status(name) : nil
             if status.isDirectory {
                 if existing?.isDirectory != true {
@@ -150,6 +154,13 @@ struct TreeMirror: Sendable {
             }
         }
         return jobs
+    }
+
+    /// Whether the destination's `name` is left alone by the filter.
+    private func keptOut(_ name: FilePath, in directory: MirrorDirectory) -> Bool {
+        guard !filter.isEmpty else { return false }
+        let isDirectory = (try? directory.dst.status(name))?.isDirectory ?? false
+        return filter.excludes(directory.relative.appending(name), isDirectory: isDirectory)
     }
 
     /// Brings one non-directory entry up to date.

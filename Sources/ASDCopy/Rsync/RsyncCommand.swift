@@ -76,6 +76,9 @@ struct RsyncCommand: Equatable, Sendable {
     /// renamed into place, so a power cut never commits the rename of a file
     /// whose data never reached the disk. Write-back only.
     var fsync = false
+    /// RAM_ONLY and DISK_ONLY as `--exclude` rules: rsync neither sends nor, with
+    /// --delete, removes what they match on the receiving side.
+    var filter: ExclusionFilter = .none
 
     init(_ mode: Mode, from source: FilePath, to destination: FilePath, progress: Bool = false,
          executable: FilePath = "rsync", excludedTopNames: [FilePath] = []) {
@@ -105,6 +108,7 @@ struct RsyncCommand: Equatable, Sendable {
             if let temp { args.append(FilePath("--temp-dir=").appendingBytes(temp)) }
         }
         for name in excludedTopNames { args.append(FilePath("--exclude=/").appendingBytes(Self.pattern(name))) }
+        for rule in filter.rsyncExcludes { args.append(FilePath("--exclude=").appendingBytes(rule)) }
         if fsync && mode != .fill { args.append("--fsync") }
         if progress { args += ["--info=progress2", "--no-inc-recursive"] }
         args += ["--", Self.directory(source), Self.directory(destination)]

@@ -31,12 +31,14 @@ public struct RsyncCopier: TreeCopier {
         try Rsync.requireUsable(executable: executable.description)
     }
 
-    public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath]) throws(CopyError) -> CopyReport {
+    public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath], filter: ExclusionFilter) throws(CopyError) -> CopyReport {
         if let untrusted = untrustedDirectory(in: [source]) {
             log.warning(Self.fallbackWarning(untrusted, copying: source))
-            return try BuiltinCopier(log: log).fill(from: source, into: destination, excludedTopNames: excludedTopNames)
+            return try BuiltinCopier(log: log).fill(from: source, into: destination, excludedTopNames: excludedTopNames, filter: filter)
         }
-        let vanished = try run(RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames))
+        var command = RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames)
+        command.filter = filter
+        let vanished = try run(command)
         return CopyReport(vanished: vanished)
     }
 
@@ -54,12 +56,14 @@ public struct RsyncCopier: TreeCopier {
         func command(_ mode: RsyncCommand.Mode) -> RsyncCommand {
             var command = RsyncCommand(mode, from: source, to: destination, executable: executable, excludedTopNames: excluded)
             command.fsync = fsync
+            command.filter = job.filter
             return command
         }
         var vanished = 0
         if let upper = job.changedOnlyIn {
-            let lists = try RsyncLists.overlay(
+            var lists = try RsyncLists.overlay(
                 merged: source, upper: upper, destination: destination, excluded: Set(excluded))
+            lists.filter(job.filter, source: source, destination: destination)
             if !lists.rewrite.isEmpty {
                 vanished += try run(command(.list(.rewrite, tempDirectory: temp)), list: lists.rewrite)
             }
@@ -67,9 +71,9 @@ public struct RsyncCopier: TreeCopier {
             let deleted = try Self.deleteGone(lists.delete, from: destination, stillGoneFrom: source)
             return CopyReport(written: nil, bytes: nil, deleted: deleted, vanished: vanished)
         }
-        let rewrite = try RsyncLists.sharedAndChanged(
+        let rewrite = RsyncLists.filtered(try RsyncLists.sharedAndChanged(
             source: source, destination: destination, changedSince: job.syncedAt,
-            excluded: Set(excluded))
+            excluded: Set(excluded)), job.filter, root: source)
         if !rewrite.isEmpty {
             vanished += try run(command(.list(.rewrite, tempDirectory: temp)), list: rewrite)
         }

@@ -47,6 +47,7 @@ enum ParseCommand {
         try engine.checkTargets(hardLinkedFiles: { summary($0)?.hardLinkedFiles })
         let report = ParseReport.gather(engine: engine, configPath: configPath, summary: summary,
                                         systemd: SystemdState.read)
+        for warning in report.keptOutWarnings(file: configPath.description) { console.warning(warning) }
         if json {
             console.info(report.json())
         } else {

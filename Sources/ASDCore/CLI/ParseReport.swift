@@ -82,6 +82,8 @@ struct ParseReport: Codable, Equatable, Sendable {
         /// copy; see asd(1)); null: no write-back yet, or not known.
         @NullCoded var lastWriteBackConsistent: Bool?
         var recoveryArchives: [Archive]
+        /// RAM_ONLY and DISK_ONLY entries in force for this target (ParseExclusions.swift).
+        var keptOut: [KeptOut] = []
     }
 
     struct Archive: Codable, Equatable, Sendable {
@@ -153,7 +155,8 @@ extension ParseReport {
             lastWriteBack: record.times[paths.target], lastWriteBackConsistent: record.consistent[paths.target],
             recoveryArchives: Retention.archives(for: paths).map {
                 Archive(path: $0.description, sizeBytes: try? FileOps.diskUsage($0))
-            })
+            },
+            keptOut: status?.isDirectory == true ? keptOut(paths, settings: engine.settings, running: running) : [])
     }
 }
 

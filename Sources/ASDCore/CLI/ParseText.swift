@@ -36,6 +36,11 @@ enum ParseText {
             } else if target.state == ParseReport.Target.ungraceful {
                 row("state:", console.styled("not stopped cleanly; the next asd command recovers it", .red))
             }
+            for entry in target.keptOut {
+                let what = entry.kind == "ramOnly" ? "RAM only:" : "disk only:"
+                row(what, "\(entry.pattern): \(entry.matches) \(entry.matches == 1 ? "entry" : "entries"), "
+                    + formatBytes(entry.sizeBytes) + (entry.kind == "ramOnly" ? " kept out of disk writes" : " kept out of RAM"))
+            }
             if target.recoveryArchives.isEmpty {
                 row("recovery dirs:", "none")
             } else {

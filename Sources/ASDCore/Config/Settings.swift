@@ -27,6 +27,8 @@ struct Settings: Equatable, Sendable {
     /// The bytes these settings were parsed from: the config snapshot taken
     /// at sync is exactly these (never a second read of the file).
     var sourceBytes: [UInt8]
+    /// RAM_ONLY patterns and DISK_ONLY directories (doc/DESIGN.md §2).
+    var exclusions = Exclusions()
 
     init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,

@@ -32,7 +32,7 @@ extension Settings {
     /// Applies upstream's defaults and checks to the variables of `file`.
     static func from(_ values: ConfigValues, file: FilePath) throws(ASDError) -> Settings {
         let volatile = try volatile(values.string("VOLATILE") ?? "", file: file)
-        return Settings(
+        var settings = Settings(
             whatToSync: try targets(values["WHATTOSYNC"], file: file),
             volatile: volatile,
             useOverlay: isAffirmative(values.string("USE_OVERLAYFS") ?? ""),
@@ -45,6 +45,8 @@ extension Settings {
             sourceFile: file,
             metricsDirectory: MetricsDirectory(values.string("METRICS_DIR"))
         )
+        settings.exclusions = try Exclusions(values, targets: settings.whatToSync, file: file)
+        return settings
     }
 
     /// Upstream's `case "${X,,}" in y|yes|...`; an empty value gives `whenEmpty`.

@@ -51,7 +51,8 @@ extension Engine {
         let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
         // Idle target (nothing modified since shortly before the last write-back): the
         // live tree is written back and scanned again; unchanged, it was one instant.
-        let probe = CaptureTree(source: source, root: base, excludedTopNames: [TargetPaths.flagName])
+        let probe = CaptureTree(source: source, root: base, excludedTopNames: [TargetPaths.flagName],
+                                filter: settings.exclusions.filter(for: paths.target))
         if let before = try? probe.scan(), !before.values.contains(where: { !($0.modificationTime < recent)
             || ($0.isDirectory && !($0.changeTime < recent)) }) {
             try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
@@ -171,7 +172,8 @@ extension Engine {
                 try FileOps.makeDirectory(path, mode: 0o700, uid: 0, gid: 0)
             }
         }
-        return CaptureTree(source: source, root: root, excludedTopNames: [TargetPaths.flagName], overlay: overlay)
+        return CaptureTree(source: source, root: root, excludedTopNames: [TargetPaths.flagName], overlay: overlay,
+                           filter: settings.exclusions.filter(for: paths.target))
     }
 
     /// Removes a capture (hard links and copies only: the live files stay),

@@ -73,6 +73,7 @@ extension Engine {
         journal.record(.unmount(paths.diskCopy))
         try checkInterrupted("sync of \(paths.target)")
 
+        let diskOnly = try checkDiskOnly(paths)
         var snapshotRoot: FileStatus?
         if settings.useBackups || settings.useOverlay {
             log.debug("Creating hard-link snapshot \(paths.snapshot)")
@@ -98,6 +99,7 @@ extension Engine {
             log.debug("Copying \(paths.target) into tmpfs")
             try fillTmpfs(paths)
         }
+        try makeDiskOnlyMountPoints(paths, diskOnly)
         try checkInterrupted("sync of \(paths.target)")
 
         // The flag goes in before the target is redirected, so no application
@@ -105,13 +107,17 @@ extension Engine {
         try writeAtomically(paths.flag, contents: [])
         try Mount.bindPrivateNoatimeByDescriptor(source: paths.tmpfsCopy, target: paths.target)
         journal.record(.unmountOurs(paths))
+        try bindDiskOnly(paths, diskOnly)
         log.debug("\(paths.target) is now in tmpfs")
     }
 
     /// Refuses early when VOLATILE cannot hold the target (tmpfs rounds every
     /// file up to a page).
     func checkRoom(for paths: TargetPaths) throws(ASDError) {
-        let needed = tmpfsFootprint(of: paths.diskCopy)
+        // DISK_ONLY directories stay on disk: they take no room in tmpfs.
+        let needed = diskOnlyEntries(paths).reduce(tmpfsFootprint(of: paths.diskCopy)) {
+            $0 - min($0, tmpfsFootprint(of: paths.diskCopy.appending($1.relative)))
+        }
         guard let free = (try? FileSystemInfo.of(settings.volatile))?.availableBytes else { return }
         if needed > free {
             throw .noSpace(volatile: settings.volatile, target: paths.target, freeBytes: free, neededBytes: needed)
@@ -121,7 +127,9 @@ extension Engine {
     func fillTmpfs(_ paths: TargetPaths) throws(ASDError) {
         do throws(ASDError) {
             let report = try ASDError.copying { () throws(CopyError) in
-                try copier.fill(from: paths.diskCopy, into: paths.tmpfsCopy, excludedTopNames: [paths.tempDirectoryName])
+                try copier.fill(
+                    from: paths.diskCopy, into: paths.tmpfsCopy, excludedTopNames: [paths.tempDirectoryName],
+                    filter: settings.exclusions.filter(for: paths.target))
             }
             log.debug("Filled \(paths.tmpfsCopy) (\(copier.name) copier): \(report.summary)")
             if report.vanished > 0 {

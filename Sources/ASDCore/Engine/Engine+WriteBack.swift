@@ -81,12 +81,13 @@ extension Engine {
         _ paths: TargetPaths, from source: FilePath, stage: StagingMount, changedOnlyIn upper: FilePath? = nil,
         records: BlockRecordStore? = nil
     ) throws(ASDError) {
-        let job = WriteBackJob(
+        var job = WriteBackJob(
             source: source, destination: stage.targetView, tempDirectory: stage.tempDirectory,
             excludedTopNames: [TargetPaths.flagName, paths.tempDirectoryName], changedOnlyIn: upper,
             syncedAt: (try? FileOps.status(paths.flag))?.modificationTime,
             prepareTempDirectory: { () throws(CopyError) in try CopyError.passing(stage.prepareTempDirectory) },
             blockRecords: records)
+        job.filter = settings.exclusions.filter(for: paths.target)
         let report = try ASDError.copying { () throws(CopyError) in try copier.writeBack(job) }
         log.debug("Wrote back \(paths.target) (\(copier.name) copier): \(report.summary)")
         if report.vanished > 0 {

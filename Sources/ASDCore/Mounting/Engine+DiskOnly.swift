@@ -1,0 +1,51 @@
+import ASDCopy
+import ASDSystem
+/// DISK_ONLY (doc/DESIGN.md §2): a directory of a target that stays on disk. The
+/// copiers leave it out (`ExclusionFilter`); at sync its disk copy is bound at the
+/// same place inside the RAM view, by descriptor (`bindPrivateNoatimeByDescriptor`),
+/// so what is written there goes straight to disk. The bind lies below the target's
+/// own mount, so every `umount -R` of the target (unsync, rollback, recovery) takes it
+/// first, before the target itself.
+extension Engine {
+    func diskOnlyEntries(_ paths: TargetPaths) -> [Exclusions.DiskOnly] {
+        settings.exclusions.diskOnly.filter { $0.target == paths.target }
+    }
+
+    /// Each DISK_ONLY directory must be a directory on disk, reached without
+    /// following a symlink; checked before the fill.
+    func checkDiskOnly(_ paths: TargetPaths) throws(ASDError) -> [(Exclusions.DiskOnly, FileStatus)] {
+        var found: [(Exclusions.DiskOnly, FileStatus)] = []
+        for entry in diskOnlyEntries(paths) {
+            let status = try ASDError.attempt("open the DISK_ONLY directory", entry.path) { () throws(Errno) -> FileStatus in
+                try DirectoryHandle(path: paths.diskCopy).openDirectory(relative: entry.relative).status()
+            }
+            found.append((entry, status))
+        }
+        return found
+    }
+
+    /// After the fill: the mount points, empty directories with the disk
+    /// directory's owner and mode (the overlay's lower layer already shows them).
+    func makeDiskOnlyMountPoints(_ paths: TargetPaths, _ entries: [(Exclusions.DiskOnly, FileStatus)]) throws(ASDError) {
+        for (entry, status) in entries {
+            let at = paths.tmpfsCopy.appending(entry.relative)
+            try ASDError.attempt("create the DISK_ONLY mount point", at) { () throws(Errno) in
+                let components = entry.relative.components
+                var parent = try DirectoryHandle(path: paths.tmpfsCopy)
+                for component in components.dropLast() { parent = try parent.openDirectory(component) }
+                guard let name = components.last else { return }
+                if try parent.statusIfExists(name) == nil { try parent.makeDirectory(name) }
+                try parent.openDirectory(name).setOwnerAndMode(uid: status.uid, gid: status.gid, permissions: status.permissions)
+            }
+        }
+    }
+
+    /// After the target is bound: each disk directory bound over its place in
+    /// the RAM view.
+    func bindDiskOnly(_ paths: TargetPaths, _ entries: [(Exclusions.DiskOnly, FileStatus)]) throws(ASDError) {
+        for (entry, _) in entries {
+            log.debug("Binding \(paths.diskCopy.appending(entry.relative)) at \(entry.path) (DISK_ONLY)")
+            try Mount.bindPrivateNoatimeByDescriptor(source: paths.diskCopy.appending(entry.relative), target: entry.path)
+        }
+    }
+}
