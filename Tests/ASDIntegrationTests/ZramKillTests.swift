@@ -29,14 +29,11 @@ import ASDTestSupport
 
     @Test(arguments: points)
     func killedSyncIsCompletedOrUndone(point: KillPoint) async throws {
-        try ZramSupport.check()
         guard let strace = Executable.find("strace") else {
             throw HarnessError("strace is needed to kill asd at a chosen step; install it (apt-get install strace).")
         }
-        let sandbox = try Sandbox()
         let target = "$DATA/t"
-        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
-        let result = try await Scenario(sandbox).withZram()
+        let result = try await Scenario.onSmallZram()
             .shell(Fixture.small(at: target))
             .snapshotTree(target, as: "initial")
             .capture("\(strace) -qq -o /dev/null \(point.strace) \"$ASD_BIN\" sync", as: "killed")

@@ -52,6 +52,15 @@ extension Trait where Self == ConditionTrait {
 }
 
 extension Scenario {
+    /// A new sandbox keeping `$DATA/t` on a 32 MiB zram device, and its scenario
+    /// with the zram helpers (fails where zram is missing, as `ZramSupport.check`).
+    static func onSmallZram() throws -> Scenario {
+        try ZramSupport.check()
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/t"], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
+        return Scenario(sandbox).withZram()
+    }
+
     /// The zram helpers (and the cleanup trap) of `ZramSupport.library`.
     func withZram() -> Scenario { shell(ZramSupport.library) }
 

@@ -89,11 +89,8 @@ import Testing
 
     /// Data that cannot fit on the device is refused up front, with the numbers.
     @Test func tooMuchDataIsRefused() async throws {
-        try ZramSupport.check()
-        let sandbox = try Sandbox()
         let target = "$DATA/t"
-        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
-        let result = try await Scenario(sandbox).withZram()
+        let result = try await Scenario.onSmallZram()
             .shell("mkdir -p \"\(target)\" && head -c 40M /dev/urandom >\"\(target)/big\"")
             .snapshotTree(target, as: "initial")
             .asd("sync", as: "sync")
@@ -114,11 +111,8 @@ import Testing
     /// A device filled with data that does not compress: writes fail with
     /// ENOSPC as on a full tmpfs, and write-back keeps everything that was written.
     @Test func fullDeviceLosesNothing() async throws {
-        try ZramSupport.check()
-        let sandbox = try Sandbox()
         let target = "$DATA/t"
-        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
-        let result = try await Scenario(sandbox).withZram()
+        let result = try await Scenario.onSmallZram()
             .shell(Fixture.small(at: target))
             .asd("sync", as: "sync")
             .shell("zram_keep \"$SANDBOX/rec\"")
@@ -141,11 +135,8 @@ import Testing
     /// A power cut takes the device with the RAM: the next start recovers from
     /// the disk copy and archives the snapshot, as with tmpfs.
     @Test func powerCutRecoversAsWithTmpfs() async throws {
-        try ZramSupport.check()
-        let sandbox = try Sandbox()
         let target = "$DATA/t"
-        try sandbox.writeConfig(targets: [target], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
-        let result = try await Scenario(sandbox).withZram()
+        let result = try await Scenario.onSmallZram()
             .shell(Fixture.small(at: target))
             .snapshotTree(target, as: "initial")
             .asd("sync", as: "sync")
