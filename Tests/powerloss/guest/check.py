@@ -98,7 +98,9 @@ def check(round_no):
     left = mounts_under(["/srv/", "/volatile/", "/run/"])
     if left:
         return ("mounts", left[0], "still mounted after unsync: %s" % " ".join(left))
-    daemon = [p for p in glob.glob("/run/asd-*") if not p.endswith("-lock")]
+    # The lock stays, and so do the metrics' counters (`$DAEMON_FILE.metrics`), which
+    # are meant to outlive unsync (doc/DESIGN.md §10).
+    daemon = [p for p in glob.glob("/run/asd-*") if not p.endswith(("-lock", ".metrics"))]
     if daemon:
         return ("daemon file", daemon[0], "left after unsync")
     for conf, target, _ in configs(round_no):
