@@ -5,7 +5,8 @@
 #
 # Prints, for asd (ASD_BINARY, default .build/release/asd, built with `make` when
 # missing) and optionally a baseline binary:
-#  - idle target: median resync time of a 20,000-file tree with nothing changed;
+#  - idle target: median resync time of a 20,000-file tree with nothing changed, its
+#    files modified just before the sync and (second figure) an hour before it;
 #  - live SQLite writer (Tests/writers/bank.py, WAL, BANK_ACCOUNTS=60000: about 10 MB
 #    of database and WAL change between two resyncs): the writer's longest commit alone
 #    and while `asd resync` runs back to back, the resync times, and (ours) how long the
@@ -51,17 +52,30 @@ setup() {
     export ASDCONF=$dir/asd.conf DAEMON_FILE=$dir/run/asd
 }
 
-idle() {  # idle BINARY: median ms of a resync with nothing changed
+# idle BINARY AGE: median ms of a resync with nothing changed; every file and
+# directory was last modified AGE seconds ago (0: just now, as right after a burst
+# of changes; 3600: a target idle since the previous hourly resync).
+idle() {
     setup idle
-    python3 - "$WORK/idle/data/t" <<'PY'
-import os, sys
-root = sys.argv[1]
+    python3 - "$WORK/idle/data/t" "$2" <<'PY'
+import os, sys, time
+root, age = sys.argv[1], int(sys.argv[2])
 for d in range(100):
     os.makedirs(f"{root}/d{d}", exist_ok=True)
     for f in range(200):
         with open(f"{root}/d{d}/f{f}", "wb") as out:
             out.write(os.urandom((d * 200 + f) % 8192))
+if age:
+    then = time.time() - age
+    for d in range(100):
+        for f in range(200):
+            os.utime(f"{root}/d{d}/f{f}", (then, then))
+        os.utime(f"{root}/d{d}", (then, then))
+    os.utime(root, (then, then))
 PY
+    # utime sets every ctime to now: let them age past the 10 s margin within which
+    # asd counts a file as changed since the last write-back.
+    [[ $2 == 0 ]] || sleep 11
     "$1" sync >/dev/null; "$1" resync >/dev/null
     for _ in $(seq "$RUNS"); do
         s=$(date +%s%N); "$1" resync >/dev/null; e=$(date +%s%N); ms "$s" "$e"
@@ -92,8 +106,8 @@ live() {  # live BINARY: longest commit alone and with resyncs, resync times, st
         "$(( ${stop:-0} / 1000 ))" "$(( ${bytes:-0} / 1048576 ))" "$(( change / 1048576 ))"
 }
 
-echo "| binary | idle resync ms (median of $RUNS) | longest commit alone ms | longest commit with resyncs ms | resyncs in ${SECONDS_LIVE}s | resync ms (median) | longest stop ms | capture MiB (max) | db+wal MiB |"
+echo "| binary | idle resync ms, just changed / idle 1 h (median of $RUNS) | longest commit alone ms | longest commit with resyncs ms | resyncs in ${SECONDS_LIVE}s | resync ms (median) | longest stop ms | capture MiB (max) | db+wal MiB |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for bin in "$ASD" ${BASELINE:+"$BASELINE"}; do
-    echo "| $(basename "$(dirname "$(dirname "$bin")")")/$(basename "$bin") | $(idle "$bin") | $(live "$bin") |"
+    echo "| $(basename "$(dirname "$(dirname "$bin")")")/$(basename "$bin") | $(idle "$bin" 0) / $(idle "$bin" 3600) | $(live "$bin") |"
 done
