@@ -146,8 +146,7 @@ extension ParseReport {
         let size = status?.isDirectory == true ? summary(paths.target)?.diskUsage : nil
         var ram: UInt64? = 0
         if running {
-            ram = engine.settings.useOverlay || engine.overlayLower(paths) != nil
-                ? (try? FileOps.diskUsage(paths.overlayUpper)) : size
+            ram = engine.isOverlay(paths) ? (try? FileOps.diskUsage(paths.overlayUpper)) : size
         }
         return Target(
             path: paths.target.description, state: state, user: paths.user, gid: status?.gid,

@@ -53,7 +53,7 @@ extension Engine {
         do throws(ASDError) {
             let view = try copyView(of: paths)
             log.debug("Writing \(view.source) back to \(stage.targetView)")
-            if view.throughVolatile && (settings.useOverlay || overlayLower(paths) != nil) {
+            if view.throughVolatile && isOverlay(paths) {
                 consistent = try writeBackOverlay(paths, stage: stage, records: records)
             } else {
                 consistent = try writeBackConsistently(paths, from: view.source) { (source, _) throws(ASDError) in

@@ -47,6 +47,12 @@ struct Engine: Sendable {
         MountInfo.overlayLowerDir(at: paths.tmpfsCopy)
     }
 
+    /// True when `paths` runs (or is to run) as an overlay: by this config, or
+    /// by the mount table (an overlay left by upstream asd or another config).
+    func isOverlay(_ paths: TargetPaths) -> Bool {
+        settings.useOverlay || overlayLower(paths) != nil
+    }
+
     /// Fails unless `name` is on PATH.
     static func requireTool(_ name: String, package: String) throws(ASDError) {
         if Subprocess.which(name) == nil { throw .missingTool(name: name, package: package) }

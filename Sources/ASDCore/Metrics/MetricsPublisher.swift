@@ -50,8 +50,7 @@ extension Engine {
             let running = isRunning(paths)
             var ram: UInt64? = 0
             if running {
-                let layer = settings.useOverlay || overlayLower(paths) != nil ? paths.overlayUpper : paths.tmpfsCopy
-                ram = try? FileOps.diskUsage(layer)
+                ram = try? FileOps.diskUsage(isOverlay(paths) ? paths.overlayUpper : paths.tmpfsCopy)
             }
             return MetricsSnapshot.Target(path: paths.target, running: running, ramBytes: ram,
                                           state: state.targets[paths.target] ?? MetricsState.Target())
