@@ -155,4 +155,23 @@ struct SnapshotTests {
         #expect(try FileOps.status(dir["src/d99/f199"]).linkCount == 2)
         #expect(try FileOps.listDirectory(dir["snap/d42"]).count == 200)
     }
+
+    /// RAM_ONLY paths and DISK_ONLY directories stay out of the snapshot (and so out of
+    /// the overlay's lower layer and the crash archive); the rest is linked as usual.
+    @Test func leavesOutWhatTheFilterExcludes() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        try Self.makeTree(in: dir)
+        try dir.mkdir("src/data")
+        try dir.write("src/data/big", "b")
+        try dir.write("src/nested/x.swp", "s")
+        let filter = ExclusionFilter(ramOnly: [PathPattern("*.swp"), PathPattern("/nested/deeper/")], diskOnly: ["data"])
+        try Snapshot.create(of: FilePath(dir["src"]), at: FilePath(dir["snap"]), filter: filter)
+        let copy = try Self.entries(dir["snap"])
+        for gone in ["data", "data/big", "nested/x.swp", "nested/deeper", "nested/deeper/leaf"] {
+            #expect(copy[gone] == nil, "\(gone) is in the snapshot")
+        }
+        #expect(copy["nested"]?.isDirectory == true && copy["plain"]?.isRegular == true)
+        #expect(try FileOps.status(dir["src/data/big"]).linkCount == 1)
+    }
 }

@@ -1,16 +1,17 @@
 import Foundation
 import Testing
 
-/// DISK_ONLY, plain and overlay, both engines: the directory is not copied into RAM,
+/// DISK_ONLY, plain and overlay, both engines: the directory is not copied into RAM
+/// nor into the hard-link snapshot (the overlay's lower layer, the crash archive),
 /// the disk copy's directory is bound at its place in the RAM view (a write lands on
 /// disk at once), write-back leaves it alone, and unsync takes the bind away first
 /// and leaves the tree whole.
 @Suite(.privileged) struct DiskOnlyTests {
-    @Test(arguments: [(TestEngine.builtin, false), (.rsync, false), (.builtin, true)])
+    @Test(arguments: [(TestEngine.builtin, false), (.rsync, false), (.builtin, true), (.rsync, true)])
     func boundFromDiskAndLeftOutOfRam(engine: TestEngine, overlay: Bool) async throws {
         let sandbox = try Sandbox(), target = "$DATA/t"
         let paths = sandbox.paths(target)
-        try sandbox.writeConfig(targets: [target], overlay: overlay, backups: false, engine: engine,
+        try sandbox.writeConfig(targets: [target], overlay: overlay, engine: engine,
                                 extra: "DISK_ONLY=(\"$DATA/t/data/\")\n")
         let result = try await Scenario(sandbox)
             .shell("""
@@ -22,7 +23,8 @@ import Testing
             .expectMounted("\(target)/data")
             .expect("[ \"$(cat \(target)/data/sub/blob)\" = big ]", "the DISK_ONLY directory does not show the disk's data")
             .expect("[ \"$(stat -c %a \(target)/data)\" = 750 ]", "the DISK_ONLY directory lost its mode")
-            .expect(overlay ? "true" : "[ -z \"$(ls -A \(paths.tmpfsCopy)/data)\" ]", "the DISK_ONLY data was copied into RAM")
+            .expect("[ -z \"$(ls -A \(paths.tmpfsCopy)/data)\" ]", "the DISK_ONLY data was copied into RAM")
+            .expectAbsent("\(paths.snapshot)/data").expectExists("\(paths.snapshot)/ram/file")
             .shell("printf now >\"$DATA/t/data/written\"; rm \"$DATA/t/data/sub/blob\"; printf R >\"$DATA/t/ram/file\"")
             .expect("[ \"$(cat \(paths.diskCopy)/data/written)\" = now ] && [ ! -e \(paths.diskCopy)/data/sub/blob ]",
                     "a write under DISK_ONLY did not go straight to the disk copy")

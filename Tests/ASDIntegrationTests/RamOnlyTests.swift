@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// RAM_ONLY with both engines, plain and overlay: a matching path is not copied into
-/// RAM (plain mode: applications see only what they create there), never written
+/// RAM nor into the snapshot, the overlay's lower layer (applications see only what
+/// they create there), never written
 /// back, and never deleted from disk; everything else round-trips exactly.
 @Suite(.privileged) struct RamOnlyTests {
     @Test(arguments: [(TestEngine.builtin, false), (.rsync, false), (.builtin, true), (.rsync, true)])
@@ -21,10 +22,10 @@ import Testing
                 """)
             .asd("parse", as: "parse").asd("parse", "--json", as: "json")
             .asd("sync", as: "sync")
-        if !overlay {
-            scenario = scenario.expectAbsent("\(target)/cache").expectAbsent("\(target)/keep/.f.swp")
-                .expectAbsent("\(target)/run/lock").expectExists("\(target)/other/run/lock")
-        }
+        // Overlay mode too: the lower layer (the snapshot) leaves them out.
+        scenario = scenario.expectAbsent("\(target)/cache").expectAbsent("\(target)/keep/.f.swp")
+            .expectAbsent("\(target)/run/lock").expectExists("\(target)/other/run/lock")
+            .expectAbsent("\(paths.snapshot)/cache").expectAbsent("\(paths.snapshot)/keep/.f.swp")
         let result = try await scenario
             .shell("""
                 rm -rf "$DATA/t/cache" "$DATA/t/keep/.f.swp" "$DATA/t/run/lock"

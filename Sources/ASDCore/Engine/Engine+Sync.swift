@@ -77,7 +77,7 @@ extension Engine {
         var snapshotRoot: FileStatus?
         if settings.useBackups || settings.useOverlay {
             log.debug("Creating hard-link snapshot \(paths.snapshot)")
-            let made = try Snapshot.take(paths)
+            let made = try Snapshot.take(paths, filter: settings.exclusions.filter(for: paths.target))
             snapshotRoot = made
             journal.record(.removeSnapshot(paths.snapshot, made: made))
             try checkInterrupted("sync of \(paths.target)")

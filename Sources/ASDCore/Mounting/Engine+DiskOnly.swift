@@ -25,7 +25,8 @@ extension Engine {
     }
 
     /// After the fill: the mount points, empty directories with the disk
-    /// directory's owner and mode (the overlay's lower layer already shows them).
+    /// directory's owner and mode (in overlay mode made in the upper layer: the
+    /// snapshot, the lower one, leaves DISK_ONLY directories out).
     func makeDiskOnlyMountPoints(_ paths: TargetPaths, _ entries: [(Exclusions.DiskOnly, FileStatus)]) throws(ASDError) {
         for (entry, status) in entries {
             let at = paths.tmpfsCopy.appending(entry.relative)

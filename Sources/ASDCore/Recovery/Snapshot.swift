@@ -14,7 +14,10 @@ import ASDSystem
 /// - a mount point inside the source is re-created as an empty directory and
 ///   not entered (its files could not be hard-linked: EXDEV);
 /// - a file with too many links for one more (EMLINK), or on another filesystem
-///   than the snapshot (EXDEV: the target is a mount point), is copied instead.
+///   than the snapshot (EXDEV: the target is a mount point), is copied instead;
+/// - what RAM_ONLY and DISK_ONLY keep out (`ExclusionFilter`) is left out, so the
+///   overlay's lower layer never shows it and no crash archive holds it
+///   (doc/DESIGN.md §2, "RAM_ONLY and DISK_ONLY").
 enum Snapshot {
     /// Takes the snapshot of `paths.target` at `paths.snapshot`: built under
     /// `snapshotPartial` and renamed when whole, so a crash never leaves a
@@ -22,10 +25,10 @@ enum Snapshot {
     /// (whole or partial) is removed first. Returns the status of the snapshot's
     /// root as made (its device and inode identify it later, whatever its name).
     @discardableResult
-    static func take(_ paths: TargetPaths) throws(ASDError) -> FileStatus {
+    static func take(_ paths: TargetPaths, filter: ExclusionFilter = .none) throws(ASDError) -> FileStatus {
         try remove(paths.snapshotPartial)
         try remove(paths.snapshot)
-        let root = try create(of: paths.target, at: paths.snapshotPartial)
+        let root = try create(of: paths.target, at: paths.snapshotPartial, filter: filter)
         do throws(ASDError) {
             try rename(paths.snapshotPartial, to: paths.snapshot)
         } catch {
@@ -55,13 +58,14 @@ enum Snapshot {
     /// must not exist (remove a stale one first) and must be on the same
     /// mount as `source` (link(2) does not work across mounts, not even
     /// bind mounts of one file system). On failure nothing is left behind.
+    /// What `filter` excludes (relative to `source`) is neither linked nor entered.
     ///
     /// Both parents usually belong to the target's owner (doc/DESIGN.md §7): they are
     /// reached with `SafePath`, the snapshot directory is made with mkdirat(2)
     /// and opened O_NOFOLLOW relative to its parent, and its own owner, mode,
     /// times and xattrs are set through that descriptor, never by path.
     @discardableResult
-    static func create(of source: FilePath, at destination: FilePath) throws(ASDError) -> FileStatus {
+    static func create(of source: FilePath, at destination: FilePath, filter: ExclusionFilter = .none) throws(ASDError) -> FileStatus {
         let sourceRoot: DirectoryHandle
         let parent: DirectoryHandle
         do throws(SafePath.Failure) {
@@ -81,8 +85,8 @@ enum Snapshot {
             let destinationRoot = try ASDError.attempt("open the snapshot directory", destination) { () throws(Errno) in
                 try parent.openDirectory(name)
             }
-            var builder = Builder(device: rootStatus.device, root: source)
-            try builder.fill(from: sourceRoot, sourcePath: source, into: destinationRoot, destinationPath: destination)
+            let builder = Builder(device: rootStatus.device, root: source, filter: filter)
+            try builder.fill(from: sourceRoot, relative: "", into: destinationRoot, destinationPath: destination)
             try ASDError.attempt("copy metadata onto the snapshot directory", destination) { () throws(Errno) in
                 try destinationRoot.copyXattrs(from: sourceRoot)
                 try destinationRoot.setMetadata(
@@ -119,16 +123,14 @@ enum Snapshot {
         let device: UInt64
         /// The snapshot's source, for messages.
         let root: FilePath
+        /// RAM_ONLY and DISK_ONLY: left out of the snapshot.
+        let filter: ExclusionFilter
 
-        init(device: UInt64, root: FilePath) {
-            self.device = device
-            self.root = root
-        }
-
-        mutating func fill(
-            from source: DirectoryHandle, sourcePath: FilePath,
+        func fill(
+            from source: DirectoryHandle, relative: FilePath,
             into destination: DirectoryHandle, destinationPath: FilePath
         ) throws(ASDError) {
+            let sourcePath = root.appending(relative)
             let names = try ASDError.attempt("list", sourcePath) { () throws(Errno) in try source.entries() }
             for name in names {
                 let from = sourcePath.appending(name)
@@ -140,6 +142,7 @@ enum Snapshot {
                     if error == .noEntry { continue }  // vanished while we looked
                     throw ASDError.system(operation: "read", path: from, errno: error)
                 }
+                if !filter.isEmpty && filter.excludes(relative.appending(name), isDirectory: status.isDirectory) { continue }
                 switch status.type {
                 case .regular:
                     try link(name, from: source, fromPath: from, into: destination)
@@ -155,7 +158,7 @@ enum Snapshot {
                         let (child, childCopy) = try ASDError.attempt("open", from) { () throws(Errno) in
                             (try source.openDirectory(name), try destination.openDirectory(name))
                         }
-                        try fill(from: child, sourcePath: from, into: childCopy, destinationPath: to)
+                        try fill(from: child, relative: relative.appending(name), into: childCopy, destinationPath: to)
                     }
                     try copyMetadata(name, status: status, from: source, in: destination, to: to)
                 case .symlink:
