@@ -7,7 +7,9 @@ import Testing
 
 /// The RAM_ONLY matcher against rsync itself: for each pattern, the paths asd keeps
 /// out of a generated tree are exactly those `rsync -a --dry-run --exclude=PATTERN`
-/// does not transfer (no root needed).
+/// does not transfer (no root needed). Against the `rsync` on PATH and every binary
+/// listed, colon-separated, in `ASD_TEST_RSYNC_BINARIES` (CI adds Debian 12's 3.2.7,
+/// unpacked from its package: `.ci/run`); a listed binary that does not run fails.
 @Suite("PatternDifferential", .enabled(if: Subprocess.which("rsync") != nil || ProcessEnvironment.current()["ASD_REQUIRE_PRIVILEGED"] == "1",
                                        "needs rsync(1)"))
 struct PatternDifferentialTests {
@@ -53,9 +55,17 @@ struct PatternDifferentialTests {
         return out
     }
 
-    @Test("at least 40 patterns: asd keeps out exactly what rsync skips")
-    func againstRsync() throws {
+    static var binaries: [String] {
+        let extra = ProcessEnvironment.current()["ASD_TEST_RSYNC_BINARIES"] ?? ""
+        return ["rsync"] + extra.split(separator: ":").map(String.init)
+    }
+
+    @Test("at least 40 patterns: asd keeps out exactly what rsync skips", arguments: binaries)
+    func againstRsync(rsync: String) throws {
         #expect(Self.patterns.count >= 40)
+        let version = try Subprocess.run([rsync, "--version"], captureOutput: true)
+        try #require(version.status == .exited(0), "\(rsync) --version: \(version.standardError)")
+        print("PatternDifferential: \(rsync): \(version.outputText.split(separator: "\n").first ?? "")")
         var template = Array("/tmp/asd-pattern-test-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw Errno.current }
         let dir = String(cString: made)
@@ -69,14 +79,14 @@ struct PatternDifferentialTests {
         var mismatches: [String] = []
         for pattern in Self.patterns {
             let result = try Subprocess.run(
-                ["rsync", "-a", "--dry-run", "--out-format=%n", "--exclude=" + pattern, dir + "/src/", dir + "/dst/"],
+                [rsync, "-a", "--dry-run", "--out-format=%n", "--exclude=" + pattern, dir + "/src/", dir + "/dst/"],
                 captureOutput: true)
             try #require(result.status == .exited(0), "rsync: \(result.standardError)")
             let sent = Set(result.outputText.split(separator: "\n").map { $0.hasSuffix("/") ? String($0.dropLast()) : String($0) })
             let rsyncSkips = all.subtracting(sent)
             let asdSkips = keptOut(ExclusionFilter(ramOnly: [PathPattern(FilePath(pattern))]))
             if rsyncSkips != asdSkips {
-                mismatches.append("\(pattern): rsync skips \(rsyncSkips.sorted()), asd keeps out \(asdSkips.sorted())")
+                mismatches.append("\(pattern): \(rsync) skips \(rsyncSkips.sorted()), asd keeps out \(asdSkips.sorted())")
             }
         }
         #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
