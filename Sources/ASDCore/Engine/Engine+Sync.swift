@@ -30,6 +30,7 @@ extension Engine {
             if isRunning(paths) {
                 // Left in tmpfs by a run that lost its daemon file: keep it there.
                 log.info("\(paths.target) is already served from its tmpfs copy; writing it back and keeping it there.")
+                do throws(ASDError) { try restoreDiskOnlyBinds(paths) } catch { log.warning(error.message) }
                 do throws(ASDError) { try writeBack(paths) } catch { log.warning(error.message) }
                 done.append(paths)
                 continue

@@ -8,6 +8,7 @@ extension Engine {
         var written: [FilePath] = []
         var consistent: [FilePath: Bool] = [:]
         for paths in targets where isRunning(paths) {
+            do throws(ASDError) { try restoreDiskOnlyBinds(paths) } catch { log.warning(error.message) }
             if let wasConsistent = writeBackOrWarn(paths) {
                 consistent[paths.target] = wasConsistent
                 written.append(paths.target)

@@ -49,4 +49,27 @@ extension Engine {
             try Mount.bindPrivateNoatimeByDescriptor(source: paths.diskCopy.appending(entry.relative), target: entry.path)
         }
     }
+
+    /// A running target whose DISK_ONLY binds are not all in place (asd was killed
+    /// between the target's bind and theirs): without them a write there would go
+    /// to RAM and never be written back. Each missing bind is made now, when its
+    /// place in the RAM view is empty; otherwise the files there are only in RAM
+    /// and asd says so, leaving them alone. Called by sync and resync.
+    func restoreDiskOnlyBinds(_ paths: TargetPaths) throws(ASDError) {
+        let table = try mountTable()
+        let missing = diskOnlyEntries(paths).filter { !MountInfo.isMountPoint($0.path, in: table) }
+        guard !missing.isEmpty else { return }
+        for (entry, status) in try checkDiskOnly(paths) where missing.contains(entry) {
+            let view: DirectoryHandle
+            do throws(SafePath.Failure) { view = try DirectoryHandle.safelyOpening(entry.path) } catch { throw ASDError(error) }
+            let shown = try ASDError.attempt("list", entry.path) { () throws(Errno) in try view.entries() }
+            guard shown.isEmpty else {
+                log.warning("The DISK_ONLY directory \(entry.path) is not bound to its disk copy \(paths.diskCopy.appending(entry.relative)), and \(shown.count) entries were written there in RAM; they are not written back. Move them to the disk copy, then run asd resync to bind it.")
+                continue
+            }
+            log.warning("The DISK_ONLY directory \(entry.path) was not bound to disk (an earlier asd stopped half-way); binding it now.")
+            try makeDiskOnlyMountPoints(paths, [(entry, status)])
+            try Mount.bindPrivateNoatimeByDescriptor(source: paths.diskCopy.appending(entry.relative), target: entry.path)
+        }
+    }
 }

@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 
+import exclusions
 import live
 from common import RoundLog, asd, configs, mark, say, scan
 
@@ -87,6 +88,10 @@ def check(round_no):
     unsync_started = any(r.get("unsync") for r in records if r["op"] == "state")
     say("check round %d: last completed write-back S%d, last one started S%d" % (round_no, R, K))
     mark("check-begin r%d" % round_no)
+    for _, target, _ in configs(round_no):
+        bad = exclusions.check(records, target, "after the cut")
+        if bad:
+            return bad
     for conf, _, _ in configs(round_no):
         asd("sync", conf)
     for conf, _, _ in configs(round_no):
@@ -104,7 +109,10 @@ def check(round_no):
     if daemon:
         return ("daemon file", daemon[0], "left after unsync")
     for conf, target, _ in configs(round_no):
-        disk = scan(target, skip_top=())
+        bad = exclusions.check(records, target, "after unsync")
+        if bad:
+            return bad
+        disk = exclusions.managed(scan(target, skip_top=()))
         bad = compare_allowed(disk, [states[R][target], states[K][target]])
         if bad:
             return ("target", os.path.join(target, bad[0]), bad[1])

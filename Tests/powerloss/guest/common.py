@@ -144,12 +144,14 @@ def configs(round_no):
 def write_configs(round_no, engine):
     # "always": rsync on every tree (the workload chowns and chmods entries; with
     # "yes" a tree others can change would be copied by the built-in copier).
+    from exclusions import config_lines  # it imports this module
     use_rsync = "always" if engine == "rsync" else "no"
     for conf, target, overlay in configs(round_no):
         with open(conf, "w") as f:
             f.write("# power-loss rig, round %d\n" % round_no)
             f.write("WHATTOSYNC=('%s')\nVOLATILE=\"%s\"\nUSE_OVERLAYFS=\"%s\"\n" % (target, VOLATILE, overlay))
             f.write("USE_BACKUPS=\"yes\"\nBACKUP_LIMIT=5\nUSE_RSYNC=\"%s\"\n" % use_rsync)
+            f.write(config_lines(target))
             f.flush()
             os.fsync(f.fileno())
     fsync_dir("/etc")

@@ -5,6 +5,7 @@ import os
 import random
 import shutil
 
+import exclusions
 from live import Live
 from common import RoundLog, asd, configs, fsync_dir, mark, say, scan, shared_extent_files, write_configs
 
@@ -36,8 +37,9 @@ class Tree:
         for d, subdirs, _ in os.walk(self.root):
             for s in subdirs:
                 p = os.path.join(d, s)
-                if not os.path.islink(p):
-                    out.append(os.path.relpath(p, self.root))
+                rel = os.path.relpath(p, self.root)
+                if not os.path.islink(p) and not exclusions.excluded(rel):
+                    out.append(rel)
         return sorted(out)
 
     def regular_files(self):
@@ -46,7 +48,7 @@ class Tree:
             for n in names:
                 p = os.path.join(d, n)
                 rel = os.path.relpath(p, self.root)
-                if rel != ".flagged" and os.path.isfile(p) and not os.path.islink(p):
+                if rel != ".flagged" and os.path.isfile(p) and not os.path.islink(p) and not exclusions.excluded(rel):
                     out.append(rel)
         return sorted(out)
 
@@ -131,7 +133,7 @@ HASHES = {}
 
 
 def states(trees):
-    return {t.root: scan(t.root, hashes=HASHES) for t in trees}
+    return {t.root: exclusions.managed(scan(t.root, hashes=HASHES)) for t in trees}
 
 
 def run(round_no, seed, engine, iterations, files):
@@ -142,15 +144,19 @@ def run(round_no, seed, engine, iterations, files):
     trees = [Tree(target, random.Random(rng.getrandbits(64)), files) for _, target, _ in configs(round_no)]
     for t in trees:
         t.build()
+        exclusions.build(t.root, t.rng)
     write_configs(round_no, engine)
     os.sync()  # the sync-time state is on disk before asd starts: it is not asd's to lose
     fsync_dir(base)
     log.add(op="state", i=0, trees=states(trees))
+    exclusions.record_base(log, [t.root for t in trees])
     for conf, _, kind in each(round_no):
         mark("sync-begin r%d %s" % (round_no, kind))
         asd("sync", conf)
         mark("sync-end r%d %s" % (round_no, kind))
     log.add(op="ok", i=0)
+    for t in trees:
+        exclusions.after_sync(log, t.root)
     live = Live(round_no, engine)
     live.start()
     for i in range(1, iterations + 2):
@@ -158,6 +164,7 @@ def run(round_no, seed, engine, iterations, files):
         mark("mutate-begin r%d %d" % (round_no, i))
         for t in trees:
             t.mutate()
+            exclusions.change(log, t.root, i, t.rng)
         log.add(op="state", i=i, trees=states(trees), unsync=last)
         step = "unsync" if last else "resync"
         for conf, _, kind in each(round_no):
