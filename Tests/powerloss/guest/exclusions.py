@@ -16,7 +16,7 @@ The round's other checks (S_R/S_K states, crash archives) see neither: `states` 
 import hashlib
 import os
 
-from common import fsync_dir, scan
+from common import fsync_dir, say, scan
 
 DISK_DIR, SCRATCH = "disk", "scratch"
 PRE = {"pre.rcache": b"on disk before sync\n", "scratch/old": b"old scratch file\n"}
@@ -109,4 +109,6 @@ def check(records, root, when):
     extra = sorted(set(disk) - set(written) - intended)
     if extra:
         return ("DISK_ONLY", os.path.join(root, DISK_DIR, extra[0]), "%s: unknown entry" % when)
+    say("%s %s: DISK_ONLY %d fsynced files whole (%d entries), RAM_ONLY on disk as before sync (%d entries)" % (
+        root, when, len(written), len(disk), len(ram)))
     return None
