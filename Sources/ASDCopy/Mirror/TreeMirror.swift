@@ -259,7 +259,9 @@ struct TreeMirror: Sendable {
             guard let parent = try? state.root.dst.openDirectory(relative: relative) else { continue }
             for name in names {
                 guard (try? parent.statusIfExists(name)) != nil else { continue }
-                try CopyError.attempt("remove", path.appending(name)) { () throws(Errno) in try parent.removeTree(name) }
+                try CopyError.attempt("remove", path.appending(name)) { () throws(Errno) in
+                    try filter.removeTree(name, in: parent, relative: relative.appending(name))
+                }
                 state.deleted.add(1, ordering: .relaxed)
             }
         }

@@ -72,7 +72,7 @@ public struct RsyncCopier: TreeCopier {
                 vanished += try run(command(.list(.rewrite, tempDirectory: temp)), list: lists.rewrite)
             }
             vanished += try run(command(.list(.transfer, tempDirectory: temp)), list: lists.transfer)
-            let deleted = try Self.deleteGone(lists.delete, from: destination, stillGoneFrom: source)
+            let deleted = try Self.deleteGone(lists.delete, from: destination, stillGoneFrom: source, filter: job.filter)
             return CopyReport(written: nil, bytes: nil, deleted: deleted, vanished: vanished)
         }
         let rewrite = RsyncLists.filtered(try RsyncLists.sharedAndChanged(
@@ -104,7 +104,10 @@ public struct RsyncCopier: TreeCopier {
     /// symlinks. asd does this itself: rsync's `--delete-missing-args` with
     /// `--files-from` aborts ("invalid file mode 00", protocol error) in the
     /// rsync of Debian 12 and in rsync 3.4.x; fixed in 3.5.0 (RsyncProject/rsync#910).
-    static func deleteGone(_ names: [FilePath], from destination: FilePath, stillGoneFrom source: FilePath) throws(CopyError) -> Int {
+    /// A directory goes without what `filter` leaves out below it.
+    static func deleteGone(
+        _ names: [FilePath], from destination: FilePath, stillGoneFrom source: FilePath, filter: ExclusionFilter = .none
+    ) throws(CopyError) -> Int {
         guard !names.isEmpty else { return 0 }
         let roots = try CopyError.attempt("open the directory", destination) { () throws(Errno) in
             (try DirectoryHandle(path: destination), try DirectoryHandle(path: source))
@@ -120,7 +123,7 @@ public struct RsyncCopier: TreeCopier {
                 let directory: DirectoryHandle
                 do throws(Errno) { directory = try roots.0.openDirectory(relative: parent) } catch { if error == .noEntry { return }; throw error }
                 guard let status = try? directory.status(name) else { return }
-                if status.isDirectory { try directory.removeTree(name) } else { try directory.remove(name) }
+                if status.isDirectory { try filter.removeTree(name, in: directory, relative: relative) } else { try directory.remove(name) }
                 deleted += 1
                 parents.insert(parent)
             }
