@@ -143,6 +143,10 @@ struct TreeMirror: Sendable {
                     try CopyError.attempt("create the directory", destination.appending(path)) { () throws(Errno) in
                         if existing != nil { try directory.dst.removeTree(name) }
                         try directory.dst.makeDirectory(name)
+                        // Owner and mode at once (times and xattrs come last): a power cut
+                        // before the end must not leave a root-owned 0700 directory.
+                        try directory.dst.openDirectory(name).setOwnerAndMode(
+                            uid: status.uid, gid: status.gid, permissions: status.permissions)
                     }
                 }
                 state.directories.withLock { $0.append((path, status)) }
