@@ -18,8 +18,9 @@ import ASDSystem
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
 ///   it has one link, and rebuilt like a changed one when it has more (it is
 ///   shared with the snapshot). Entries missing from `source` are deleted once
-///   everything else is written (rsync's --delete-after); directory metadata
-///   comes last, deepest first.
+///   everything else is written (rsync's --delete-after); a new directory gets
+///   its owner and mode when it is made, every directory's times and xattrs
+///   (and any other metadata change) come last, deepest first.
 ///
 /// Every directory is opened relative to its parent's descriptor with
 /// O_NOFOLLOW|O_DIRECTORY, every entry is created, changed and removed with
