@@ -53,12 +53,8 @@ extension Engine {
         }
         let size = try zramSize(zram)
         try guardZramRoom(size: size, zram: zram)
-        let number = try ASDError.attempt("create a zram device through", Zram.control.appending("hot_add")) { () throws(Errno) in
-            try Zram.hotAdd()
-        }
+        let number = try withZramLock { () throws(ASDError) in try addZramDevice() }
         do throws(ASDError) {
-            try writeAtomically(zramRecordPath, contents: Array(ZramRecord(
-                device: number, sequence: Zram.sequence(of: number) ?? 0, boot: Zram.bootID()).text.utf8))
             try configureZram(number, size: size, zram: zram)
             try checkInterrupted("sync (setting up zram)")
             try makeZramMountPoint(zram)
@@ -170,12 +166,18 @@ struct ZramRecord: Equatable {
         self.boot = boot
     }
 
-    init?(text: String) {
+    /// "key=value" lines.
+    static func fields(of text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { fields[parts[0]] = parts[1] }
         }
+        return fields
+    }
+
+    init?(text: String) {
+        let fields = Self.fields(of: text)
         guard let device = fields["device"].flatMap({ Int($0) }), let sequence = fields["diskseq"].flatMap({ UInt64($0) }),
               let boot = fields["boot"], !boot.isEmpty else { return nil }
         self.init(device: device, sequence: sequence, boot: boot)
