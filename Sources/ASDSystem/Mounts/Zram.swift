@@ -81,7 +81,8 @@ public enum Zram {
 
     /// Resets device `number` (frees its memory; EBUSY while mounted or
     /// open). Just after an unmount, udev's probe of the closed device may
-    /// still hold it open: EBUSY is retried for up to two seconds.
+    /// still hold it open for a few milliseconds: EBUSY is retried every
+    /// 2 ms (not longer: unsync waits for it) for up to two seconds.
     public static func reset(_ number: Int) throws(Errno) {
         var attempts = 0
         while true {
@@ -89,8 +90,8 @@ public enum Zram {
                 return try set("reset", of: number, to: "1")
             } catch {
                 attempts += 1
-                if error.rawValue != EBUSY || attempts >= 100 { throw error }
-                usleep(20_000)
+                if error.rawValue != EBUSY || attempts >= 1000 { throw error }
+                usleep(2_000)
             }
         }
     }
