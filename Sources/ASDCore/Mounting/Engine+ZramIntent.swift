@@ -90,13 +90,9 @@ struct ZramIntent: Equatable {
     var at: Int64
 
     var text: String { "boot=\(boot)\nafter=\(after)\nat=\(at)\n" }
+}
 
-    init(boot: String, after: UInt64, at: Int64) {
-        self.boot = boot
-        self.after = after
-        self.at = at
-    }
-
+extension ZramIntent {
     init?(text: String) {
         let fields = ZramRecord.fields(of: text)
         guard let boot = fields["boot"], !boot.isEmpty, let after = fields["after"].flatMap({ UInt64($0) }),
