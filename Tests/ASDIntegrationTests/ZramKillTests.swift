@@ -23,8 +23,10 @@ import ASDTestSupport
         KillPoint(name: "mkfs killed", strace: "-f -P /usr/sbin/mkfs.ext4 -P /sbin/mkfs.ext4 -e trace=execve -e inject=execve:signal=KILL", rollsBack: true),
         KillPoint(name: "before mounting the device", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
         KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=2", rollsBack: false),
-        KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=4", rollsBack: false),
-        KillPoint(name: "before the daemon file", strace: "-e trace=rename -e inject=rename:signal=KILL:when=4", rollsBack: false),
+        // Renames of a sync: config snapshot, zram intent, zram record, (renameat of the
+        // old backup,) the marker, the daemon file.
+        KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=5", rollsBack: false),
+        KillPoint(name: "before the daemon file", strace: "-e trace=rename -e inject=rename:signal=KILL:when=5", rollsBack: false),
     ]
 
     @Test(arguments: points)
