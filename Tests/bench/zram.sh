@@ -209,6 +209,7 @@ for run in $(seq "$RUNS"); do
         rm -rf "$WORK/targets"/*; cp -a "$LOGS" "$RRDS" "$WORK/targets/"
         printf 'WHATTOSYNC=(%s %s)\nVOLATILE=%s\nUSE_BACKUPS=no\nUSE_ZRAM=%s\n' "$WORK/targets/logs" "$WORK/targets/rrd" \
             "$WORK/vol" "$([[ $mode == zram ]] && echo yes || echo no)" > "$ASDCONF"
+        sync; sleep 1  # the copy just made is flushed, so its writeback does not run during the timed sync
         s=$(seconds "$ASD" sync)
         find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
         r=$(seconds "$ASD" resync)
