@@ -3,7 +3,8 @@ import ASDSystem
 /// at sync (hot_add, algorithm, size, mkfs, mount with discard at
 /// `$VOLATILE/.zram-<instance>`) and removes at unsync (doc/DESIGN.md §11).
 /// The device asd made is written down in
-/// `$DAEMON_FILE.zram` the moment hot_add names it, with the kernel's
+/// `$DAEMON_FILE.zram` the moment hot_add names it (after an intent, for a
+/// kill in between: Engine+ZramIntent.swift), with the kernel's
 /// `diskseq` and the boot id: a device is reset only when all three match,
 /// so zram0 of a swap service, or any device asd did not make, is never touched.
 extension Engine {
