@@ -8,7 +8,8 @@
 #   make check                            unit and integration tests (swift test), the
 #                                         integration tests on both copiers
 #   make deb                              Debian package in .build/deb/ (dpkg-buildpackage -b)
-#   make boot-test                        boot a Debian container with the package (root only)
+#   make boot-test                        boot a Debian container with the package, then a
+#                                         QEMU guest with it and zram-tools (root only)
 #   make powerloss-test                   cut the power of a QEMU guest running asd (root only)
 
 PN          = anything-sync-daemon
@@ -154,6 +155,7 @@ deb:
 
 boot-test: deb
 	Tests/systemd/boot-test.sh
+	Tests/systemd/zram-boot-test.sh
 
 # Power loss in a VM (the guest's page cache is lost); ASD_POWERLOSS_ROUNDS=N for more
 # rounds, ASD_POWERLOSS_ENGINE=rsync for the rsync engine, ASD_POWERLOSS_FS=btrfs or xfs

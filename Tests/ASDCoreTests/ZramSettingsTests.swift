@@ -77,6 +77,11 @@ struct ZramSettingsTests {
         #expect(ZramRecord(text: record.text) == record)
         #expect(ZramRecord(text: "device=3\ndiskseq=x\nboot=b\n") == nil)
         #expect(ZramRecord(text: "device=3\ndiskseq=4\n") == nil)
+        // The intent (written before hot_add) names no device: it is never a record.
+        let intent = ZramIntent(boot: "8c80-ab", after: 41, at: 1_796_685_002_194_168)
+        #expect(ZramIntent(text: intent.text) == intent)
+        #expect(ZramRecord(text: intent.text) == nil)
+        #expect(ZramIntent(text: "boot=b\nafter=4\n") == nil)
     }
 
     @Test func memoryStatistics() {

@@ -23,8 +23,10 @@ import ASDTestSupport
         KillPoint(name: "mkfs killed", strace: "-f -P /usr/sbin/mkfs.ext4 -P /sbin/mkfs.ext4 -e trace=execve -e inject=execve:signal=KILL", rollsBack: true),
         KillPoint(name: "before mounting the device", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
         KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=2", rollsBack: false),
-        KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=4", rollsBack: false),
-        KillPoint(name: "before the daemon file", strace: "-e trace=rename -e inject=rename:signal=KILL:when=4", rollsBack: false),
+        // Renames of a sync: config snapshot, zram intent, zram record, (renameat of the
+        // old backup,) the marker, the daemon file.
+        KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=5", rollsBack: false),
+        KillPoint(name: "before the daemon file", strace: "-e trace=rename -e inject=rename:signal=KILL:when=5", rollsBack: false),
     ]
 
     @Test(arguments: points)
@@ -59,6 +61,39 @@ import ASDTestSupport
         }
         try result.expectExitedZero(["sync", "unsync"])
         try expectSameTree(result.tree("initial"), result.tree("synced"), .lifecycle, "view after the second sync")
+        try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after unsync")
+    }
+
+    /// Killed after hot_add made the device and before the record names it
+    /// (at the close of hot_add, whose read strace logs with the number): the
+    /// next sync finds the intent and removes exactly that device.
+    @Test func killedBetweenHotAddAndRecordLeavesNoDevice() async throws {
+        guard let strace = Executable.find("strace") else {
+            throw HarnessError("strace is needed to kill asd at a chosen step; install it (apt-get install strace).")
+        }
+        let target = "$DATA/t"
+        let hotAdd = "/sys/class/zram-control/hot_add"
+        let result = try await Scenario.onSmallZram()
+            .shell(Fixture.small(at: target))
+            .snapshotTree(target, as: "initial")
+            .capture("\(strace) -qq -o \"$SANDBOX/hot_add.trace\" -P \(hotAdd) -e trace=read,close -e inject=close:signal=KILL \"$ASD_BIN\" sync", as: "killed")
+            // The device the killed sync made, as a record (also for the cleanup trap).
+            .shell(#"n=$(sed -n 's/^read([0-9]*, "\([0-9]*\)\\n".*/\1/p' "$SANDBOX/hot_add.trace" | head -n1); "#
+                + #"[[ -n $n ]] && printf 'device=%s\ndiskseq=%s\n' "$n" "$(cat /sys/block/zram$n/diskseq)" >"$SANDBOX/rec-killed" && cp "$SANDBOX/rec-killed" "$SANDBOX/zram-rec.killed""#)
+            .expect("zram_alive \"$SANDBOX/rec-killed\"", "the kill left no device to find: $(cat \"$SANDBOX/hot_add.trace\")")
+            .expectAbsent("$DAEMON_FILE.zram")
+            .asd("sync", as: "sync")
+            .expect("! zram_alive \"$SANDBOX/rec-killed\"", "the killed sync's device is left: $(cat \"$SANDBOX/rec-killed\")")
+            .shell("zram_keep \"$SANDBOX/rec\"")
+            .expectMounted(target)
+            .asd("unsync", as: "unsync")
+            .expectZramGone("$SANDBOX/rec")
+            .expectNotMounted(target)
+            .snapshotTree(target, as: "final")
+            .run()
+        result.expectNoFailures()
+        #expect(try result.command("killed").status != 0)
+        try result.expectExitedZero(["sync", "unsync"])
         try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after unsync")
     }
 }

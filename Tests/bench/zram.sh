@@ -5,12 +5,13 @@
 #   rrd:  RRD files from `rrdtool create` and two days of `rrdtool update`
 # and how much RAM deleting half of the logs returns (discard, fstrim) within 60 s.
 #
-#   sudo Tests/bench/zram.sh [--quick] [--times]   (needs rrdtool, e2fsprogs; btrfs-progs optional)
+#   sudo Tests/bench/zram.sh [--quick] [--times [--runs=N]]   (needs rrdtool, e2fsprogs; btrfs-progs optional)
 #
 # --times: instead of the table, asd's sync, resync and unsync of both data sets with
-# USE_ZRAM against plain tmpfs (ASD_BINARY, else .build/release/asd, else
-# .build/debug/asd; its config, daemon file and VOLATILE are in the bench's
-# own directory).
+# USE_ZRAM against plain tmpfs, N runs each (default 5) alternating, their medians
+# and ratios, the load average, and what the device's set-up steps cost by themselves
+# (ASD_BINARY, else .build/release/asd, else .build/debug/asd; its config, daemon
+# file and VOLATILE are in the bench's own directory).
 #
 # Only devices this script made through /sys/class/zram-control/hot_add are
 # touched, and each is reset and removed again (also on error or ^C). Mounts are
@@ -22,8 +23,8 @@ command -v rrdtool >/dev/null || { echo "zram.sh: needs rrdtool (apt-get install
 if [[ "${ZRAM_BENCH_INNER:-}" != 1 ]]; then
     ZRAM_BENCH_INNER=1 exec unshare -m --propagation private "$0" "$@"
 fi
-QUICK=0; TIMES=0
-for arg in "$@"; do case $arg in --quick) QUICK=1 ;; --times) TIMES=1 ;; esac; done
+QUICK=0; TIMES=0; RUNS=5
+for arg in "$@"; do case $arg in --quick) QUICK=1 ;; --times) TIMES=1 ;; --runs=*) RUNS=${arg#--runs=} ;; esac; done
 WORK=$(mktemp -d /var/tmp/asd-zram-bench.XXXXXX)
 DEV=""
 cleanup() {
@@ -41,7 +42,8 @@ new_device() { # $1 algorithm, $2 disksize
 }
 drop_device() {
     umount "$WORK/mnt" 2>/dev/null || true
-    echo 1 > "/sys/block/zram$DEV/reset"
+    local i  # udev may still probe the device just closed: EBUSY for a few ms, as asd retries
+    for i in $(seq 1000); do { echo 1 > "/sys/block/zram$DEV/reset"; } 2>/dev/null && break; sleep 0.002; done
     echo "$DEV" > /sys/class/zram-control/hot_remove
     DEV=""
 }
@@ -188,16 +190,26 @@ for candidate in "$(dirname "$0")/../../.build/release/asd" "$(dirname "$0")/../
     [[ -z $ASD && -x $candidate ]] && ASD=$candidate
 done
 [[ -n $ASD ]] || { echo "zram.sh --times: build asd first (make) or set ASD_BINARY" >&2; exit 1; }
-mkdir -p "$WORK/vol" "$WORK/run" "$WORK/targets"
+mkdir -p "$WORK/vol" "$WORK/run" "$WORK/targets" "$WORK/mnt"
 mount -t tmpfs -o size=1g,mode=1777 asd-bench "$WORK/vol"
+# The daemon file, its config snapshot and records on a tmpfs, as /run is: their fsyncs
+# cost nothing there, as on a real system (on the disk they would add to both modes).
+mount -t tmpfs -o size=16m,mode=0755 asd-bench-run "$WORK/run"
 export ASDCONF=$WORK/asd.conf DAEMON_FILE=$WORK/run/asd
-seconds() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo "$(( (t1 - t0) / 1000000 ))"; }
-printf "\n%-6s %5s %10s %10s %10s %12s\n" mode run "sync ms" "resync ms" "unsync ms" "RAM (parse)"
-for mode in tmpfs zram; do
-    for run in 1 2 3; do
+now() { date +%s%N; }
+since() { echo $(( ($(now) - $1) / 1000000 )); }
+seconds() { local t0; t0=$(now); "$@" >/dev/null; since "$t0"; }
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+printf "\nload average before: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-6s %5s %10s %10s %10s %12s\n" mode run "sync ms" "resync ms" "unsync ms" "RAM (parse)"
+declare -A T
+# tmpfs and zram runs alternate, so that a busy moment of the machine hits both alike.
+for run in $(seq "$RUNS"); do
+    for mode in tmpfs zram; do
         rm -rf "$WORK/targets"/*; cp -a "$LOGS" "$RRDS" "$WORK/targets/"
         printf 'WHATTOSYNC=(%s %s)\nVOLATILE=%s\nUSE_BACKUPS=no\nUSE_ZRAM=%s\n' "$WORK/targets/logs" "$WORK/targets/rrd" \
             "$WORK/vol" "$([[ $mode == zram ]] && echo yes || echo no)" > "$ASDCONF"
+        sync; sleep 1  # the copy just made is flushed, so its writeback does not run during the timed sync
         s=$(seconds "$ASD" sync)
         find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
         r=$(seconds "$ASD" resync)
@@ -205,6 +217,29 @@ for mode in tmpfs zram; do
         ram=$("$ASD" parse --json | python3 -c 'import json,sys; r=json.load(sys.stdin); z=r["zram"]; print(z["ramBytes"] if z else sum(t["ramBytes"] or 0 for t in r["targets"]))')
         u=$(seconds "$ASD" unsync)
         printf "%-6s %5s %10s %10s %10s %12s\n" "$mode" "$run" "$s" "$r" "$u" "$ram"
+        T[$mode.sync]+=" $s"; T[$mode.resync]+=" $r"; T[$mode.unsync]+=" $u"
     done
 done
-umount "$WORK/vol"
+printf "load average after: %s\nmedians of %s runs:\n" "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
+for step in sync resync unsync; do
+    a=$(median "${T[tmpfs.$step]}"); b=$(median "${T[zram.$step]}")
+    printf "  %-7s tmpfs %5s ms  zram %5s ms  ratio %s\n" "$step" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", b / (a ? a : 1) }')"
+done
+# What the device costs by itself, the steps asd takes, as asd would size it (VOLATILE's free space).
+size=$(( $(df -B1 --output=avail "$WORK/vol" | tail -n1) / 4096 * 4096 ))
+fs=ext4; command -v mkfs.btrfs >/dev/null && (( size >= 256 << 20 )) && fs=btrfs
+declare -A P
+for run in $(seq "$RUNS"); do
+    t=$(now); DEV=$(cat /sys/class/zram-control/hot_add); echo "$size" > "/sys/block/zram$DEV/disksize"; P[add]+=" $(since "$t")"
+    t=$(now)
+    if [[ $fs == btrfs ]]; then mkfs.btrfs -q -f -K -m single -d single "/dev/zram$DEV" >/dev/null
+    else mkfs.ext4 -q -F -O ^has_journal -m 0 -E nodiscard,lazy_itable_init=0 "/dev/zram$DEV"; fi
+    P[mkfs]+=" $(since "$t")"
+    opts=discard; [[ $fs == btrfs ]] && opts=discard=sync,compress-force=zstd:1,max_inline=2048
+    t=$(now); mount -t "$fs" -o "$opts" "/dev/zram$DEV" "$WORK/mnt"; P[mount]+=" $(since "$t")"
+    t=$(now); umount "$WORK/mnt"; P[umount]+=" $(since "$t")"
+    t=$(now); drop_device; P[remove]+=" $(since "$t")"
+done
+printf "zram set-up alone (%s, %s bytes; medians of %s): hot_add+disksize %s ms, mkfs %s ms, mount %s ms; umount %s ms, reset+hot_remove %s ms\n" \
+    "$fs" "$size" "$RUNS" "$(median "${P[add]}")" "$(median "${P[mkfs]}")" "$(median "${P[mount]}")" "$(median "${P[umount]}")" "$(median "${P[remove]}")"
+umount "$WORK/vol" "$WORK/run"

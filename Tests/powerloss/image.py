@@ -23,6 +23,10 @@ MODULES = ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virti
 # The file system of the second disk holding /srv (ASD_POWERLOSS_FS); its module and
 # the modules it depends on (from their .modinfo) are loaded after MODULES.
 FS_MODULES = {"ext4": [], "btrfs": ["fs/btrfs/btrfs"], "xfs": ["fs/xfs/xfs"]}
+# The zram boot test (Tests/systemd/zram-boot-test.sh) installs these in the guest's
+# /lib/modules (modprobe, and the kernel's request_module for an algorithm), not in the
+# initramfs; one that the kernel has built in is skipped.
+ZRAM_MODULES = ["drivers/block/zram/zram", "crypto/lz4", "crypto/lzo-rle", "crypto/lzo", "crypto/zstd"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -86,9 +90,10 @@ def ensure_kernel(work, fs="ext4"):
     home = os.path.join(CACHE_DIR, "kernel-" + package)
     vmlinuz = os.path.join(home, "vmlinuz")
     base = [os.path.basename(m) for m in MODULES]
+    wanted = ZRAM_MODULES if fs == "zram" else FS_MODULES[fs]
     order_file = os.path.join(home, "modules", "order-" + fs)
-    if os.path.exists(vmlinuz) and (not FS_MODULES[fs] or os.path.exists(order_file)):
-        extra = open(order_file).read().split() if FS_MODULES[fs] else []
+    if os.path.exists(vmlinuz) and (not wanted or os.path.exists(order_file)):
+        extra = open(order_file).read().split() if wanted else []
         return vmlinuz, os.path.join(home, "modules"), base + extra
     log("fetching %s with apt-get download" % package)
     dl = os.path.join(work, "kernel-dl")
@@ -108,8 +113,8 @@ def ensure_kernel(work, fs="ext4"):
             copy_module(kernel_dir, m, os.path.join(staging, "modules"), package)
         os.rename(staging, home)
     extra = []
-    if FS_MODULES[fs]:
-        extra = [n for n in resolve_modules(kernel_dir, FS_MODULES[fs]) if n not in base]
+    if wanted:
+        extra = [n for n in resolve_modules(kernel_dir, wanted) if n not in base]
         for name in extra:
             copy_module(kernel_dir, module_index(kernel_dir)[name], os.path.join(home, "modules"), package)
         with open(order_file + ".tmp", "w") as f:
@@ -153,7 +158,9 @@ def resolve_modules(kernel_dir, wanted):
         if name not in order:
             order.append(name)
     for rel in wanted:
-        visit(os.path.basename(rel))
+        name = os.path.basename(rel).replace("-", "_")
+        if name in index:  # else built into the kernel
+            visit(name)
     return order
 
 

@@ -32,6 +32,13 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
+# The cached root file system (also the zram boot test's, zram-boot-test.sh).
+SUITE=bookworm
+# pv: only so that the reference implementation can run here (ASD_BOOT_TEST_BINARY).
+# prometheus-node-exporter and curl: asd's metrics as node_exporter serves them.
+PACKAGES=systemd,systemd-sysv,dbus,rsync,zstd,tar,util-linux,procps,pv,prometheus-node-exporter,curl
+CACHE=${ASD_ROOTFS_CACHE:-/var/cache/asd-test/rootfs-$SUITE.tar.zst}
+
 # Builds the cached root file system when missing or made with another package list.
 ensure_cache() {
     local stamp="$SUITE $PACKAGES"

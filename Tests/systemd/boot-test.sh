@@ -29,11 +29,6 @@
 # Output: one PASS/FAIL line per check, then `boot-test: N passed, M failed`.
 set -u -o pipefail
 
-SUITE=bookworm
-# pv: only so that the reference implementation can run here (ASD_BOOT_TEST_BINARY).
-# prometheus-node-exporter and curl: asd's metrics as node_exporter serves them.
-PACKAGES=systemd,systemd-sysv,dbus,rsync,zstd,tar,util-linux,procps,pv,prometheus-node-exporter,curl
-CACHE=${ASD_ROOTFS_CACHE:-/var/cache/asd-test/rootfs-$SUITE.tar.zst}
 BOOT_TIMEOUT=${ASD_BOOT_TIMEOUT:-180}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 

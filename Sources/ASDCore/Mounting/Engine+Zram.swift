@@ -3,7 +3,8 @@ import ASDSystem
 /// at sync (hot_add, algorithm, size, mkfs, mount with discard at
 /// `$VOLATILE/.zram-<instance>`) and removes at unsync (doc/DESIGN.md §11).
 /// The device asd made is written down in
-/// `$DAEMON_FILE.zram` the moment hot_add names it, with the kernel's
+/// `$DAEMON_FILE.zram` the moment hot_add names it (after an intent, for a
+/// kill in between: Engine+ZramIntent.swift), with the kernel's
 /// `diskseq` and the boot id: a device is reset only when all three match,
 /// so zram0 of a swap service, or any device asd did not make, is never touched.
 extension Engine {
@@ -53,12 +54,8 @@ extension Engine {
         }
         let size = try zramSize(zram)
         try guardZramRoom(size: size, zram: zram)
-        let number = try ASDError.attempt("create a zram device through", Zram.control.appending("hot_add")) { () throws(Errno) in
-            try Zram.hotAdd()
-        }
+        let number = try withZramLock { () throws(ASDError) in try addZramDevice() }
         do throws(ASDError) {
-            try writeAtomically(zramRecordPath, contents: Array(ZramRecord(
-                device: number, sequence: Zram.sequence(of: number) ?? 0, boot: Zram.bootID()).text.utf8))
             try configureZram(number, size: size, zram: zram)
             try checkInterrupted("sync (setting up zram)")
             try makeZramMountPoint(zram)
@@ -170,12 +167,18 @@ struct ZramRecord: Equatable {
         self.boot = boot
     }
 
-    init?(text: String) {
+    /// "key=value" lines.
+    static func fields(of text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { fields[parts[0]] = parts[1] }
         }
+        return fields
+    }
+
+    init?(text: String) {
+        let fields = Self.fields(of: text)
         guard let device = fields["device"].flatMap({ Int($0) }), let sequence = fields["diskseq"].flatMap({ UInt64($0) }),
               let boot = fields["boot"], !boot.isEmpty else { return nil }
         self.init(device: device, sequence: sequence, boot: boot)

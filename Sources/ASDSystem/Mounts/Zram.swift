@@ -32,6 +32,30 @@ public enum Zram {
 
     public static func exists(_ number: Int) -> Bool { FileOps.exists(sysfs(number)) }
 
+    /// The numbers of every zram device there is now (/sys/block/zramN).
+    public static func devices() -> [Int] {
+        guard let names = try? DirectoryHandle(path: "/sys/block").entries() else { return [] }
+        return names.compactMap { name in
+            let text = name.description
+            return text.hasPrefix("zram") ? Int(text.dropFirst(4)) : nil
+        }.sorted()
+    }
+
+    /// No size set yet (`disksize` 0): a device as hot_add leaves it, holding no memory.
+    public static func isUnconfigured(_ number: Int) -> Bool { (try? get("disksize", of: number)) == "0" }
+
+    /// Nothing is stacked on device `number` (its `holders` directory is empty).
+    public static func hasNoHolders(_ number: Int) -> Bool {
+        (try? DirectoryHandle(path: sysfs(number).appending("holders")).entries().isEmpty) ?? false
+    }
+
+    /// When device `number` was made: the modification time of its node,
+    /// which devtmpfs creates as the kernel adds the device (sysfs' own
+    /// times are those of the first lookup, not of the device).
+    public static func created(_ number: Int) -> FileTime? {
+        (try? DirectoryHandle(path: "/dev").statusIfExists(FilePath("zram\(number)")))??.modificationTime
+    }
+
     /// Writes `value` to the attribute `name` of device `number`.
     public static func set(_ name: String, of number: Int, to value: String) throws(Errno) {
         try writeAttribute(sysfs(number).appending(FilePath(name)), value)
@@ -57,7 +81,8 @@ public enum Zram {
 
     /// Resets device `number` (frees its memory; EBUSY while mounted or
     /// open). Just after an unmount, udev's probe of the closed device may
-    /// still hold it open: EBUSY is retried for up to two seconds.
+    /// still hold it open for a few milliseconds: EBUSY is retried every
+    /// 2 ms (not longer: unsync waits for it) for up to two seconds.
     public static func reset(_ number: Int) throws(Errno) {
         var attempts = 0
         while true {
@@ -65,8 +90,8 @@ public enum Zram {
                 return try set("reset", of: number, to: "1")
             } catch {
                 attempts += 1
-                if error.rawValue != EBUSY || attempts >= 100 { throw error }
-                usleep(20_000)
+                if error.rawValue != EBUSY || attempts >= 1000 { throw error }
+                usleep(2_000)
             }
         }
     }
