@@ -61,13 +61,5 @@ import ASDTestSupport
     }
 
     /// llistxattr's syscall number, as /proc/PID/syscall shows it.
-    static var llistxattrNumber: Int {
-        #if arch(x86_64)
-        return 195
-        #elseif arch(arm64)
-        return 12
-        #else
-        return -1
-        #endif
-    }
+    static var llistxattrNumber: Int { syscallNumber(x86_64: 195, arm64: 12) }
 }

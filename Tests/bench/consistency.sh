@@ -5,8 +5,8 @@
 #
 # Prints, for asd (ASD_BINARY, default .build/release/asd, built with `make` when
 # missing) and optionally a baseline binary:
-#  - idle target: median resync time of a 20,000-file tree with nothing changed, its
-#    files modified just before the sync and (second figure) an hour before it;
+#  - idle target: median resync time (and CPU time) of a 20,000-file tree with nothing
+#    changed, its files modified just before the sync and (second figure) an hour before;
 #  - live SQLite writer (Tests/writers/bank.py, WAL, a 64 KiB blob rewritten per commit;
 #    a resync each time it has written CHANGE_MIB, default 10, since the last one): the
 #    writer's longest commit alone and with the resyncs, the change set per resync, the
@@ -54,7 +54,8 @@ setup() {
     export ASDCONF=$dir/asd.conf DAEMON_FILE=$dir/run/asd
 }
 
-# idle BINARY AGE: median ms of a resync with nothing changed; every file and
+# idle BINARY AGE: median ms of a resync with nothing changed, wall (CPU: user +
+# system, less sensitive to other load on the machine); every file and
 # directory was last modified AGE seconds ago (0: just now, as right after a burst
 # of changes; 3600: a target idle since the previous hourly resync).
 idle() {
@@ -79,9 +80,11 @@ PY
     # asd counts a file as changed since the last write-back.
     [[ $2 == 0 ]] || sleep 11
     "$1" sync >/dev/null; "$1" resync >/dev/null
+    local TIMEFORMAT='%R %U %S'
     for _ in $(seq "$RUNS"); do
-        s=$(date +%s%N); "$1" resync >/dev/null; e=$(date +%s%N); ms "$s" "$e"
-    done | median
+        { time "$1" resync >/dev/null; } 2>&1 | awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
+    done >"$WORK/idle-times"
+    echo "$(cut -d' ' -f1 "$WORK/idle-times" | median) ($(cut -d' ' -f2 "$WORK/idle-times" | median))"
     "$1" unsync >/dev/null; umount "$WORK/idle/volatile"
 }
 
@@ -119,7 +122,7 @@ live() {
         "$(( ${stop:-0} / 1000 ))" "$(( ${bytes:-0} / 1048576 ))"
 }
 
-echo "| binary | idle resync ms, just changed / idle 1 h (median of $RUNS) | longest commit alone ms | longest commit with resyncs ms | resyncs in ${SECONDS_LIVE}s | change set per resync MiB | resync ms (median) | longest stop ms | capture MiB (max) |"
+echo "| binary | idle resync ms (CPU ms), just changed / idle 1 h (median of $RUNS) | longest commit alone ms | longest commit with resyncs ms | resyncs in ${SECONDS_LIVE}s | change set per resync MiB | resync ms (median) | longest stop ms | capture MiB (max) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for bin in "$ASD" ${BASELINE:+"$BASELINE"}; do
     idle_ms="-"; [[ $ONLY == live ]] || idle_ms="$(idle "$bin" 0) / $(idle "$bin" 3600)"
