@@ -7,8 +7,8 @@
 # missing) and optionally a baseline binary:
 #  - idle target: median resync time (and CPU time) of a 20,000-file tree with nothing
 #    changed, its files modified just before the sync and (second figure) an hour before;
-#  - live SQLite writer (Tests/writers/bank.py, WAL, a 64 KiB blob rewritten per commit;
-#    a resync each time it has written CHANGE_MIB, default 10, since the last one): the
+#  - live SQLite writer (Tests/writers/bank.py, WAL, a 64 KiB blob rewritten per commit,
+#    about 10 MiB/s; a resync each time it has written CHANGE_MIB, default 10): the
 #    writer's longest commit alone and with the resyncs, the change set per resync, the
 #    resync times, and (ours) how long the writers were stopped and how many bytes the
 #    capture copied into RAM.
@@ -88,19 +88,21 @@ PY
     "$1" unsync >/dev/null; umount "$WORK/idle/volatile"
 }
 
-# live BINARY: a SQLite writer (WAL) that also rewrites a 64 KiB blob per commit;
-# alone for SECONDS_LIVE, then again while asd resyncs each time the writer has
-# written another CHANGE_MIB (default 10) since the last resync began (wchar in
+# live BINARY: a SQLite writer (WAL) that also rewrites a 64 KiB blob per commit and
+# pauses BANK_PAUSE (default 5 ms) after each, about 10 MiB/s; alone for
+# SECONDS_LIVE, then again while asd resyncs each time the writer has written
+# another CHANGE_MIB (default 10) since the last resync began (wchar in
 # /proc/PID/io: the bytes it handed to write(2)). Prints the longest commit alone
 # and with resyncs, the resyncs, the mean change set per resync, the median resync
 # time, the longest stop and the most bytes a capture copied.
 live() {
     setup live
     local t=$WORK/live/data/t
-    BANK_BLOB=65536 python3 "$BANK" run "$t/bank.db" wal "$WORK/alone" "$SECONDS_LIVE" 2>/dev/null &
+    export BANK_BLOB=65536 BANK_PAUSE=${BANK_PAUSE:-0.005}
+    python3 "$BANK" run "$t/bank.db" wal "$WORK/alone" "$SECONDS_LIVE" 2>/dev/null &
     wait $!
     "$1" sync >/dev/null
-    BANK_BLOB=65536 python3 "$BANK" run "$t/bank.db" wal "$WORK/with" "$SECONDS_LIVE" & local writer=$!
+    python3 "$BANK" run "$t/bank.db" wal "$WORK/with" "$SECONDS_LIVE" & local writer=$!
     : >"$WORK/resyncs"; : >"$WORK/debug"
     local first last now
     first=$(awk '/^wchar/ {print $2}' /proc/$writer/io); last=$first
