@@ -144,6 +144,13 @@ struct TreeMirror: Sendable {
                         if existing != nil { try directory.dst.removeTree(name) }
                         try directory.dst.makeDirectory(name)
                     }
+                    // A write-back gives a new directory its owner, xattrs and mode at
+                    // once (times come last, below): a crash meanwhile must not leave
+                    // the disk copy a directory whose mode never existed (doc/DESIGN.md §6.2).
+                    if case .update = mode, let made = try? directory.dst.status(name) {
+                        try EntryBuilder.fixMetadata(
+                            name, in: directory.dst, made, to: status, from: directory.src, name, shown: destination.appending(relative))
+                    }
                 }
                 state.directories.withLock { $0.append((path, status)) }
                 jobs.append(.subdirectory(parent: directory, name: name))
