@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/fanotify.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -106,4 +107,18 @@ int casd_spawn_add_closefrom(void *actions, int from) {
 
 long casd_ptrace(int request, int pid, long addr, long data) {
     return ptrace((enum __ptrace_request)request, (pid_t)pid, (void *)addr, (void *)data);
+}
+
+int casd_fanotify_watch_filesystem(const char *path) {
+    int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_CLOEXEC | FAN_REPORT_FID, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    uint64_t mask = FAN_MODIFY | FAN_ATTRIB | FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO
+        | FAN_DELETE_SELF | FAN_MOVE_SELF | FAN_ONDIR;
+    if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, path) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }

@@ -6,7 +6,8 @@ import Testing
 /// consistent write-back existed, with a warning naming the target, and `asd parse`
 /// reports it as not consistent (doc/DESIGN.md, "Consistent write-back"). Here VOLATILE
 /// has no inode left (remounted with `nr_inodes` just above those in use, the rest used
-/// up), so not even the capture's directory can be made.
+/// up), so not even the capture's directory can be made; a process holds a file of the
+/// target open, which was just changed, so asd does not write it back without a capture.
 @Suite(.privileged) struct CaptureFallbackTests {
     @Test(arguments: [false, true])
     func noRoomForACaptureStillWritesBack(overlay: Bool) async throws {
@@ -21,6 +22,7 @@ import Testing
             .asd("parse", "--json", as: "consistent")
             .shell("""
                 echo changed >"\(target)/new"
+                sleep 100000 3<"\(target)/new" & echo $! >"$OUT/holder"
                 used=$(df --output=iused "$VOLATILE" | tail -1)
                 until mount -o remount,nr_inodes=$used "$VOLATILE" 2>/dev/null; do used=$((used + 1)); done
                 n=0; while touch "$VOLATILE/.fill-$n" 2>/dev/null; do n=$((n + 1)); done
@@ -28,7 +30,7 @@ import Testing
             .asd("resync", as: "full")
             .asd("parse", "--json", as: "inconsistent")
             .capture("cat \"\(disk)/new\"", as: "written")
-            .shell("mount -o remount,nr_inodes=100000 \"$VOLATILE\"")
+            .shell("kill $(cat \"$OUT/holder\"); mount -o remount,nr_inodes=100000 \"$VOLATILE\"")
             .asd("unsync", as: "unsync")
             .run()
         result.expectNoFailures()

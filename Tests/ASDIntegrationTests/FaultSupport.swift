@@ -251,3 +251,15 @@ extension SandboxPaths {
         "[[ -n \"$(find \"\(tmpfsCopy)\" -type f -print -quit 2>/dev/null)\" ]]"
     }
 }
+
+/// A system call's number on this machine's architecture, as /proc/PID/syscall shows
+/// it (-1 elsewhere: a test waiting for it then times out).
+func syscallNumber(x86_64: Int, arm64: Int) -> Int {
+    #if arch(x86_64)
+    return x86_64
+    #elseif arch(arm64)
+    return arm64
+    #else
+    return -1
+    #endif
+}

@@ -72,13 +72,5 @@ import ASDTestSupport
     }
 
     /// ptrace's syscall number, as /proc/PID/syscall shows it.
-    static var ptraceSyscallNumber: Int {
-        #if arch(x86_64)
-        return 101
-        #elseif arch(arm64)
-        return 117
-        #else
-        return -1
-        #endif
-    }
+    static var ptraceSyscallNumber: Int { syscallNumber(x86_64: 101, arm64: 117) }
 }

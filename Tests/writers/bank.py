@@ -27,6 +27,10 @@ BALANCE = 1000
 FILLER = 100
 # Seconds between two transactions (BANK_PAUSE; default none: back to back).
 PAUSE = float(os.environ.get("BANK_PAUSE", "0"))
+# Bytes of a blob each transaction also rewrites (BANK_BLOB; default none), one of
+# BLOBS rows: a writer that changes megabytes between two write-backs.
+BLOB = int(os.environ.get("BANK_BLOB", "0"))
+BLOBS = 160
 
 
 def run(db, mode, stats, seconds=None):
@@ -39,6 +43,9 @@ def run(db, mode, stats, seconds=None):
         con.execute("INSERT INTO counter VALUES (0)")
         con.executemany("INSERT INTO account VALUES (?, ?, ?)", ((i, BALANCE, os.urandom(FILLER)) for i in range(ACCOUNTS)))
         con.execute("COMMIT")
+    if BLOB:
+        con.execute("CREATE TABLE IF NOT EXISTS blob (id INTEGER PRIMARY KEY, data BLOB)")
+        con.executemany("INSERT OR IGNORE INTO blob VALUES (?, zeroblob(?))", ((i, BLOB) for i in range(BLOBS)))
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     with open(stats + ".ready", "w") as ready:
@@ -54,6 +61,8 @@ def run(db, mode, stats, seconds=None):
         con.execute("UPDATE account SET balance = balance - ? WHERE id = ?", (amount, a))
         con.execute("UPDATE account SET balance = balance + ? WHERE id = ?", (amount, b))
         con.execute("UPDATE counter SET n = n + 1")
+        if BLOB:
+            con.execute("UPDATE blob SET data = ? WHERE id = ?", (rng.randbytes(BLOB), rng.randrange(BLOBS)))
         con.execute("COMMIT")
         longest = max(longest, time.monotonic() - began)
         commits += 1

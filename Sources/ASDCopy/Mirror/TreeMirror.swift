@@ -18,9 +18,9 @@ import ASDSystem
 ///   An entry that only differs in owner, mode or xattrs is fixed in place when
 ///   it has one link, and rebuilt like a changed one when it has more (it is
 ///   shared with the snapshot). Entries missing from `source` are deleted once
-///   everything else is written (rsync's --delete-after); a new directory gets
-///   its owner and mode when it is made, every directory's times and xattrs
-///   (and any other metadata change) come last, deepest first.
+///   everything else is written (rsync's --delete-after); a directory a
+///   write-back makes gets its owner, xattrs and mode at once, and every
+///   directory's times (and any other metadata change) come last, deepest first.
 ///
 /// Every directory is opened relative to its parent's descriptor with
 /// O_NOFOLLOW|O_DIRECTORY, every entry is created, changed and removed with
@@ -144,10 +144,13 @@ struct TreeMirror: Sendable {
                     try CopyError.attempt("create the directory", destination.appending(path)) { () throws(Errno) in
                         if existing != nil { try directory.dst.removeTree(name) }
                         try directory.dst.makeDirectory(name)
-                        // Owner and mode at once (times and xattrs come last): a power cut
-                        // before the end must not leave a root-owned 0700 directory.
-                        try directory.dst.openDirectory(name).setOwnerAndMode(
-                            uid: status.uid, gid: status.gid, permissions: status.permissions)
+                    }
+                    // A write-back gives a new directory its owner, xattrs and mode at
+                    // once (times come last, below): a crash meanwhile must not leave
+                    // the disk copy a directory whose mode never existed (doc/DESIGN.md §6.2).
+                    if case .update = mode, let made = try? directory.dst.status(name) {
+                        try EntryBuilder.fixMetadata(
+                            name, in: directory.dst, made, to: status, from: directory.src, name, shown: destination.appending(path))
                     }
                 }
                 state.directories.withLock { $0.append((path, status)) }

@@ -49,14 +49,11 @@ extension Engine {
         let lastWriteBack = WriteBackRecord.read(daemonFile: invocation.daemonFile).times[paths.target]
         let synced = (try? FileOps.status(paths.flag))?.modificationTime ?? FileTime(seconds: 0, nanoseconds: 0)
         let recent = lastWriteBack.map { FileTime(seconds: $0 - 10, nanoseconds: 0) } ?? synced
-        // Idle target (nothing modified since shortly before the last write-back): the
-        // live tree is written back and scanned again; unchanged, it was one instant.
-        let probe = CaptureTree(source: source, root: base, excludedTopNames: [TargetPaths.flagName],
-                                filter: settings.exclusions.filter(for: paths.target))
-        if let before = try? probe.scan(), !before.values.contains(where: { !($0.modificationTime < recent)
-            || ($0.isDirectory && !($0.changeTime < recent)) }) {
-            try write(lower == nil ? source : paths.tmpfsCopy, lower == nil ? nil : source)
-            if let after = try? probe.scan(), CaptureTree.differences(before, after).isEmpty { return true }
+        let live = (tree: lower == nil ? source : paths.tmpfsCopy, upper: lower == nil ? nil : source)
+        if try writeBackDirectly(paths, source: source, recent: recent, write: { () throws(ASDError) in
+            try write(live.tree, live.upper)
+        }) {
+            return true
         }
         var tree: CaptureTree
         do throws(ASDError) {
@@ -94,6 +91,38 @@ extension Engine {
         let more = unsettled.count > 5 ? " and \(unsettled.count - 5) more" : ""
         log.warning("The write-back of \(paths.target) is not consistent: \(names)\(more) kept changing while asd captured them (a writer asd could not stop, or too little free space in VOLATILE). The disk copy holds their latest state, which may mix two instants; the next write-back tries again.")
         return false
+    }
+
+    /// The write-back without a capture (doc/DESIGN.md, "Consistent write-back", idle
+    /// targets): when no process has a file open below the target, or nothing in it
+    /// was modified since shortly before the last write-back, the live tree is written
+    /// back while the kernel watches its file system (`ChangeWatch`); without a watch,
+    /// a scan before and one after. Returns whether nothing changed meanwhile (that
+    /// write-back was one instant); false also when it was not tried.
+    private func writeBackDirectly(
+        _ paths: TargetPaths, source: FilePath, recent: FileTime, write: () throws(ASDError) -> Void
+    ) throws(ASDError) -> Bool {
+        let probe = CaptureTree(source: source, root: "", excludedTopNames: [TargetPaths.flagName],
+                                filter: settings.exclusions.filter(for: paths.target))
+        let watch = try? ChangeWatch(fileSystemOf: source)
+        var before: CaptureTree.Scan?
+        if !stoppableWriters(paths, source: source).isEmpty {
+            guard let scan = try? probe.scan(), !scan.values.contains(where: { !($0.modificationTime < recent)
+                || ($0.isDirectory && !($0.changeTime < recent)) }) else { return false }
+            before = scan
+        } else if watch == nil {
+            guard let scan = try? probe.scan() else { return false }
+            before = scan
+        }
+        try write()
+        let unchanged: Bool
+        if let watch {
+            unchanged = !watch.sawChanges()
+        } else {
+            unchanged = before.flatMap { old in (try? probe.scan()).map { CaptureTree.differences(old, $0).isEmpty } } ?? false
+        }
+        log.debug("Wrote \(paths.target) back without a capture (\(watch == nil ? "scans" : "change watch")): \(unchanged ? "nothing changed meanwhile" : "it changed meanwhile; capturing")")
+        return unchanged
     }
 
     /// One capture: an optimistic pass, then up to `stopAttempts` passes with

@@ -58,6 +58,13 @@ int casd_spawn_add_closefrom(void *actions, int from);
 // cannot call): PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH.
 long casd_ptrace(int request, int pid, long addr, long data);
 
+// fanotify(7): a notification group (non-blocking, close-on-exec) reporting, with
+// file identifiers, every change of content, metadata or names anywhere on the
+// file system that holds `path` (a FAN_MARK_FILESYSTEM mark). Returns its
+// descriptor, or -1 with errno (no fanotify, no right, a file system without
+// file identifiers).
+int casd_fanotify_watch_filesystem(const char *path);
+
 // Flags <fcntl.h> defines only under _GNU_SOURCE.
 extern const int casd_O_PATH;
 extern const int casd_AT_NO_AUTOMOUNT;
