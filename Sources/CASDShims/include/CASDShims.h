@@ -62,4 +62,7 @@ long casd_ptrace(int request, int pid, long addr, long data);
 extern const int casd_O_PATH;
 extern const int casd_AT_NO_AUTOMOUNT;
 
+// fanotify and inotify for `asd watch`.
+#include "CASDNotify.h"
+
 #endif
