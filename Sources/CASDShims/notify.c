@@ -16,7 +16,8 @@ static const uint32_t casd_in_mask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN
                                      IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
 
 int casd_fanotify_init(void) {
-    return fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, O_RDONLY | O_LARGEFILE);
+    return fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME | FAN_UNLIMITED_QUEUE,
+                         O_RDONLY | O_LARGEFILE);
 }
 
 int casd_fanotify_mark_filesystem(int fd, int dirfd) {
@@ -33,6 +34,10 @@ int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kin
     *handle_size = 0;
     *name = NULL;
     *fsid = 0;
+    if (meta->pid == getpid() && !(meta->mask & FAN_Q_OVERFLOW)) {
+        *kind = CASD_CHANGE_OWN;
+        return 1;
+    }
     if (meta->mask & FAN_Q_OVERFLOW) {
         *kind = CASD_CHANGE_OVERFLOW;
         return 1;
@@ -75,7 +80,7 @@ int casd_fsid(int fd, uint64_t *fsid) {
 int casd_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
 
 int casd_inotify_watch(int fd, const char *path) {
-    return inotify_add_watch(fd, path, casd_in_mask | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK);
+    return inotify_add_watch(fd, path, casd_in_mask | IN_ONLYDIR | IN_EXCL_UNLINK);
 }
 
 int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, int *kind, const char **name) {

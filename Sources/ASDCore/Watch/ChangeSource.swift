@@ -61,7 +61,16 @@ final class ChangeSource {
 
     /// The targets (indices into `roots`) with changes queued now.
     func read() -> Set<Int> {
-        let all = Set(roots.indices)
+        let changed = readChanges()
+        if changed == nil {
+            log.info("The change queue overflowed or a change could not be placed; every target is written back.")
+        }
+        return changed ?? Set(roots.indices)
+    }
+
+    /// nil: every target (a doubt).
+    private func readChanges() -> Set<Int>? {
+        let all: Set<Int>? = nil
         if let fanotify {
             var changed: Set<Int> = []
             for change in fanotify.read() {

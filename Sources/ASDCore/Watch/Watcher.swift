@@ -45,6 +45,7 @@ final class Watcher {
         let start = Clock.monotonicMicroseconds()
         for index in targets.indices { dirtySince[index] = start }
         while StopRequest.pending == nil && !asdStopped {
+            noteChanges([])  // a timed scan: arms the next round
             let now = Clock.monotonicMicroseconds()
             let wait = nextDue().map { Int(($0 - now + 999) / 1000) }
             _ = Readiness.wait([stopDescriptor] + (source.descriptor.map { [$0] } ?? []), milliseconds: wait)

@@ -21,6 +21,9 @@ public enum FileChange: Equatable, Sendable {
 /// changes. Each event names its directory by a file handle, turned into a
 /// path with open_by_handle_at(2) and the /proc/self/fd link, and cached; a
 /// renamed directory empties the cache, so a cached path is never stale.
+/// Events this process causes (the capture of a write-back hard-links every
+/// file of a target) are skipped; the queue has no limit, so they can never
+/// overflow it either.
 public final class FanotifyFeed: @unchecked Sendable {
     public let fd: Int32
     /// A directory on each marked file system, by fsid: open_by_handle_at's mount.
@@ -77,6 +80,7 @@ public final class FanotifyFeed: @unchecked Sendable {
 
     private func change(kind: Int32, fsid: UInt64, handle: UnsafeRawPointer?, size: Int,
                         name: UnsafePointer<CChar>?) -> FileChange? {
+        if kind == Int32(CASD_CHANGE_OWN.rawValue) { return nil }
         guard kind != Int32(CASD_CHANGE_OVERFLOW.rawValue), let handle else { return .unknown }
         let key = [UInt8](UnsafeRawBufferPointer(start: handle, count: size))
         var directory = paths[key]

@@ -16,10 +16,12 @@ enum casd_change_kind {
     CASD_CHANGE_DIR_MOVED = 2,  // a directory was renamed (in or out)
     CASD_CHANGE_DIR_NEW = 3,    // a directory appeared (created or moved in)
     CASD_CHANGE_GONE = 4,       // inotify: the watch was removed (IN_IGNORED)
+    CASD_CHANGE_OWN = 5,        // fanotify: caused by this process (its capture, say)
 };
 
 // fanotify_init(2): FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
-// FAN_REPORT_DFID_NAME, events O_RDONLY.
+// FAN_REPORT_DFID_NAME | FAN_UNLIMITED_QUEUE (root: the watcher's own
+// write-back, whose capture links every file, must never overflow it), events O_RDONLY.
 int casd_fanotify_init(void);
 // fanotify_mark(2) FAN_MARK_ADD | FAN_MARK_FILESYSTEM of the file system
 // holding `dirfd`, for modifications, attribute changes, close-after-write,
@@ -38,8 +40,9 @@ int casd_fsid(int fd, uint64_t *fsid);
 
 // inotify_init1(2) IN_NONBLOCK | IN_CLOEXEC.
 int casd_inotify_init(void);
-// inotify_add_watch(2) of `path` (e.g. /proc/self/fd/N) for the same changes,
-// IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK. Returns the watch descriptor.
+// inotify_add_watch(2) of `path` (/proc/self/fd/N of a directory opened
+// without following symlinks: the magic link is followed) for the same
+// changes, IN_ONLYDIR | IN_EXCL_UNLINK. Returns the watch descriptor.
 int casd_inotify_watch(int fd, const char *path);
 // The event at *offset: *wd, *kind, *name (NULL when none); advances *offset.
 int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, int *kind, const char **name);
