@@ -129,4 +129,16 @@ struct RsyncCommandTests {
         #expect(!fill.argv.contains("--fsync"))
         #expect(Rsync.isAtLeast([3, 2, 7], Rsync.fsyncVersion) && !Rsync.isAtLeast([3, 2, 3], Rsync.fsyncVersion))
     }
+
+    @Test("--stderr=all where asked, unless a progress line is shown")
+    func directErrors() {
+        var command = RsyncCommand(.writeBack(tempDirectory: nil), from: "/v/t", to: "/s/t")
+        #expect(!command.argv.contains("--stderr=all"))
+        command.directErrors = true
+        #expect(command.argv.contains("--stderr=all"))
+        #expect(command.argv.suffix(3) == ["--", "/v/t/", "/s/t/"])
+        command.progress = true
+        #expect(!command.argv.contains("--stderr=all") && command.argv.contains("--info=progress2"))
+        #expect(Rsync.isAtLeast([3, 2, 3], Rsync.stderrVersion) && !Rsync.isAtLeast([3, 2, 2], Rsync.stderrVersion))
+    }
 }

@@ -23,6 +23,8 @@ enum Rsync {
 
     /// The first rsync with `--fsync` (each file flushed before its rename).
     static let fsyncVersion = [3, 2, 4]
+    /// The first rsync with `--stderr=all`.
+    static let stderrVersion = [3, 2, 3]
 
     /// The version of `executable`, from `rsync --version`; nil when it does
     /// not run or says no version.

@@ -76,6 +76,12 @@ struct RsyncCommand: Equatable, Sendable {
     /// renamed into place, so a power cut never commits the rename of a file
     /// whose data never reached the disk. Write-back only.
     var fsync = false
+    /// `--stderr=all` (rsync >= 3.2.3): every rsync process writes its errors
+    /// straight to stderr. Otherwise the receiver sends its error (e.g. "No space
+    /// left on device") over the connection to the sender, which may die of the
+    /// broken pipe before it prints it, leaving only "Broken pipe". Not with a
+    /// progress line, which would then go to stderr as well.
+    var directErrors = false
     /// RAM_ONLY and DISK_ONLY as `--exclude` rules: rsync neither sends nor, with
     /// --delete, removes what they match on the receiving side.
     var filter: ExclusionFilter = .none
@@ -110,7 +116,7 @@ struct RsyncCommand: Equatable, Sendable {
         for name in excludedTopNames { args.append(FilePath("--exclude=/").appendingBytes(Self.pattern(name))) }
         for rule in filter.rsyncExcludes { args.append(FilePath("--exclude=").appendingBytes(rule)) }
         if fsync && mode != .fill { args.append("--fsync") }
-        if progress { args += ["--info=progress2", "--no-inc-recursive"] }
+        if progress { args += ["--info=progress2", "--no-inc-recursive"] } else if directErrors { args.append("--stderr=all") }
         args += ["--", Self.directory(source), Self.directory(destination)]
         return args
     }

@@ -38,6 +38,7 @@ public struct RsyncCopier: TreeCopier {
         }
         var command = RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames)
         command.filter = filter
+        command.directErrors = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.stderrVersion) } ?? false
         let vanished = try run(command)
         return CopyReport(vanished: vanished)
     }
@@ -52,10 +53,13 @@ public struct RsyncCopier: TreeCopier {
         if temp != nil { try job.prepareTempDirectory() }
         let excluded = job.excludedTopNames
         // One version probe per write-back, not one per rsync run.
-        let fsync = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
+        let version = Rsync.installedVersion(executable: executable.description)
+        let fsync = version.map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
+        let directErrors = version.map { Rsync.isAtLeast($0, Rsync.stderrVersion) } ?? false
         func command(_ mode: RsyncCommand.Mode) -> RsyncCommand {
             var command = RsyncCommand(mode, from: source, to: destination, executable: executable, excludedTopNames: excluded)
             command.fsync = fsync
+            command.directErrors = directErrors
             command.filter = job.filter
             return command
         }
