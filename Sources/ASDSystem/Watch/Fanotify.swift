@@ -55,24 +55,12 @@ public final class FanotifyFeed: @unchecked Sendable {
 
     /// Every event queued now (the descriptor is non-blocking).
     public func read() -> [FileChange] {
-        var changes: [FileChange] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && Errno.current == .interrupted { continue }
-            if count <= 0 {
-                // EAGAIN: drained. Any other error: the queue cannot be trusted.
-                if count < 0 && Errno.current != .wouldBlock { changes.append(.unknown) }
-                return changes
-            }
-            buffer.withUnsafeBytes { raw in
-                let base = raw.bindMemory(to: UInt8.self).baseAddress!
-                var offset = 0, kind: Int32 = 0, fsid: UInt64 = 0, size = 0
-                var handle: UnsafeRawPointer?, name: UnsafePointer<CChar>?
-                while casd_fanotify_event(base, count, &offset, &kind, &fsid, &handle, &size, &name) == 1 {
-                    if let change = change(kind: kind, fsid: fsid, handle: handle, size: size, name: name) {
-                        changes.append(change)
-                    }
+        readQueue(fd) { base, count, changes in
+            var offset = 0, kind: Int32 = 0, fsid: UInt64 = 0, size = 0
+            var handle: UnsafeRawPointer?, name: UnsafePointer<CChar>?
+            while casd_fanotify_event(base, count, &offset, &kind, &fsid, &handle, &size, &name) == 1 {
+                if let change = change(kind: kind, fsid: fsid, handle: handle, size: size, name: name) {
+                    changes.append(change)
                 }
             }
         }
@@ -109,5 +97,22 @@ public final class FanotifyFeed: @unchecked Sendable {
         default:
             return .changed(path)
         }
+    }
+}
+
+/// Reads a non-blocking notification descriptor until it is drained, handing
+/// each buffer of events to `parse`. A read error other than EAGAIN means the
+/// queue cannot be trusted: `.unknown`.
+func readQueue(_ fd: Int32, _ parse: (UnsafePointer<UInt8>, Int, inout [FileChange]) -> Void) -> [FileChange] {
+    var changes: [FileChange] = []
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && Errno.current == .interrupted { continue }
+        if count <= 0 {
+            if count < 0 && Errno.current != .wouldBlock { changes.append(.unknown) }
+            return changes
+        }
+        buffer.withUnsafeBytes { raw in parse(raw.bindMemory(to: UInt8.self).baseAddress!, count, &changes) }
     }
 }

@@ -41,22 +41,11 @@ public final class InotifyFeed: @unchecked Sendable {
 
     /// Every event queued now (the descriptor is non-blocking).
     public func read() -> [FileChange] {
-        var changes: [FileChange] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && Errno.current == .interrupted { continue }
-            if count <= 0 {
-                if count < 0 && Errno.current != .wouldBlock { changes.append(.unknown) }
-                return changes
-            }
-            buffer.withUnsafeBytes { raw in
-                let base = raw.bindMemory(to: UInt8.self).baseAddress!
-                var offset = 0, wd: Int32 = 0, kind: Int32 = 0
-                var name: UnsafePointer<CChar>?
-                while casd_inotify_event(base, count, &offset, &wd, &kind, &name) == 1 {
-                    if let change = change(wd: wd, kind: kind, name: name) { changes.append(change) }
-                }
+        readQueue(fd) { base, count, changes in
+            var offset = 0, wd: Int32 = 0, kind: Int32 = 0
+            var name: UnsafePointer<CChar>?
+            while casd_inotify_event(base, count, &offset, &wd, &kind, &name) == 1 {
+                if let change = change(wd: wd, kind: kind, name: name) { changes.append(change) }
             }
         }
     }

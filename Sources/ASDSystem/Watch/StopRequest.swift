@@ -23,17 +23,7 @@ public enum StopRequest {
         pipeReader.store(fds[0], ordering: .sequentiallyConsistent)
         pipeWriter.store(fds[1], ordering: .sequentiallyConsistent)
         _ = received.load(ordering: .relaxed)
-        for sig in Signals.termination {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { sig in StopRequest.record(sig) }
-            action.sa_flags = SA_RESTART
-            sigemptyset(&action.sa_mask)
-            _ = sigaction(sig, &action, nil)
-        }
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for sig in Signals.termination { sigaddset(&unblock, sig) }
-        _ = sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        Signals.setHandler({ sig in StopRequest.record(sig) }, for: Signals.termination)
         return fds[0]
     }
 
