@@ -4,6 +4,7 @@
 #include "CASDNotify.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
@@ -103,3 +104,5 @@ int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, 
         *kind = CASD_CHANGE;
     return 1;
 }
+
+int casd_malloc_trim(void) { return malloc_trim(0); }

@@ -42,6 +42,8 @@ mount -t tmpfs -o size=2g cost-vol "$WORK/vol" && mount -t tmpfs cost-run "$WORK
 clock_ticks=$(getconf CLK_TCK)
 cpu() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
 status_field() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+# Wake-ups of every thread: voluntary and involuntary context switches.
+wakeups() { cat /proc/$1/task/*/status | awk '/ctxt_switches:/ { s += $2 } END { print s + 0 }'; }
 
 count=$([[ $MODE == busy ]] && echo "$FILES" || echo 2000)
 python3 - "$WORK/t" "$count" <<'PY'
@@ -60,14 +62,15 @@ export ASDCONF=$WORK/asd.conf DAEMON_FILE=$WORK/run/asd
 ASD_WATCH_SOURCE=$SOURCE "$ASD" watch >"$WORK/watch.log" 2>&1 &
 WATCHER=$!
 until [[ -e $DAEMON_FILE.last-writeback ]]; do sleep 1; done
-sleep 2
+sleep 30   # the first write-back's worker threads end
 source_used=$(grep -o '(fanotify)\|(inotify)\|(scan)' "$WORK/watch.log" | head -1)
-c0=$(cpu $WATCHER) w0=$(status_field $WATCHER voluntary_ctxt_switches)
+c0=$(cpu $WATCHER) w0=$(wakeups $WATCHER)
 if [[ $MODE == idle ]]; then
     sleep "$SECONDS_IDLE"
-    c1=$(cpu $WATCHER) w1=$(status_field $WATCHER voluntary_ctxt_switches)
+    c1=$(cpu $WATCHER) w1=$(wakeups $WATCHER) threads=$(ls /proc/$WATCHER/task | wc -l)
     awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v s="$SECONDS_IDLE" -v w=$((w1 - w0)) -v src="$source_used" \
-        'BEGIN { printf "idle %s: %.3f s CPU in %d s (%.3f s/hour), %d wake-ups\n", src, c, s, c * 3600 / s, w }'
+        -v th="$threads" -v rss="$(status_field $WATCHER VmRSS)" \
+        'BEGIN { printf "idle %s: %.3f s CPU in %d s (%.3f s/hour), %d wake-ups (all %d threads), RSS %.1f MiB\n", src, c, s, c * 3600 / s, w, th, rss / 1024 }'
 else
     for ((minute = 1; minute <= MINUTES; minute++)); do
         python3 - "$WORK/t" "$FILES" "$minute" <<'PY'
@@ -80,9 +83,23 @@ for i in rng.sample(range(count), count // 100):
 PY
         sleep 60
     done
+    sleep 20
     c1=$(cpu $WATCHER)
     writebacks=$(awk '$1 == "v1" { s += $6 } END { print s + 0 }' "$DAEMON_FILE.metrics")
-    awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v n="$writebacks" -v rss="$(status_field $WATCHER VmHWM)" \
+    awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v n="$writebacks" -v rss="$(status_field $WATCHER VmHWM)" -v now="$(status_field $WATCHER VmRSS)" \
         -v files="$FILES" -v src="$source_used" \
-        'BEGIN { printf "busy %s, %d files, 1%% changed per minute: %.3f s CPU for %d write-backs, %.3f s per write-back, peak RSS %.1f MiB\n", src, files, c, n - 1, c / (n > 1 ? n - 1 : 1), rss / 1024 }'
+        'BEGIN { printf "busy %s, %d files, 1%% changed per minute: %.3f s CPU for %d write-backs, %.3f s per write-back, peak RSS %.1f MiB, RSS between write-backs %.1f MiB\n", src, files, c, n - 1, c / (n > 1 ? n - 1 : 1), rss / 1024, now / 1024 }'
+    # For comparison: asd resync alone, after the same change, and its peak RSS.
+    kill -TERM $WATCHER; wait $WATCHER
+    python3 - "$WORK/t" "$FILES" 99 <<'PY'
+import os, random, sys
+root, count, rnd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in random.Random(rnd).sample(range(count), count // 100):
+    with open(os.path.join(root, "d%03d" % (i % 1000), "f%d" % i), "r+b") as f:
+        f.write(os.urandom(64))
+PY
+    python3 -c 'import resource, subprocess, sys, time
+t = time.time(); subprocess.run([sys.argv[1], "resync"], stdout=subprocess.DEVNULL, check=True)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("asd resync alone, same change: %.3f s CPU, %.1f s, peak RSS %.1f MiB" % (u.ru_utime + u.ru_stime, time.time() - t, u.ru_maxrss / 1024))' "$ASD"
 fi

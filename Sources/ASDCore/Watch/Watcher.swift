@@ -109,6 +109,7 @@ final class Watcher {
         engine.publishMetrics()
         console.debug("Wrote back \(indices.map { targets[$0].target.description }.joined(separator: ", ")); \(failed.count) failed.")
         for index in indices { settle(index, error: failed[targets[index].target]) }
+        Heap.trim()  // the watcher stays resident: give the write-back's memory back
     }
 
     /// Logs a change of state once, schedules the retry of a failure.

@@ -46,4 +46,8 @@ int casd_inotify_init(void);
 int casd_inotify_watch(int fd, const char *path);
 // The event at *offset: *wd, *kind, *name (NULL when none); advances *offset.
 int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, int *kind, const char **name);
+
+// malloc_trim(3) with no padding: a resident process gives the memory a
+// write-back freed back to the kernel. Returns 1 when some was released.
+int casd_malloc_trim(void);
 #endif
