@@ -79,6 +79,9 @@ import ASDTestSupport
                     sleep 0.01
                 done
                 kill -TERM $asd_pid
+                # Bounded: a watcher that ignores SIGTERM fails here instead of hanging.
+                for i in $(seq 1200); do kill -0 $tracer 2>/dev/null || break; sleep 0.1; done
+                if kill -0 $tracer 2>/dev/null; then kill -KILL $tracer $asd_pid; echo "no exit 120 s after SIGTERM" >&2; exit 1; fi
                 status=0; wait $tracer || status=$?
                 echo "$status" >"$OUT/status"
                 no_leftovers "$DATA" t

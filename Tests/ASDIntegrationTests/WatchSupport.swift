@@ -23,6 +23,7 @@ enum WatchSupport {
             local pid status=0
             pid=$(cat "$OUT/watch.pid")
             kill -TERM "$pid"
+            poll_until 120 eval '! kill -0 "$pid" 2>/dev/null' || { kill -KILL "$pid"; return 1; }
             wait "$pid" || status=$?
             [ "$status" = 0 ] || { echo "the watcher exited with $status" >&2; cat "$OUT/watch.log" >&2; return 1; }
         }
