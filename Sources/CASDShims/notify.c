@@ -4,7 +4,6 @@
 #include "CASDNotify.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
@@ -25,7 +24,7 @@ int casd_fanotify_mark_filesystem(int fd, int dirfd) {
     return fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, casd_fan_mask, dirfd, NULL);
 }
 
-int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kind, uint64_t *fsid,
+int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kind, int *pid, uint64_t *fsid,
                         const void **handle, size_t *handle_size, const char **name) {
     if (*offset + sizeof(struct fanotify_event_metadata) > len) return 0;
     const struct fanotify_event_metadata *meta = (const void *)(buf + *offset);
@@ -35,10 +34,7 @@ int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kin
     *handle_size = 0;
     *name = NULL;
     *fsid = 0;
-    if (meta->pid == getpid() && !(meta->mask & FAN_Q_OVERFLOW)) {
-        *kind = CASD_CHANGE_OWN;
-        return 1;
-    }
+    *pid = meta->pid;
     if (meta->mask & FAN_Q_OVERFLOW) {
         *kind = CASD_CHANGE_OVERFLOW;
         return 1;
@@ -104,5 +100,3 @@ int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, 
         *kind = CASD_CHANGE;
     return 1;
 }
-
-int casd_malloc_trim(void) { return malloc_trim(0); }

@@ -54,9 +54,9 @@ import ASDTestSupport
         #expect(parse.contains("\"running\" : false"), "\(parse)")
     }
 
-    /// SIGTERM while the watcher's write-back is held inside syncfs(2) (strace
-    /// delays its entry): the write-back ends, the change is on disk, then the
-    /// watcher exits 0.
+    /// SIGTERM while the watcher's write-back (in its child) is held inside
+    /// syncfs(2) (strace delays its entry): the write-back ends, the change is
+    /// on disk, then the watcher exits 0.
     @Test func stopDuringAWriteBackWaitsForIt() async throws {
         guard let strace = Executable.find("strace") else {
             throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
@@ -72,9 +72,11 @@ import ASDTestSupport
                 echo new >"$DATA/t/a"   # before the watcher: its first write-back carries it
                 ASD_WATCH_SOURCE=fanotify \(strace) -f -qq -o /dev/null -e trace=syncfs \
                     -e inject=syncfs:delay_enter=1500000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
-                asd_pid=""
-                until [ -n "$asd_pid" ] && [ "$(cut -d' ' -f1 /proc/$asd_pid/syscall 2>/dev/null)" = \(WatchSupport.syncfsNumber) ]; do
+                # The write-back runs in the watcher's child: held once that is inside syncfs(2).
+                asd_pid="" child=""
+                until [ -n "$child" ] && [ "$(cut -d' ' -f1 /proc/$child/syscall 2>/dev/null)" = \(WatchSupport.syncfsNumber) ]; do
                     asd_pid=$(pgrep -P $tracer -x asd || true)
+                    child=$([ -n "$asd_pid" ] && pgrep -P $asd_pid -x asd || true)
                     kill -0 $tracer
                     sleep 0.01
                 done

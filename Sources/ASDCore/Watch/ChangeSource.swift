@@ -29,6 +29,9 @@ final class ChangeSource {
         self.log = log
     }
 
+    /// Events of this write-back child are our own (fanotify reports pids).
+    func ignore(child pid: Int32) { fanotify?.ownChild = pid }
+
     /// The descriptor to poll; nil for a timed scan.
     var descriptor: Int32? { fanotify?.fd ?? inotify?.fd }
 

@@ -98,18 +98,38 @@ final class Watcher {
         // Changes queued until now are in this write-back; those after it start a new round.
         noteChanges(source.read())
         for index in indices { dirtySince[index] = nil }
-        let engine = Engine(settings: settings, invocation: invocation, log: console)
-        var failed: [FilePath: ASDError] = [:]
-        do throws(ASDError) {
-            try engine.recoverUngracefulState()
-            for (target, error) in engine.writeBackRunning(indices.map { targets[$0] }) { failed[target] = error }
-        } catch {
-            for index in indices { failed[targets[index].target] = error }
+        // In a child: see ForkedWork. Its result: one line per failed target,
+        // "<index>\t<message>"; nil when it died without finishing.
+        let selected = indices.map { targets[$0] }
+        let result = ForkedWork.run { [settings, invocation, console] in
+            let engine = Engine(settings: settings, invocation: invocation, log: console)
+            var lines: [String] = []
+            do throws(ASDError) {
+                try engine.recoverUngracefulState()
+                for (target, error) in engine.writeBackRunning(selected) {
+                    let index = indices.first { targets[$0].target == target } ?? -1
+                    lines.append("\(index)\t" + error.message.replacingAll("\n", with: " "))
+                }
+            } catch {
+                lines = indices.map { "\($0)\t" + error.message.replacingAll("\n", with: " ") }
+            }
+            engine.publishMetrics()
+            return Array(lines.joined(separator: "\n").utf8)
         }
-        engine.publishMetrics()
+        source.ignore(child: ForkedWork.lastChild)
+        var failed: [FilePath: ASDError] = [:]
+        guard let result else {
+            let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
+            for index in indices { settle(index, error: error) }
+            return
+        }
+        for line in String(decoding: result, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            guard parts.count == 2, let index = Int(parts[0]), targets.indices.contains(index) else { continue }
+            failed[targets[index].target] = .usage(String(parts[1]))
+        }
         console.debug("Wrote back \(indices.map { targets[$0].target.description }.joined(separator: ", ")); \(failed.count) failed.")
         for index in indices { settle(index, error: failed[targets[index].target]) }
-        Heap.trim()  // the watcher stays resident: give the write-back's memory back
     }
 
     /// Logs a change of state once, schedules the retry of a failure.

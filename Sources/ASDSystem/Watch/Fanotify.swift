@@ -21,8 +21,8 @@ public enum FileChange: Equatable, Sendable {
 /// changes. Each event names its directory by a file handle, turned into a
 /// path with open_by_handle_at(2) and the /proc/self/fd link, and cached; a
 /// renamed directory empties the cache, so a cached path is never stale.
-/// Events this process causes (the capture of a write-back hard-links every
-/// file of a target) are skipped; the queue has no limit, so they can never
+/// Events this process or its write-back child causes (the capture of a
+/// write-back hard-links every file of a target) are skipped; the queue has no limit, so they can never
 /// overflow it either.
 public final class FanotifyFeed: @unchecked Sendable {
     public let fd: Int32
@@ -30,6 +30,9 @@ public final class FanotifyFeed: @unchecked Sendable {
     private var mounts: [UInt64: DirectoryHandle] = [:]
     private var paths: [[UInt8]: FilePath] = [:]
     private static let cacheLimit = 65_536
+    /// The pid of the latest child that wrote back for us (`ForkedWork`): its
+    /// events (the capture's links) are ours too.
+    public var ownChild: Int32 = 0
 
     /// Marks the file systems holding `directories`. Fails (EPERM, EINVAL,
     /// ENODEV, EXDEV: a kernel or file system without file handles for it)
@@ -56,9 +59,10 @@ public final class FanotifyFeed: @unchecked Sendable {
     /// Every event queued now (the descriptor is non-blocking).
     public func read() -> [FileChange] {
         readQueue(fd) { base, count, changes in
-            var offset = 0, kind: Int32 = 0, fsid: UInt64 = 0, size = 0
+            var offset = 0, kind: Int32 = 0, pid: Int32 = 0, fsid: UInt64 = 0, size = 0
             var handle: UnsafeRawPointer?, name: UnsafePointer<CChar>?
-            while casd_fanotify_event(base, count, &offset, &kind, &fsid, &handle, &size, &name) == 1 {
+            while casd_fanotify_event(base, count, &offset, &kind, &pid, &fsid, &handle, &size, &name) == 1 {
+                if kind != Int32(CASD_CHANGE_OVERFLOW.rawValue) && (pid == getpid() || pid == ownChild) { continue }
                 if let change = change(kind: kind, fsid: fsid, handle: handle, size: size, name: name) {
                     changes.append(change)
                 }
@@ -68,7 +72,6 @@ public final class FanotifyFeed: @unchecked Sendable {
 
     private func change(kind: Int32, fsid: UInt64, handle: UnsafeRawPointer?, size: Int,
                         name: UnsafePointer<CChar>?) -> FileChange? {
-        if kind == Int32(CASD_CHANGE_OWN.rawValue) { return nil }
         guard kind != Int32(CASD_CHANGE_OVERFLOW.rawValue), let handle else { return .unknown }
         let key = [UInt8](UnsafeRawBufferPointer(start: handle, count: size))
         var directory = paths[key]

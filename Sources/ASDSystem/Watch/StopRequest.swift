@@ -60,9 +60,3 @@ public enum Readiness {
     }
 }
 
-/// The process's heap.
-public enum Heap {
-    /// malloc_trim(3): returns the memory freed since to the kernel, so a
-    /// resident process does not keep a write-back's peak.
-    public static func trim() { _ = casd_malloc_trim() }
-}

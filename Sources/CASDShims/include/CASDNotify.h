@@ -16,7 +16,6 @@ enum casd_change_kind {
     CASD_CHANGE_DIR_MOVED = 2,  // a directory was renamed (in or out)
     CASD_CHANGE_DIR_NEW = 3,    // a directory appeared (created or moved in)
     CASD_CHANGE_GONE = 4,       // inotify: the watch was removed (IN_IGNORED)
-    CASD_CHANGE_OWN = 5,        // fanotify: caused by this process (its capture, say)
 };
 
 // fanotify_init(2): FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
@@ -27,11 +26,11 @@ int casd_fanotify_init(void);
 // holding `dirfd`, for modifications, attribute changes, close-after-write,
 // creation, deletion and renames, of files and directories.
 int casd_fanotify_mark_filesystem(int fd, int dirfd);
-// The event at *offset of buf[0..len): sets *kind, *fsid (f_fsid's two
+// The event at *offset of buf[0..len): sets *kind, *pid (who caused it), *fsid (f_fsid's two
 // words), *handle and *handle_size (the struct file_handle of the directory,
 // NULL for an overflow) and *name (NULL when none, "." for the directory
 // itself); advances *offset. Returns 1 for an event, 0 at the end.
-int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kind, uint64_t *fsid,
+int casd_fanotify_event(const uint8_t *buf, size_t len, size_t *offset, int *kind, int *pid, uint64_t *fsid,
                         const void **handle, size_t *handle_size, const char **name);
 // open_by_handle_at(2) with O_PATH | O_CLOEXEC.
 int casd_open_by_handle(int mount_fd, const void *handle);
@@ -46,8 +45,4 @@ int casd_inotify_init(void);
 int casd_inotify_watch(int fd, const char *path);
 // The event at *offset: *wd, *kind, *name (NULL when none); advances *offset.
 int casd_inotify_event(const uint8_t *buf, size_t len, size_t *offset, int *wd, int *kind, const char **name);
-
-// malloc_trim(3) with no padding: a resident process gives the memory a
-// write-back freed back to the kernel. Returns 1 when some was released.
-int casd_malloc_trim(void);
 #endif
