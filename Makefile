@@ -30,7 +30,7 @@ INSTALL    ?= install
 BUILDDIR   ?= .build
 RELEASEBIN  = $(BUILDDIR)/release/asd
 
-UNITS       = asd.service asd-resync.service asd-resync.timer asd-sleep.service
+UNITS       = asd.service asd-resync.service asd-resync.timer asd-sleep.service asd-watch.service
 SOURCES     = Package.swift $(shell find Sources -name '*.swift' -o -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all build install install-bin install-config install-systemd install-generator install-man \

@@ -64,6 +64,18 @@ struct GeneratorTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/early"))
     }
 
+    @Test("RESYNC_DELAY set: the drop-in also pulls in asd-watch.service; unset or 0: it does not", arguments: [
+        ("RESYNC_DELAY=30", true), ("RESYNC_DELAY=0", false), ("", false),
+    ])
+    func pullsInTheWatcher(line: String, wanted: Bool) throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("asd.conf", "WHATTOSYNC=('/srv/http')\n\(line)\n")
+        _ = GeneratorCommand.run(arguments: [dir.path + "/out"], environment: dir.environment([:]))
+        let written = try String(contentsOfFile: dir.path + "/out/asd.service.d/asd-mounts.conf", encoding: .utf8)
+        #expect(written.contains("\nWants=asd-watch.service\n") == wanted, "\(written)")
+        #expect(written.contains("RequiresMountsFor=/srv/http"))
+    }
+
     @Test("a broken, empty or missing config writes nothing and exits 0", arguments: [
         "WHATTOSYNC=($(touch /tmp/asd-generator-ran))\n", "WHATTOSYNC=()\n", "WHATTOSYNC=('relative')\n", nil,
     ])

@@ -11,6 +11,9 @@ struct ParseReportTests {
         engine: "built-in", overlay: true, backups: true, backupLimit: 5,
         volatile: .init(path: "/tmp", fsType: "tmpfs", freeBytes: 1 << 30, totalBytes: 2 << 30),
         metricsFile: "/var/lib/prometheus/node-exporter/asd.prom",
+        watch: .init(resyncDelay: 60, running: true, pid: 812, source: "fanotify", failing: [
+            .init(target: "/srv/http", since: 1_764_493_000, message: "disk full", nextAttempt: 1_764_493_300),
+        ]),
         systemd: .init(
             service: .init(unit: "asd.service", activeState: "active", unitFileState: "enabled", nextRun: nil),
             timer: .init(unit: "asd-resync.timer", activeState: "active", unitFileState: "static", nextRun: 1_764_496_800)),

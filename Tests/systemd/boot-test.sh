@@ -50,8 +50,7 @@ INIT_PID=
 LOOPDEV=
 
 # shellcheck source=Tests/systemd/boot-test-lib.sh
-. "$REPO/Tests/systemd/boot-test-lib.sh"
-. "$REPO/Tests/systemd/boot-test-sleep-metrics.sh"
+. "$REPO/Tests/systemd/boot-test-lib.sh"; . "$REPO/Tests/systemd/boot-test-sleep-metrics.sh"; . "$REPO/Tests/systemd/boot-test-watch.sh"
 
 # --- main ----------------------------------------------------------------------------
 
@@ -118,7 +117,7 @@ check "boot 1: asd.service is neither enabled nor started by the install" \
     eval 'unit_file_state_is asd.service disabled && unit_is asd.service inactive'
 check "boot 1: asd parse on the fresh install says what to do" \
     output_has "No directories are configured yet" inside asd parse
-check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer asd-sleep.service
+check "boot 1: units pass systemd-analyze verify" inside systemd-analyze verify --man=no asd.service asd-resync.service asd-resync.timer asd-sleep.service asd-watch.service
 # A config the generator cannot parse: no drop-in, a message, and systemd carries on.
 printf '%s\n' '# broken' 'WHATTOSYNC=($(touch /run/generator-ran-code))' >"$ROOT/etc/asd.conf"
 check "boot 1: with a broken config, daemon-reload still succeeds" inside systemctl daemon-reload
@@ -236,6 +235,7 @@ check "boot 3: no backup dirs left after a clean shutdown" no_backup_dirs
 check "boot 3: the target is a plain directory with the data" file_is "$ROOT$TARGET/new3" three
 [ "$failed" = "$failed_before" ] || show_asd_journal 3
 rm -rf "$ROOT/etc/systemd/system/asd-resync.timer.d"
+watch_boot
 failed_before=$failed
 
 # Boot 4: the generator masked (systemd.generator(7): a link to /dev/null). Without its
@@ -282,7 +282,7 @@ check "boot 5: the binary, its links and the units are gone" eval '! inside test
 check "boot 5: nothing of asd is mounted any more" eval '! target_on_tmpfs && ! sep_target_on_tmpfs && ! inside test -e /run/asd'
 check "boot 5: the removal wrote back the last change" file_is "$ROOT$TARGET/new6" six
 check "boot 5: user data untouched: the target holds all its files" \
-    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./new3 ./new5 ./new6 ./upgrade
+    same_files "$ROOT$TARGET" ./seed1 ./sub ./sub/deep ./new1 ./new2 ./new3 ./new5 ./new6 ./new7 ./new8 ./upgrade
 check "boot 5: user data untouched: the crash archive is kept" eval 'archives >/dev/null'
 check "boot 5: no backup dirs left" no_backup_dirs
 check "boot 5: clean poweroff finishes in time" clean_poweroff

@@ -36,7 +36,7 @@ public enum CommandLineTool {
 
 /// The verbs asd understands, with upstream's aliases.
 enum Command: String, CaseIterable, Sendable {
-    case sync, resync, unsync, parse, clean
+    case sync, resync, unsync, parse, clean, watch
 
     init?(verb: String) {
         switch verb {
@@ -45,6 +45,7 @@ enum Command: String, CaseIterable, Sendable {
         case "unsync": self = .unsync
         case "p", "P", "parse", "Parse", "preview", "Preview", "debug": self = .parse
         case "c", "C", "clean", "Clean": self = .clean
+        case "watch": self = .watch
         default: return nil
         }
     }
@@ -57,6 +58,8 @@ enum Command: String, CaseIterable, Sendable {
             try ParseCommand.run(context)
         case .clean:
             try CleanCommand.run(context)
+        case .watch:
+            try WatchCommand.run(context)
         }
     }
 }

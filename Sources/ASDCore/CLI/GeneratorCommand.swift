@@ -6,6 +6,8 @@ import ASDSystem
 /// executing it, and writes a drop-in that gives asd.service `RequiresMountsFor=`
 /// for every target and VOLATILE, so asd starts after those file systems are
 /// mounted and its final write-back runs before any of them is unmounted.
+/// With RESYNC_DELAY set the drop-in also has asd.service pull in
+/// asd-watch.service (doc/DESIGN.md §12).
 ///
 /// A generator must never fail the boot: a broken or missing config makes it
 /// write nothing, say why in the kernel log (stderr when not run by systemd),
@@ -37,7 +39,7 @@ public enum GeneratorCommand {
         let file = directory.appending(dropInFile)
         do throws(Errno) {
             try FileOps.makeDirectories(directory)
-            try FileOps.writeFileAtomically(file, contents: Array(dropIn(paths: plan.paths, sources: plan.sources).utf8), mode: 0o644)
+            try FileOps.writeFileAtomically(file, contents: Array(dropIn(paths: plan.paths, sources: plan.sources, watch: plan.watch).utf8), mode: 0o644)
         } catch {
             log.say("could not write \(file): \(error); asd.service keeps its default ordering.")
         }
@@ -50,11 +52,12 @@ public enum GeneratorCommand {
     /// cannot be read or parsed contributes nothing and is reported.
     static func mountPaths(
         invocation: Invocation, environment: [String: String], log: GeneratorLog
-    ) -> (paths: [FilePath], sources: [FilePath]) {
+    ) -> (paths: [FilePath], sources: [FilePath], watch: Bool) {
         var configs = [invocation.configPath]
         if FileOps.exists(invocation.configSnapshotPath) { configs.insert(invocation.configSnapshotPath, at: 0) }
         var paths: [FilePath] = []
         var sources: [FilePath] = []
+        var watch = false
         for config in configs {
             let settings: Settings
             do throws(ASDError) {
@@ -69,18 +72,20 @@ public enum GeneratorCommand {
                 continue
             }
             sources.append(config)
+            watch = watch || settings.resyncDelay != nil
             for path in settings.whatToSync + [settings.volatile] where !paths.contains(path) {
                 paths.append(path)
             }
         }
-        return (paths, sources)
+        return (paths, sources, watch)
     }
 
-    /// The drop-in text: one `RequiresMountsFor=` per path, in config order.
+    /// The drop-in text: one `RequiresMountsFor=` per path, in config order,
+    /// and `Wants=asd-watch.service` when a config sets RESYNC_DELAY.
     /// A path that a unit file cannot spell (control characters, invalid
     /// UTF-8) is replaced by its nearest ancestor that it can, which lies on
     /// the same mounts unless the path itself is a mount point.
-    static func dropIn(paths: [FilePath], sources: [FilePath]) -> String {
+    static func dropIn(paths: [FilePath], sources: [FilePath], watch: Bool = false) -> String {
         var lines = [
             "# Written by asd-generator from \(sources.map(sanitizedComment).joined(separator: ", ")); do not edit.",
             "# asd's final write-back must run before these file systems are unmounted.",
@@ -90,6 +95,9 @@ public enum GeneratorCommand {
         for path in paths {
             guard let word = unitFileWord(forNearest: path), seen.insert(word).inserted else { continue }
             lines.append("RequiresMountsFor=" + word)
+        }
+        if watch {
+            lines += ["# RESYNC_DELAY is set: continuous write-back by asd watch.", "Wants=asd-watch.service"]
         }
         return lines.joined(separator: "\n") + "\n"
     }

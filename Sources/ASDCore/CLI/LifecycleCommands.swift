@@ -59,7 +59,7 @@ enum LifecycleCommand {
         case .unsync:
             try engine.checkDependencies()
             try engine.unsync()
-        case .parse, .clean:
+        case .parse, .clean, .watch:
             break
         }
     }

@@ -28,6 +28,8 @@ struct ParseReport: Codable, Equatable, Sendable {
     @NullCoded var metricsFile: String?
     /// USE_ZRAM's device (ParseZram.swift); null when USE_ZRAM is off.
     @NullCoded var zram: ZramDevice? = nil
+    /// RESYNC_DELAY and the watcher (ParseWatch.swift).
+    var watch: Watch
     /// Units of asd under systemd; null without systemd or without asd's units.
     @NullCoded var systemd: Systemd?
     /// The hourly cron job (systems without systemd); null under systemd.
@@ -123,6 +125,7 @@ extension ParseReport {
                                freeBytes: volatileInfo?.availableBytes, totalBytes: volatileInfo?.totalBytes),
             metricsFile: engine.metricsFile?.description,
             zram: zram(engine: engine),
+            watch: watch(engine: engine),
             systemd: units,
             cron: units == nil ? Cron(path: cronPath.description, present: FileOps.exists(cronPath)) : nil,
             targets: engine.targets.map { target($0, engine: engine, summary: summary, record: record) })

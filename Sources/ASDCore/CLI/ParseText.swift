@@ -12,6 +12,7 @@ enum ParseText {
         console.info(" " + console.styled("Volatile ", .bold) + volatileText(report.volatile) + ".")
         console.info(" " + console.styled("Metrics ", .bold) + (report.metricsFile.map { "are written to " + console.styled($0, .blue) }
             ?? "are not written (METRICS_DIR unset or empty, and no \(MetricsDirectory.nodeExporterDefault))") + ".")
+        for line in watchText(report.watch, console: console) { console.info(" " + line) }
         if let zram = report.zram { console.info(" " + console.styled("Compressed RAM ", .bold) + zramText(zram) + ".") }
         console.info("")
         console.info(console.styled("Asd will manage the following per ", .bold) + console.styled(report.config, .blue)

@@ -13,6 +13,7 @@ enum Usage {
           resync   Write the tmpfs copies back to disk. Must be run as root.
           sync     Move the targets into tmpfs. Must be run as root; prefer 'systemctl start asd'.
           unsync   Write back and put the targets on disk again. Must be run as root; prefer 'systemctl stop asd'.
+          watch    Write each change back within RESYNC_DELAY seconds (run by asd-watch.service).
           help     Show this text (also --help, -h).
           version  Show the version (also --version, -V).
 

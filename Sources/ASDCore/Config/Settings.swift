@@ -29,6 +29,9 @@ struct Settings: Equatable, Sendable {
     var sourceBytes: [UInt8]
     /// RAM_ONLY patterns and DISK_ONLY directories (doc/DESIGN.md §2).
     var exclusions = Exclusions()
+    /// RESYNC_DELAY in seconds: `asd watch` writes a change back this long
+    /// after it (doc/DESIGN.md §12); nil: off.
+    var resyncDelay: Int?
 
     init(
         whatToSync: [FilePath], volatile: FilePath = "/tmp", useOverlay: Bool = false,

@@ -46,6 +46,7 @@ extension Settings {
             metricsDirectory: MetricsDirectory(values.string("METRICS_DIR"))
         )
         settings.exclusions = try Exclusions(values, targets: settings.whatToSync, file: file)
+        settings.resyncDelay = try resyncDelay(values, file: file)
         return settings
     }
 

@@ -9,6 +9,7 @@ extension Settings {
         "WHATTOSYNC", "VOLATILE", "USE_OVERLAYFS", "USE_BACKUPS", "BACKUP_LIMIT",
         "ENABLE_HARDLINK_SAFETY_CHECK", "USE_RSYNC", "METRICS_DIR",
         "USE_ZRAM", "ZRAM_ALGORITHM", "ZRAM_SIZE", "RAM_ONLY", "DISK_ONLY",
+        "RESYNC_DELAY",
     ]
     /// Boolean keys; their value is read with `isAffirmative`.
     static let booleanKeys = ["USE_OVERLAYFS", "USE_BACKUPS", "USE_RSYNC", "USE_ZRAM"]

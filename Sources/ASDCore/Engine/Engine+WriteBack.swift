@@ -4,24 +4,35 @@ import ASDSystem
 extension Engine {
     func resync() throws(ASDError) {
         try recoverUngracefulState()
-        var failures: [FilePath] = []
+        let failures = writeBackRunning(targets)
+        for (target, error) in failures {
+            log.warning("Write-back of \(target) failed; it stays in tmpfs. \(error.message)")
+        }
+        if !failures.isEmpty {
+            throw .writeBackFailed(targets: failures.map(\.target))
+        }
+        log.notice("Resync successful")
+    }
+
+    /// Writes back those of `selected` that are running, notes the times (and
+    /// whether each was consistent) and compacts zram: resync's work, shared
+    /// with `asd watch`. Returns the failures, in order.
+    func writeBackRunning(_ selected: [TargetPaths]) -> [(target: FilePath, error: ASDError)] {
+        var failures: [(target: FilePath, error: ASDError)] = []
         var written: [FilePath] = []
         var consistent: [FilePath: Bool] = [:]
-        for paths in targets where isRunning(paths) {
+        for paths in selected where isRunning(paths) {
             do throws(ASDError) { try restoreDiskOnlyBinds(paths) } catch { log.warning(error.message) }
-            if let wasConsistent = writeBackOrWarn(paths) {
-                consistent[paths.target] = wasConsistent
+            do throws(ASDError) {
+                consistent[paths.target] = try writeBack(paths)
                 written.append(paths.target)
-            } else {
-                failures.append(paths.target)
+            } catch {
+                failures.append((paths.target, error))
             }
         }
         recordWriteBack(of: written, consistent: consistent)
         compactZram()
-        if !failures.isEmpty {
-            throw .writeBackFailed(targets: failures)
-        }
-        log.notice("Resync successful")
+        return failures
     }
 
     /// `writeBack(paths)`; a failure is a warning naming the target, which stays

@@ -50,7 +50,7 @@ public final class FileLock: Sendable {
     }
 
     /// flock(2) LOCK_EX|LOCK_NB once: nil when someone else holds it.
-    static func tryAcquire(path: FilePath) throws(Failure) -> FileLock? {
+    public static func tryAcquire(path: FilePath) throws(Failure) -> FileLock? {
         let fd = try open(path)
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
         let error = Errno.current

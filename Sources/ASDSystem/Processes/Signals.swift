@@ -27,15 +27,21 @@ public enum Signals {
         // inside the handler.
         _ = lastSignal.load(ordering: .relaxed)
         _ = deliveryCount.load(ordering: .relaxed)
+        setHandler({ sig in Signals.record(sig) }, for: signals)
+    }
+
+    /// sigaction(2) `handler` for `signals` (SA_RESTART, so other blocking
+    /// calls are not disturbed; poll(2) still returns EINTR), then unblocks
+    /// them: a parent may have started us with them blocked (they would then
+    /// never arrive).
+    static func setHandler(_ handler: @convention(c) (Int32) -> Void, for signals: [Int32]) {
         for sig in signals {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { sig in Signals.record(sig) }
+            action.__sigaction_handler.sa_handler = handler
             action.sa_flags = SA_RESTART
             sigemptyset(&action.sa_mask)
             _ = sigaction(sig, &action, nil)
         }
-        // A parent may have started us with these blocked (they would then
-        // never arrive): unblock them (sigprocmask(2)).
         var unblock = sigset_t()
         sigemptyset(&unblock)
         for sig in signals { sigaddset(&unblock, sig) }

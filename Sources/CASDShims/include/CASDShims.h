@@ -69,4 +69,7 @@ int casd_fanotify_watch_filesystem(const char *path);
 extern const int casd_O_PATH;
 extern const int casd_AT_NO_AUTOMOUNT;
 
+// fanotify and inotify for `asd watch`.
+#include "CASDNotify.h"
+
 #endif

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// `asd watch` (doc/DESIGN.md §12): with RESYNC_DELAY set, every kind of change
+/// reaches the disk copy without a resync, whatever the change source, in full
+/// and overlay mode (both copiers: the suite runs once per ASD_TEST_ENGINE).
+/// The watcher's first write-back is waited for before the changes are made, so
+/// only the events can carry them to the disk.
+@Suite(.privileged) struct WatchTests {
+    @Test(arguments: ["fanotify", "inotify"], [false, true])
+    func everyKindOfChangeReachesTheDisk(source: String, overlay: Bool) async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/t"], overlay: overlay, extra: "RESYNC_DELAY=1")
+        let disk = sandbox.paths("$DATA/t").diskCopy
+        let result = try await Scenario(sandbox, timeoutSeconds: 300)
+            .shell(WatchSupport.functions)
+            .shell("""
+                cd "$DATA" && mkdir -p t/keep/deep t/gone t/dir2file/sub && echo a >t/a && echo b >t/keep/deep/b
+                echo x >t/gone/x && echo y >t/dir2file/sub/y && echo r >t/ren
+                """)
+            .asd("sync", as: "sync")
+            .shell("watch_start \(source)")
+            .shell("""
+                cd "$DATA/t" && echo more >>a && mkdir -p new/n1/n2 && echo n >new/n1/n2/f
+                wait_on_disk "$DATA/t" "\(disk)" changed-and-new-tree
+                """)
+            .shell("""
+                cd "$DATA/t" && rm keep/deep/b && mv ren renamed && mv gone moved && rm -r dir2file && echo f >dir2file
+                chmod 600 a && ln -s a link && setfattr -n user.asd -v 1 renamed
+                wait_on_disk "$DATA/t" "\(disk)" delete-rename-replace
+                """)
+            .shell("""
+                cd "$DATA/t" && echo again >>a && echo z >moved/x && mkdir new/n1/n2/n3 && echo deep >new/n1/n2/n3/g
+                truncate -s 5000 renamed
+                wait_on_disk "$DATA/t" "\(disk)" in-renamed-and-new-directories
+                """)
+            .shell("watch_stop")
+            .snapshotTree("$DATA/t", as: "running")
+            .asd("unsync", as: "unsync")
+            .snapshotTree("$DATA/t", as: "final")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+        try expectSameTree(result.tree("running"), result.tree("final"), .lifecycle, "target after unsync")
+        let log = (try? String(contentsOfFile: sandbox.out + "/watch.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("(\(source))"), "the watcher did not use \(source): \(log)")
+        #expect(log.contains("Stopped watching on SIGTERM"), "\(log)")
+    }
+
+    /// More events than inotify's queue holds (fs.inotify.max_queued_events,
+    /// 16384): the overflow makes every target due, so a change in the second
+    /// target, whose events were dropped, is written back too. The watcher is
+    /// held with SIGSTOP while the events pile up. (fanotify's queue has no
+    /// limit: it cannot overflow.)
+    @Test func anOverflowingQueueStillWritesEverything() async throws {
+        let source = "inotify"
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/a", "$DATA/b"], extra: "RESYNC_DELAY=1")
+        let diskA = sandbox.paths("$DATA/a").diskCopy, diskB = sandbox.paths("$DATA/b").diskCopy
+        let result = try await Scenario(sandbox, timeoutSeconds: 300)
+            .shell(WatchSupport.functions)
+            .shell("mkdir -p \"$DATA/a\" \"$DATA/b\" && echo old >\"$DATA/b/f\"")
+            .asd("sync", as: "sync")
+            .shell("""
+                watch_start \(source)
+                pid=$(cat "$OUT/watch.pid")
+                kill -STOP $pid
+                poll_until 10 grep -q '^State:.*stopped' /proc/$pid/status
+                (cd "$DATA/a" && seq -f 'f%g' 1 20000 | xargs touch)
+                echo new >"$DATA/b/f"
+                kill -CONT $pid
+                wait_on_disk "$DATA/b" "\(diskB)" after-overflow
+                wait_on_disk "$DATA/a" "\(diskA)" flood
+                grep -q 'overflowed' "$OUT/watch.log"
+                watch_stop
+                """)
+            .asd("unsync", as: "unsync")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+    }
+}
