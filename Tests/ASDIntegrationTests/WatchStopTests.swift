@@ -71,8 +71,9 @@ import ASDTestSupport
             .shell("""
                 echo new >"$DATA/t/a"   # before the watcher: its first write-back carries it
                 ASD_WATCH_SOURCE=fanotify \(strace) -f -qq -o /dev/null -e trace=syncfs \
-                    -e inject=syncfs:delay_enter=1500000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
-                # The write-back runs in the watcher's child: held once that is inside syncfs(2).
+                    -e inject=syncfs:delay_enter=8000000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
+                # The write-back runs in the watcher's child: held once that is inside syncfs(2),
+                # 8 s each time (a loaded machine's polls of pgrep must not miss it).
                 asd_pid="" child=""
                 until [ -n "$child" ] && [ "$(cut -d' ' -f1 /proc/$child/syscall 2>/dev/null)" = \(WatchSupport.syncfsNumber) ]; do
                     asd_pid=$(pgrep -P $tracer -x asd || true)

@@ -54,9 +54,17 @@ extension Engine {
         }
         let size = try zramSize(zram)
         try guardZramRoom(size: size, zram: zram)
-        let number = try withZramLock { () throws(ASDError) in try addZramDevice() }
+        let number = try withZramLock { () throws(ASDError) in
+            let number = try addZramDevice()
+            // Sized under the lock: another asd must never see it unconfigured, where
+            // it would look like a second device a killed asd left (removeAbandonedZram).
+            do throws(ASDError) { try configureZram(number, size: size, zram: zram) } catch {
+                do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
+                throw error
+            }
+            return number
+        }
         do throws(ASDError) {
-            try configureZram(number, size: size, zram: zram)
             try checkInterrupted("sync (setting up zram)")
             try makeZramMountPoint(zram)
             let format = ZramFormat.choose(size: size, hasBtrfs: Subprocess.which("mkfs.btrfs") != nil)

@@ -56,7 +56,7 @@ extension Engine {
     /// zram devices made after it (greater diskseq, node made within two
     /// seconds of it), the one still as hot_add left it (no size, nothing
     /// stacked on it, not mounted) is that asd's and is removed. Another
-    /// asd cannot have made one (the lock); a device another program made
+    /// asd cannot have made one (it makes and sizes its device holding the lock); a device another program made
     /// at the same moment and left unconfigured makes two, and then none is
     /// touched. hot_remove itself refuses a device someone has open.
     func removeAbandonedZram() {
