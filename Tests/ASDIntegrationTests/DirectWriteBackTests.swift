@@ -27,15 +27,15 @@ import ASDTestSupport
             .asd("resync", as: "quiet", environment: ["DEBUG": "1"])
             .shell("""
                 DEBUG=1 \(strace) -f -qq -o /dev/null -e trace=llistxattr \
-                    -e inject=llistxattr:delay_enter=5000000:when=1 "$ASD_BIN" resync >"$OUT/held.log" 2>&1 & tracer=$!
-                # Held: asd (or the rsync it runs) is inside llistxattr.
+                    -e inject=llistxattr:delay_enter=8000000:when=1 "$ASD_BIN" resync >"$OUT/held.log" 2>&1 & tracer=$!
+                # Held: asd, or any process of the rsync it runs (sender, generator,
+                # receiver: each is held at its first llistxattr), is inside llistxattr.
+                descendants() { local child; for child in $(pgrep -P "$1" || true); do echo "$child"; descendants "$child"; done; }
                 held=""
                 until [ -n "$held" ]; do
                     kill -0 $tracer
-                    for pid in $(pgrep -P $tracer -x asd || true); do
-                        for p in $pid $(pgrep -P $pid || true); do
-                            [ "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" = \(Self.llistxattrNumber) ] && held=$p
-                        done
+                    for p in $(descendants $tracer); do
+                        [ "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" = \(Self.llistxattrNumber) ] && held=$p
                     done
                     sleep 0.01
                 done
