@@ -117,7 +117,7 @@ final class Watcher {
             return Array(lines.joined(separator: "\n").utf8)
         }
         source.ignore(child: ForkedWork.lastChild)
-        var failed: [FilePath: ASDError] = [:]
+        var failed: [Int: ASDError] = [:]
         guard let result else {
             let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
             for index in indices { settle(index, error: error) }
@@ -126,10 +126,10 @@ final class Watcher {
         for line in String(decoding: result, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: "\t", maxSplits: 1)
             guard parts.count == 2, let index = Int(parts[0]), targets.indices.contains(index) else { continue }
-            failed[targets[index].target] = .usage(String(parts[1]))
+            failed[index] = .usage(String(parts[1]))
         }
         console.debug("Wrote back \(indices.map { targets[$0].target.description }.joined(separator: ", ")); \(failed.count) failed.")
-        for index in indices { settle(index, error: failed[targets[index].target]) }
+        for index in indices { settle(index, error: failed[index]) }
     }
 
     /// Logs a change of state once, schedules the retry of a failure.
