@@ -212,7 +212,7 @@ def build_disk(work, asd_binary, size="1536M"):
     shutil.copy(asd_binary, os.path.join(root, "usr/bin/asd"))
     os.chmod(os.path.join(root, "usr/bin/asd"), 0o755)
     os.makedirs(os.path.join(root, "opt/pl"))
-    for name in ("guest.py", "common.py", "workload.py", "check.py", "live.py", "exclusions.py"):
+    for name in ("guest.py", "common.py", "workload.py", "check.py", "live.py", "exclusions.py", "watch.py"):
         shutil.copy(os.path.join(HERE, "guest", name), os.path.join(root, "opt/pl", name))
     # The live SQLite writer and its checks (guest/live.py).
     shutil.copy(os.path.join(HERE, "..", "writers", "bank.py"), os.path.join(root, "opt/pl", "bank.py"))

@@ -41,6 +41,8 @@ class Estimates:
 
 
 class KillPlan:
+    run_step, check_step = "run", "check"
+
     def __init__(self, phase, marker, end, key, rng, recovery=None):
         self.phase, self.marker, self.end, self.key = phase, marker, end, key
         self.fraction = rng.uniform(0.05, 0.95)

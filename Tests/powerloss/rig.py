@@ -15,6 +15,8 @@ Environment:
   ASD_POWERLOSS_ITERATIONS  resyncs per round (default 3)
   ASD_POWERLOSS_FILES    files per target at the start (default 150)
   ASD_POWERLOSS_BINARY   the asd to install (default .build/release/asd)
+  ASD_POWERLOSS_WATCH=1  loss-window rounds of `asd watch` with RESYNC_DELAY=10 instead
+                         (losswin.py, guest/watch.py)
   ASD_KEEP_WORKDIR=1     keep the work directory (disk image, console logs)
 Exit status 0 only when the control experiment showed the loss and every round passed."""
 import os
@@ -28,6 +30,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
+import losswin  # noqa: E402
 import vm  # noqa: E402
 from plan import KillPlan, Estimates, plan_rounds  # noqa: E402
 
@@ -42,6 +45,8 @@ class Rig:
         self.failures = []
         self.landings = []
         self.estimates = Estimates()
+        self.watch_runs = {}    # watch round -> losswin.Run until its check boot
+        self.windows = []       # (round, violations, report) of the checked watch rounds
 
     def boot(self, steps, attempts=3):
         """Boots until the guest program starts. A boot that dies before (a kernel
@@ -88,13 +93,39 @@ class Rig:
                 else:
                     self.fail(boot, line + " (the rig cannot show a lost page cache, so it proves nothing)")
         self.estimates.learn(boot)
+        for n in sorted(self.watch_runs):
+            disk = losswin.disk_listing(boot.seen, n)
+            if disk is None:
+                continue
+            bad, report = losswin.verdict(self.watch_runs.pop(n), disk)
+            self.windows.append((n, bad, report))
+            line = losswin.describe(n, report) + " (%s)" % self.describe(n)
+            if bad:
+                self.fail(boot, line + "\n      " + "\n      ".join(bad[:5]))
+            else:
+                print("PASS  " + line, flush=True)
 
     def describe(self, round_no):
         hits = [l for l in self.landings if l["round"] == round_no]
         return "; ".join("seed %d, kill %s" % (l["seed"], l["text"]) for l in hits) or "no kill"
 
+    def watch_cut(self, boot, plan, round_no, seed):
+        """A loss-window round: the plan picks the instant; the run is kept for its check."""
+        got = plan.cut(boot, BOOT_TIMEOUT)
+        if got is None:
+            boot.finish(10)
+            self.fail(boot, "round %d: the watcher never started or never wrote back" % round_no)
+            return
+        at, how = got
+        self.watch_runs[round_no] = losswin.Run(boot.seen, at)
+        text = "%s (%.1fs into %s)" % (how, at, boot.name)
+        self.landings.append(dict(round=round_no, seed=seed, phase="watch", text=text))
+        image.log("round %d: power cut %s" % (round_no, text))
+
     def cut(self, boot, plan, round_no, seed):
         """Waits for the plan's marker, sleeps its delay, cuts the power."""
+        if isinstance(plan, losswin.WatchPlan):
+            return self.watch_cut(boot, plan, round_no, seed)
         hit = boot.wait_for(lambda text: text == plan.marker, BOOT_TIMEOUT)
         if hit is None:
             boot.finish(10)
@@ -129,14 +160,14 @@ class Rig:
             pending = ["control-check"]
         for n, plan in plans:
             round_seed = seed * 1000 + n
-            boot = self.boot(",".join(pending + ["run:%d:%d" % (n, round_seed)]))
+            boot = self.boot(",".join(pending + ["%s:%d:%d" % (plan.run_step, n, round_seed)]))
             self.cut(boot, plan, n, round_seed)
             self.collect(boot)
             if plan.recovery:
                 boot = self.boot("recover:%d" % n)
                 self.cut(boot, plan.recovery, n, round_seed)
                 self.collect(boot)
-            pending = ["check:%d" % n]
+            pending = ["%s:%d" % (plan.check_step, n)]
         if not pending:
             return
         boot = self.boot(",".join(pending))
@@ -180,6 +211,8 @@ def main():
         image.log("accelerator %s, engine %s, /srv on %s, %d rounds, seed %d, work dir %s (%.0fs to prepare)" % (
             accel, engine, fs, rounds, seed, work, time.monotonic() - started))
         plans = list(enumerate(plan_rounds(rounds, random.Random(seed)), start=1))
+        if os.environ.get("ASD_POWERLOSS_WATCH") == "1":
+            plans = [(n, losswin.WatchPlan(n, random.Random(seed * 1000 + n))) for n in range(1, rounds + 1)]
         rigs, threads = [], []
         for j in range(max(1, min(jobs, rounds))):
             chain_disk = disks
@@ -198,6 +231,8 @@ def main():
         print("powerloss: kills:")
         for l in sorted((l for r in rigs for l in r.landings), key=lambda l: l["round"]):
             print("  round %d (seed %d): %s" % (l["round"], l["seed"], l["text"]))
+        if os.environ.get("ASD_POWERLOSS_WATCH") == "1":
+            failures += losswin.summary(sorted((w for r in rigs for w in r.windows), key=lambda w: w[0]), rounds)
         status = "%d boots in %d chain(s), /srv on %s, %d rounds, %d failures, %.0fs" % (
             sum(r.boots for r in rigs), len(rigs), fs, rounds, failures, time.monotonic() - started)
         print("powerloss: " + status)

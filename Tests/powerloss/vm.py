@@ -56,6 +56,10 @@ class Boot:
         self.seen += new
         return new
 
+    def now(self):
+        """Seconds since the boot started, the clock of `seen`."""
+        return time.monotonic() - self.started
+
     def alive(self):
         return self.proc.poll() is None
 

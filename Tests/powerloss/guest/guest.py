@@ -2,7 +2,8 @@
 the kernel command line, e.g. `pl.steps=check:1,run:2:12345 pl.engine=builtin`.
 
 Steps: control-write, control-check, run:K:SEED (workload of round K), recover:K
-(`asd sync` after a power cut, to be killed), check:K (verify round K)."""
+(`asd sync` after a power cut, to be killed), check:K (verify round K), watch:K:SEED
+and wcheck:K (the loss window of `asd watch`, guest/watch.py)."""
 import hashlib
 import os
 import random
@@ -13,6 +14,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import STATE_DIR, fsync_dir, mark, start_neighbour  # noqa: E402
 import check  # noqa: E402
+import watch  # noqa: E402
 import workload  # noqa: E402
 
 CONTROL = os.path.join(STATE_DIR, "control")
@@ -68,9 +70,12 @@ def main():
         elif kind == "recover":
             start_neighbour()
             workload.recover(int(rest[0]))
-        elif kind == "check":
+        elif kind == "watch":
+            start_neighbour()
+            watch.run(int(rest[0]), int(rest[1]), engine)
+        elif kind in ("check", "wcheck"):
             try:
-                bad = check.check(int(rest[0]))
+                bad = (check.check if kind == "check" else watch.check)(int(rest[0]))
             except Exception as error:  # a crash of the checker is a failed check
                 traceback.print_exc()
                 bad = ("checker", "-", "%s: %s" % (type(error).__name__, error))
