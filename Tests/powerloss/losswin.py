@@ -19,9 +19,9 @@ ABSENT = "-"
 
 
 class WatchPlan:
-    """Round n: cut at a seeded instant 18-40 s after the watcher started ("any"),
-    or (every other pair of rounds, so that both chains get both kinds) inside a
-    write-back that starts 18-30 s in, at a seeded fraction of the shortest
+    """Round n: cut at a seeded instant 13-35 s after the watcher started ("any";
+    the first write-back ends about 11 s in), or (every other pair of rounds, so
+    that both chains get both kinds) inside a write-back that starts 13-25 s in, at a seeded fraction of the shortest
     write-back seen so far: just before a write-back ends is where the oldest
     change is missing."""
     run_step, check_step, phase, recovery = "watch", "wcheck", "watch", None
@@ -29,7 +29,7 @@ class WatchPlan:
     def __init__(self, n, rng):
         self.n = n
         self.kind = "in-writeback" if ((n - 1) // 2) % 2 else "any"
-        self.after = rng.uniform(18, 30) if self.kind == "in-writeback" else rng.uniform(18, 40)
+        self.after = rng.uniform(13, 25) if self.kind == "in-writeback" else rng.uniform(13, 35)
         self.fraction = rng.uniform(0.2, 0.98)
 
     def cut(self, boot, timeout):
