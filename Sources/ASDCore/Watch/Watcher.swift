@@ -97,6 +97,7 @@ final class Watcher {
         }
         // Changes queued until now are in this write-back; those after it start a new round.
         noteChanges(source.read())
+        let began = Clock.monotonicMicroseconds()
         for index in indices { dirtySince[index] = nil }
         // In a child: see ForkedWork. Its result: one line per failed target,
         // "<index>\t<message>"; nil when it died without finishing.
@@ -117,6 +118,10 @@ final class Watcher {
             return Array(lines.joined(separator: "\n").utf8)
         }
         source.ignore(child: ForkedWork.lastChild)
+        // A change seen while it ran may have missed its capture: it is due RESYNC_DELAY
+        // after the write-back began, not after it ended, or its window would grow by
+        // the write-back's length (doc/DESIGN.md §12).
+        for index in source.read() where dirtySince[index] == nil { dirtySince[index] = began }
         var failed: [Int: ASDError] = [:]
         guard let result else {
             let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
