@@ -11,6 +11,8 @@
 #   make boot-test                        boot a Debian container with the package, then a
 #                                         QEMU guest with it and zram-tools (root only)
 #   make powerloss-test                   cut the power of a QEMU guest running asd (root only)
+#   make powerloss-watch-test             the same under `asd watch` with RESYNC_DELAY=10:
+#                                         what a cut loses (root only)
 
 PN          = anything-sync-daemon
 PREFIX     ?= /usr
@@ -34,7 +36,7 @@ UNITS       = asd.service asd-resync.service asd-resync.timer asd-sleep.service 
 SOURCES     = Package.swift $(shell find Sources -name '*.swift' -o -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all build install install-bin install-config install-systemd install-generator install-man \
-	install-completion install-cron uninstall uninstall-cron check deb boot-test powerloss-test clean
+	install-completion install-cron uninstall uninstall-cron check deb boot-test powerloss-test powerloss-watch-test clean
 
 all: build
 
@@ -162,6 +164,11 @@ boot-test: deb
 # for the targets on such a file system. See Tests/powerloss/README.md.
 powerloss-test: $(RELEASEBIN)
 	Tests/powerloss/rig.py
+
+# The loss window of `asd watch`: 8 cuts while an application changes files without
+# pause; every change older than 10 s plus one write-back must be on disk.
+powerloss-watch-test: $(RELEASEBIN)
+	ASD_POWERLOSS_WATCH=1 Tests/powerloss/rig.py
 
 clean:
 	rm -rf $(BUILDDIR)
