@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ASDTestSupport
 
 /// `asd watch` (doc/DESIGN.md §12): with RESYNC_DELAY set, every kind of change
 /// reaches the disk copy without a resync, whatever the change source, in full
@@ -45,6 +46,46 @@ import Testing
         let log = (try? String(contentsOfFile: sandbox.out + "/watch.log", encoding: .utf8)) ?? ""
         #expect(log.contains("(\(source))"), "the watcher did not use \(source): \(log)")
         #expect(log.contains("Stopped watching on SIGTERM"), "\(log)")
+    }
+
+    /// A change seen while a write-back runs (its child held 5 s in each syncfs(2)
+    /// by strace) is due RESYNC_DELAY (2 s) after that write-back began, so it is
+    /// overdue when the write-back ends: counted from the end, the loss window
+    /// would grow by the write-back's length (doc/DESIGN.md §12). The watcher's
+    /// debug line says when it is due, by its own clock; then it reaches the disk.
+    @Test func aChangeDuringAWriteBackIsDueFromItsStart() async throws {
+        guard let strace = Executable.find("strace") else {
+            throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
+        }
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/t"], extra: "RESYNC_DELAY=2")
+        let disk = sandbox.paths("$DATA/t").diskCopy
+        let result = try await Scenario(sandbox, timeoutSeconds: 300)
+            .shell(WatchSupport.functions)
+            .shell("mkdir -p \"$DATA/t\" && echo a >\"$DATA/t/a\"")
+            .asd("sync", as: "sync")
+            .shell("""
+                export DEBUG=1
+                watch_start fanotify \(strace) -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=5000000
+                tracer=$(cat "$OUT/watch.pid")
+                watcher=$(pgrep -P $tracer -x asd)
+                echo b >"$DATA/t/b"
+                # The next write-back (b's) is in its child, inside syncfs(2): c comes after its start.
+                in_syncfs() { local c; c=$(pgrep -P $watcher -x asd) && [ "$(cut -d' ' -f1 /proc/$c/syscall)" = \(WatchSupport.syncfsNumber) ]; }
+                poll_until 60 in_syncfs
+                echo c >"$DATA/t/c"
+                poll_until 120 grep -q 'Changed during the write-back' "$OUT/watch.log"
+                wait_on_disk "$DATA/t" "\(disk)" late-change
+                kill -TERM $watcher
+                poll_until 120 eval '! kill -0 $tracer 2>/dev/null'
+                """)
+            .asd("unsync", as: "unsync")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+        let log = (try? String(contentsOfFile: sandbox.out + "/watch.log", encoding: .utf8)) ?? ""
+        let due = log.split(separator: "\n").filter { $0.contains("Changed during the write-back") }
+        #expect(!due.isEmpty && due.allSatisfy { $0.contains("due again in 0 ms") }, "\(log)")
     }
 
     /// More events than inotify's queue holds (fs.inotify.max_queued_events,

@@ -121,7 +121,11 @@ final class Watcher {
         // A change seen while it ran may have missed its capture: it is due RESYNC_DELAY
         // after the write-back began, not after it ended, or its window would grow by
         // the write-back's length (doc/DESIGN.md §12).
-        for index in source.read() where dirtySince[index] == nil { dirtySince[index] = began }
+        let late = source.read()
+        for index in late where dirtySince[index] == nil { dirtySince[index] = began }
+        if !late.isEmpty, let next = nextDue() {
+            console.debug("Changed during the write-back: due again in \(max(0, next - Clock.monotonicMicroseconds()) / 1000) ms.")
+        }
         var failed: [Int: ASDError] = [:]
         guard let result else {
             let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
