@@ -1,4 +1,5 @@
 import Testing
+import ASDTestSupport
 
 /// Bash functions the `asd watch` scenarios share (doc/DESIGN.md §12). Every
 /// wait is a bounded poll on the state it waits for, never a fixed sleep.
@@ -67,6 +68,14 @@ enum WatchSupport {
             ! ls -A "$VOLATILE" | grep -q '^\.capture-' || { echo "capture left" >&2; return 1; }
         }
         """#
+
+    /// strace, which holds a write-back inside a system call (a test without it fails).
+    static func strace() throws -> String {
+        guard let path = Executable.find("strace") else {
+            throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
+        }
+        return path
+    }
 
     /// syncfs(2)'s number, as /proc/PID/syscall shows it.
     static var syncfsNumber: Int {

@@ -54,28 +54,23 @@ import ASDTestSupport
     /// would grow by the write-back's length (doc/DESIGN.md §12). The watcher's
     /// debug line says when it is due, by its own clock; then it reaches the disk.
     @Test func aChangeDuringAWriteBackIsDueFromItsStart() async throws {
-        guard let strace = Executable.find("strace") else {
-            throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
-        }
-        let sandbox = try Sandbox()
-        try sandbox.writeConfig(targets: ["$DATA/t"], extra: "RESYNC_DELAY=2")
-        let disk = sandbox.paths("$DATA/t").diskCopy
+        let strace = try WatchSupport.strace(), sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/late"], extra: "RESYNC_DELAY=2")
         let result = try await Scenario(sandbox, timeoutSeconds: 300)
-            .shell(WatchSupport.functions)
-            .shell("mkdir -p \"$DATA/t\" && echo a >\"$DATA/t/a\"")
+            .shell(WatchSupport.functions + "\nmkdir -p \"$DATA/late\" && echo a >\"$DATA/late/a\"")
             .asd("sync", as: "sync")
             .shell("""
                 export DEBUG=1
                 watch_start fanotify \(strace) -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=5000000
                 tracer=$(cat "$OUT/watch.pid")
                 watcher=$(pgrep -P $tracer -x asd)
-                echo b >"$DATA/t/b"
+                echo b >"$DATA/late/b"
                 # The next write-back (b's) is in its child, inside syncfs(2): c comes after its start.
                 in_syncfs() { local c; c=$(pgrep -P $watcher -x asd) && [ "$(cut -d' ' -f1 /proc/$c/syscall)" = \(WatchSupport.syncfsNumber) ]; }
                 poll_until 60 in_syncfs
-                echo c >"$DATA/t/c"
+                echo c >"$DATA/late/c"
                 poll_until 120 grep -q 'Changed during the write-back' "$OUT/watch.log"
-                wait_on_disk "$DATA/t" "\(disk)" late-change
+                wait_on_disk "$DATA/late" "\(sandbox.paths("$DATA/late").diskCopy)" late-change
                 kill -TERM $watcher
                 poll_until 120 eval '! kill -0 $tracer 2>/dev/null'
                 """)
