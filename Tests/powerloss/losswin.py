@@ -7,11 +7,13 @@ duration) and a heartbeat; after the cut nothing of that depends on its disk. At
 the next boot it recovers (`asd sync`, `asd unsync`) and lists the disk copy
 (`ws PATH STATE`). Each path on disk must hold a version the application made
 (else it is torn, a temp file or never existed), and no change older than
-DELAY + W may be missing, W being the longest write-back the watcher completed
-before the cut in that boot (the one in progress at the cut cannot be measured:
-it was cut). The watcher writes a change back at most DELAY after it saw it
-(the write-back then in progress may end later only when it is longer than
-DELAY), so the write-back carrying it ends DELAY + W after the change."""
+DELAY + W may be missing. The watcher starts the write-back carrying a change at
+most DELAY after it saw it (later only behind a write-back longer than DELAY), so it
+ends DELAY + that write-back's duration after the change. That duration is known for
+completed write-backs; the one in progress at the cut lasts at least as long as it ran
+until the cut. So W is the longest write-back completed before the cut in that boot,
+or the one in progress so far when that is longer: a change missing only because the
+write-back in progress has not ended passes if that write-back began in time."""
 import math
 
 DELAY = 10.0
@@ -106,7 +108,8 @@ def verdict(run, disk):
     """(violations, report dict) for the disk listing {path: state}."""
     hist = run.history()
     longest = max((w["length"] for w in run.writebacks), default=0.0)
-    bound = DELAY + longest
+    running = run.cut - run.open_writeback if run.open_writeback is not None else 0.0
+    bound = DELAY + max(longest, running)
     bad, missing, present = [], [], []
     for path in sorted(set(hist) | set(disk)):
         versions = hist.get(path, [(-math.inf, ABSENT, 0)])
@@ -139,7 +142,7 @@ def verdict(run, disk):
         where = "before the first write-back"
     report = dict(cut=run.cut - run.start, where=where, changes=len(run.changes),
                   done=sum(1 for c in run.changes.values() if c["t1"] is not None),
-                  writebacks=len(run.writebacks), longest=longest, bound=bound,
+                  writebacks=len(run.writebacks), longest=longest, running=running, bound=bound,
                   metrics=max((w["metrics"] for w in run.writebacks), default="-", key=lambda m: float(m)
                               if m != "-" else 0.0),
                   lost=oldest_missing, kept=newest_present, overlay=run.overlay,
@@ -151,10 +154,12 @@ def verdict(run, disk):
 def describe(n, report):
     lost, kept = report["lost"], report["kept"]
     return ("loss window r%d (overlay=%s): cut %.1fs after the watcher started, %s; %d changes (%d done), "
-            "%d write-backs, longest %.2fs (metrics %ss), bound %.2fs; newest change on disk %s; oldest missing %s; "
+            "%d write-backs, longest %.2fs (metrics %ss), bound %.2fs (%s); newest change on disk %s; oldest missing %s; "
             "one instant: %s" % (
                 n, report["overlay"], report["cut"], report["where"], report["changes"], report["done"],
                 report["writebacks"], report["longest"], report["metrics"], report["bound"],
+                "%gs + the write-back in progress so far" % DELAY if report["running"] > report["longest"]
+                else "%gs + the longest write-back" % DELAY,
                 "%.2fs old (#%d %s)" % (kept[0], kept[2], kept[1]) if kept else "none (only the sync's state)",
                 "%.2fs old (#%d %s)" % (lost[0], lost[2], lost[1]) if lost else "none",
                 "yes" if report["consistent"] else "no"))
@@ -177,7 +182,8 @@ def summary(windows, rounds):
     lost = [w[2]["lost"][0] for w in windows if w[2]["lost"]]
     kept = [w[2]["kept"][0] for w in windows if w[2]["kept"]]
     print("powerloss: loss window: %d of %d cuts checked, %d with violations; worst age of a lost change %s, "
-          "newest change on disk at most %s old; bounds %s (%.0fs + the longest write-back seen)" % (
+          "newest change on disk at most %s old; bounds %s (%.0fs + the longest write-back seen, or the one "
+          "in progress so far)" % (
               len(windows), rounds, sum(1 for w in windows if w[1]), "%.2fs" % max(lost) if lost else "none",
               "%.2fs" % max(kept) if kept else "-",
               "%.2f-%.2fs" % (min(w[2]["bound"] for w in windows), max(w[2]["bound"] for w in windows))

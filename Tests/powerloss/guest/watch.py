@@ -191,9 +191,11 @@ def poll_writebacks(watcher):
     emit("error the watcher exited with %d" % watcher.returncode)
 
 
-def forward(stream):
+def forward(stream, watching):
     for line in stream:
         say("   watch| " + line.rstrip())
+        if line.startswith("Watching "):
+            watching.set()
 
 
 def run(k, seed, engine):
@@ -212,9 +214,14 @@ def run(k, seed, engine):
     env = dict(os.environ, ASDCONF=conf(k), DEBUG="1")
     watcher = subprocess.Popen(["/usr/bin/asd", "watch"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, errors="replace")
-    threading.Thread(target=forward, args=(watcher.stdout,), daemon=True).start()
+    watching = threading.Event()
+    threading.Thread(target=forward, args=(watcher.stdout, watching), daemon=True).start()
     threading.Thread(target=poll_writebacks, args=(watcher,), daemon=True).start()
     app.open_db("wal" if k % 2 else "delete")
+    # The application starts once the watcher watches (a loaded guest takes seconds to
+    # start it); as with asd-watch.service, the watcher's first write-back comes 10 s later.
+    if not watching.wait(300):
+        raise RuntimeError("asd watch did not start watching in 300 s")
     mark("watch-begin r%d" % k)
     emit("wt0 %.6f overlay=%s" % (time.monotonic(), overlay))
     while True:  # until the host cuts the power
