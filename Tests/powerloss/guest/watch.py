@@ -24,7 +24,7 @@ import termios
 import threading
 import time
 
-from check import mounts_under
+from check import archives_of, extract, mounts_under
 from common import VOLATILE, asd, fsync_dir, mark, say
 
 DELAY = 10
@@ -246,6 +246,11 @@ def check(k):
         if name != "data" and not (name.startswith(".data-backup_asd-crashrecovery-") and name.endswith(".tar.zstd")):
             return ("debris", os.path.join(parent, name), "left beside the target")
     root = target(k)
+    for archive in archives_of(root):  # a crash archive must extract (zstd + tar)
+        try:
+            extract(archive)
+        except Exception as error:
+            return ("archive", archive, "does not extract: %s" % error)
     for top, dirs, names in os.walk(root):
         for name in sorted(dirs + names):
             full = os.path.join(top, name)
