@@ -1,5 +1,6 @@
 @testable import ASDCore
 @testable import ASDSystem
+import Foundation
 import Testing
 import ASDTestSupport
 
@@ -7,13 +8,17 @@ import ASDTestSupport
 /// device and filling it: the next start completes it (or starts afresh),
 /// unsync then leaves no device, no mount and the target as it was. The
 /// kill is strace's fault injection at a chosen system call: deterministic,
-/// no timing involved.
+/// no timing involved. The device is formatted and mounted on a thread of
+/// its own while the main thread does the first target's disk side: strace
+/// without -f traces the main thread alone, so its calls are counted whatever
+/// the set-up thread does meanwhile; with -f, -P picks the set-up's calls
+/// (mkfs, the mount on the mount point, "@MOUNT@").
 @Suite(.zram) struct ZramKillTests {
     struct KillPoint: Sendable, CustomStringConvertible {
         let name: String
         /// strace options that kill asd (or, for mkfs, the child) at the step.
         let strace: String
-        /// The killed sync exits 1 (it rolled back) instead of dying.
+        /// The killed sync exits 1 (it rolled back, removing its device) instead of dying.
         let rollsBack: Bool
         var description: String { name }
     }
@@ -21,8 +26,12 @@ import ASDTestSupport
     static let points: [KillPoint] = [
         KillPoint(name: "before hot_add", strace: "-P /sys/class/zram-control/hot_add -e trace=openat -e inject=openat:signal=KILL", rollsBack: false),
         KillPoint(name: "mkfs killed", strace: "-f -P /usr/sbin/mkfs.ext4 -P /sbin/mkfs.ext4 -e trace=execve -e inject=execve:signal=KILL", rollsBack: true),
-        KillPoint(name: "before mounting the device", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
-        KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=2", rollsBack: false),
+        KillPoint(name: "before mounting the device", strace: "-f -P @MOUNT@ -e trace=mount -e inject=mount:signal=KILL", rollsBack: false),
+        // The main thread's mounts: the target onto its disk copy (bind, private,
+        // noatime), then the copy onto the target.
+        KillPoint(name: "disk side, device being set up", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
+        KillPoint(name: "disk side fails, device being set up", strace: "-e trace=mount -e inject=mount:error=EPERM:when=1", rollsBack: true),
+        KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=4", rollsBack: false),
         // Renames of a sync: config snapshot, zram intent, zram record, (renameat of the
         // old backup,) the marker, the daemon file.
         KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=5", rollsBack: false),
@@ -34,11 +43,12 @@ import ASDTestSupport
         guard let strace = Executable.find("strace") else {
             throw HarnessError("strace is needed to kill asd at a chosen step; install it (apt-get install strace).")
         }
-        let target = "$DATA/t"
-        let result = try await Scenario.onSmallZram()
+        let target = "$DATA/t", sandbox = try Sandbox()
+        let options = point.strace.replacingOccurrences(of: "@MOUNT@", with: "\"\(ZramTests.mountPoint(sandbox))\"")
+        let result = try await Scenario.onSmallZram(in: sandbox)
             .shell(Fixture.small(at: target))
             .snapshotTree(target, as: "initial")
-            .capture("\(strace) -qq -o /dev/null \(point.strace) \"$ASD_BIN\" sync", as: "killed")
+            .capture("DEBUG=1 \(strace) -qq -o /dev/null \(options) \"$ASD_BIN\" sync", as: "killed")
             .shell("zram_keep \"$SANDBOX/rec-killed\"")
             .asd("sync", as: "sync")
             .shell("zram_keep \"$SANDBOX/rec\"")
@@ -56,6 +66,7 @@ import ASDTestSupport
         let killed = try result.command("killed")
         if point.rollsBack {
             #expect(killed.status == 1, "\(killed.output)")
+            #expect(killed.output.contains("Removed zram device"), "the failed sync kept its device: \(killed.output)")
         } else {
             #expect(killed.status != 0 && !killed.output.contains("Sync successful"), "not killed: \(killed.output)")
         }

@@ -54,9 +54,11 @@ extension Trait where Self == ConditionTrait {
 extension Scenario {
     /// A new sandbox keeping `$DATA/t` on a 32 MiB zram device, and its scenario
     /// with the zram helpers (fails where zram is missing, as `ZramSupport.check`).
-    static func onSmallZram() throws -> Scenario {
+    static func onSmallZram() throws -> Scenario { try onSmallZram(in: Sandbox()) }
+
+    /// `onSmallZram()` in `sandbox`.
+    static func onSmallZram(in sandbox: Sandbox) throws -> Scenario {
         try ZramSupport.check()
-        let sandbox = try Sandbox()
         try sandbox.writeConfig(targets: ["$DATA/t"], extra: "USE_ZRAM=yes\nZRAM_SIZE=32M")
         return Scenario(sandbox).withZram()
     }
