@@ -208,6 +208,7 @@ now() { date +%s%N; }
 since() { echo $(( ($(now) - $1) / 1000000 )); }
 seconds() { local t0; t0=$(now); "$@" >/dev/null; since "$t0"; }
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+least() { tr ' ' '\n' <<<"$*" | grep . | sort -n | head -n1; }
 printf "\nload average before: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf "data: %s copies of each set, USE_BACKUPS=%s%s\n" "$SCALE" "$BACKUPS" "${BASELINE:+, baseline (base) $BASELINE}"
 printf "%-6s %5s %10s %10s %10s %12s\n" mode run "sync ms" "resync ms" "unsync ms" "RAM (parse)"
@@ -224,7 +225,7 @@ for run in $(seq "$RUNS"); do
         sync; sleep 1  # the copy just made is flushed, so its writeback does not run during the timed sync
         ASD=$([[ $mode == base ]] && echo "$BASELINE" || echo "$ASD_NEW")
         s=$(seconds "$ASD" sync)
-        find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
+        find "$WORK/targets/logs" -type f | sort | awk "NR <= 20" | while read -r f; do head -c 100000 "$f" >> "$f"; done
         r=$(seconds "$ASD" resync)
         sync  # data still in the page cache is not on the device yet
         ram=$("$ASD" parse --json | python3 -c 'import json,sys; r=json.load(sys.stdin); z=r["zram"]; print(z["ramBytes"] if z else sum(t["ramBytes"] or 0 for t in r["targets"]))')
@@ -233,12 +234,16 @@ for run in $(seq "$RUNS"); do
         T[$mode.sync]+=" $s"; T[$mode.resync]+=" $r"; T[$mode.unsync]+=" $u"
     done
 done
-printf "load average after: %s\nmedians of %s runs:\n" "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
+printf "load average after: %s\nmedians of %s runs (and the fastest run of each, least disturbed by the load):\n" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / (a ? a : 1) }'; }
 for step in sync resync unsync; do
     a=$(median "${T[tmpfs.$step]}"); b=$(median "${T[zram.$step]}")
     printf "  %-7s tmpfs %5s ms  zram %5s ms  ratio %s" "$step" "$a" "$b" "$(ratio "$a" "$b")"
     [[ -n $BASELINE ]] && printf "  (base %5s ms, ratio %s)" "$(median "${T[base.$step]}")" "$(ratio "$a" "$(median "${T[base.$step]}")")"
+    a=$(least "${T[tmpfs.$step]}"); b=$(least "${T[zram.$step]}")
+    printf "; fastest: tmpfs %s zram %s ms, %s" "$a" "$b" "$(ratio "$a" "$b")"
+    [[ -n $BASELINE ]] && printf " (base %s ms, %s)" "$(least "${T[base.$step]}")" "$(ratio "$a" "$(least "${T[base.$step]}")")"
     printf "\n"
 done
 ASD=$ASD_NEW
