@@ -254,7 +254,7 @@ declare -A P
 for run in $(seq "$RUNS"); do
     t=$(now); DEV=$(cat /sys/class/zram-control/hot_add); echo "$size" > "/sys/block/zram$DEV/disksize"; P[add]+=" $(since "$t")"
     t=$(now)
-    if [[ $fs == btrfs ]]; then mkfs.btrfs -q -f -K -m single -d single "/dev/zram$DEV" >/dev/null
+    if [[ $fs == btrfs ]]; then mkfs.btrfs -q -f -K -n 4096 -m single -d single "/dev/zram$DEV" >/dev/null
     else mkfs.ext4 -q -F -O ^has_journal -m 0 -E nodiscard,lazy_itable_init=0 "/dev/zram$DEV"; fi
     P[mkfs]+=" $(since "$t")"
     opts=discard; [[ $fs == btrfs ]] && opts=discard=sync,compress-force=zstd:1,max_inline=2048
