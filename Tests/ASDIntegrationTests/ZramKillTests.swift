@@ -31,6 +31,8 @@ import ASDTestSupport
         // noatime), then the copy onto the target.
         KillPoint(name: "disk side, device being set up", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
         KillPoint(name: "disk side fails, device being set up", strace: "-e trace=mount -e inject=mount:error=EPERM:when=1", rollsBack: true),
+        // SIGTERM (systemd's stop) there: sync rolls back; the set-up sends it on to mkfs.
+        KillPoint(name: "SIGTERM on the disk side, device being set up", strace: "-e trace=mount -e inject=mount:signal=TERM:when=1", rollsBack: true),
         KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=4", rollsBack: false),
         // Renames of a sync: config snapshot, zram intent, zram record, (renameat of the
         // old backup,) the marker, the daemon file.
