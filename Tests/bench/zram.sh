@@ -130,6 +130,7 @@ format() { # $1 candidate, $2 device
     ext4-inline-4k)    mkfs.ext4 -q -F -O ^has_journal,inline_data -m 0 -b 4096 -I 1024 "$2" ;;
     ext4-tuned)        mkfs.ext4 -q -F -O ^has_journal,^resize_inode -E lazy_itable_init=0,nodiscard -m 0 -b 4096 -N 8192 "$2" ;;
     ext2-4k)           mkfs.ext2 -q -F -m 0 -b 4096 "$2" ;;
+    btrfs-zstd1)       mkfs.btrfs -q -f -n 4096 -m single -d single "$2" >/dev/null ;;  # asd's choice
     btrfs-zstd*|btrfs-lzo) mkfs.btrfs -q -f -m single -d single "$2" >/dev/null ;;
     f2fs-compress)     mkfs.f2fs -q -f -O extra_attr,compression "$2" >/dev/null ;;
     esac
