@@ -1,6 +1,5 @@
 @testable import ASDCore
 @testable import ASDSystem
-import Foundation
 import Testing
 import ASDTestSupport
 
@@ -8,11 +7,8 @@ import ASDTestSupport
 /// device and filling it: the next start completes it (or starts afresh),
 /// unsync then leaves no device, no mount and the target as it was. The
 /// kill is strace's fault injection at a chosen system call: deterministic,
-/// no timing involved. The device is formatted and mounted on a thread of
-/// its own while the main thread does the first target's disk side: strace
-/// without -f traces the main thread alone, so its calls are counted whatever
-/// the set-up thread does meanwhile; with -f, -P picks the set-up's calls
-/// (mkfs, the mount on the mount point, "@MOUNT@").
+/// no timing involved. A step failing or a SIGTERM after the device is
+/// mounted: sync rolls back and removes the device.
 @Suite(.zram) struct ZramKillTests {
     struct KillPoint: Sendable, CustomStringConvertible {
         let name: String
@@ -26,14 +22,12 @@ import ASDTestSupport
     static let points: [KillPoint] = [
         KillPoint(name: "before hot_add", strace: "-P /sys/class/zram-control/hot_add -e trace=openat -e inject=openat:signal=KILL", rollsBack: false),
         KillPoint(name: "mkfs killed", strace: "-f -P /usr/sbin/mkfs.ext4 -P /sbin/mkfs.ext4 -e trace=execve -e inject=execve:signal=KILL", rollsBack: true),
-        KillPoint(name: "before mounting the device", strace: "-f -P @MOUNT@ -e trace=mount -e inject=mount:signal=KILL", rollsBack: false),
-        // The main thread's mounts: the target onto its disk copy (bind, private,
+        // Mounts of a sync: the device, the target onto its disk copy (bind, private,
         // noatime), then the copy onto the target.
-        KillPoint(name: "disk side, device being set up", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
-        KillPoint(name: "disk side fails, device being set up", strace: "-e trace=mount -e inject=mount:error=EPERM:when=1", rollsBack: true),
-        // SIGTERM (systemd's stop) there: sync rolls back; the set-up sends it on to mkfs.
-        KillPoint(name: "SIGTERM on the disk side, device being set up", strace: "-e trace=mount -e inject=mount:signal=TERM:when=1", rollsBack: true),
-        KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=4", rollsBack: false),
+        KillPoint(name: "before mounting the device", strace: "-e trace=mount -e inject=mount:signal=KILL:when=1", rollsBack: false),
+        KillPoint(name: "before binding the target", strace: "-e trace=mount -e inject=mount:signal=KILL:when=2", rollsBack: false),
+        KillPoint(name: "binding the target fails", strace: "-e trace=mount -e inject=mount:error=EPERM:when=2", rollsBack: true),
+        KillPoint(name: "SIGTERM while binding the target", strace: "-e trace=mount -e inject=mount:signal=TERM:when=2", rollsBack: true),
         // Renames of a sync: config snapshot, zram intent, zram record, (renameat of the
         // old backup,) the marker, the daemon file.
         KillPoint(name: "before the marker", strace: "-e trace=rename,renameat -e inject=rename,renameat:signal=KILL:when=5", rollsBack: false),
@@ -45,12 +39,11 @@ import ASDTestSupport
         guard let strace = Executable.find("strace") else {
             throw HarnessError("strace is needed to kill asd at a chosen step; install it (apt-get install strace).")
         }
-        let target = "$DATA/t", sandbox = try Sandbox()
-        let options = point.strace.replacingOccurrences(of: "@MOUNT@", with: "\"\(ZramTests.mountPoint(sandbox))\"")
-        let result = try await Scenario.onSmallZram(in: sandbox)
+        let target = "$DATA/t"
+        let result = try await Scenario.onSmallZram()
             .shell(Fixture.small(at: target))
             .snapshotTree(target, as: "initial")
-            .capture("DEBUG=1 \(strace) -qq -o /dev/null \(options) \"$ASD_BIN\" sync", as: "killed")
+            .capture("DEBUG=1 \(strace) -qq -o /dev/null \(point.strace) \"$ASD_BIN\" sync", as: "killed")
             .shell("zram_keep \"$SANDBOX/rec-killed\"")
             .asd("sync", as: "sync")
             .shell("zram_keep \"$SANDBOX/rec\"")

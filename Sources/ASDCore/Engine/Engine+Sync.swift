@@ -7,19 +7,20 @@ extension Engine {
         try recoverUngracefulState()
         removeWriteBackRecord() // a stale one from a run that did not end with unsync
         try writeConfigSnapshot()
-        // A new zram device is formatted and mounted meanwhile (Mounting/ZramSetUp.swift).
-        let zram: ZramSetUp?
-        do throws(ASDError) { zram = try prepareZram() } catch {
+        let madeZram: Bool
+        do throws(ASDError) { madeZram = try prepareZram() } catch {
             removeConfigSnapshot()
             throw error
         }
-        do throws(ASDError) { try syncTargets(zram: zram) } catch {
-            if let zram { abandonZram(zram) }
+        do throws(ASDError) { try syncTargets() } catch {
+            if madeZram, let number = ownZramDevice() {
+                do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
+            }
             throw error
         }
     }
 
-    func syncTargets(zram: ZramSetUp? = nil) throws(ASDError) {
+    func syncTargets() throws(ASDError) {
         var done: [TargetPaths] = []
         for paths in targets {
             guard FileOps.isDirectory(paths.target) else {
@@ -36,7 +37,7 @@ extension Engine {
             }
             var journal = UndoJournal()
             do throws(ASDError) {
-                try syncTarget(paths, journal: &journal, zram: zram)
+                try syncTarget(paths, journal: &journal)
                 done.append(paths)
             } catch {
                 let cause = blamingSignal(error, during: "sync of \(paths.target)")
@@ -47,7 +48,6 @@ extension Engine {
         }
         do throws(ASDError) {
             // A signal that came after the last target's last step still means "stop".
-            try zram?.wait()
             try checkInterrupted("sync")
             try writeAtomically(invocation.daemonFile, contents: [])
         } catch {
@@ -61,13 +61,12 @@ extension Engine {
 
     /// One target, upstream's order: dirs, bind target onto the disk copy,
     /// snapshot, fill tmpfs (copy or overlay), flag, bind tmpfs onto the target.
-    /// The tmpfs side comes after the disk side, so that a new zram device
-    /// (`zram`) is formatted and mounted meanwhile.
-    func syncTarget(_ paths: TargetPaths, journal: inout UndoJournal, zram: ZramSetUp? = nil) throws(ASDError) {
+    func syncTarget(_ paths: TargetPaths, journal: inout UndoJournal) throws(ASDError) {
         let owner = try statOrThrow(paths.target, doing: "read the owner and mode of")
         log.debug("Syncing \(paths.target) -> \(paths.tmpfsCopy)")
         try refusePlantedBesideTarget(paths)
 
+        try makeOwnedDirectory(paths.tmpfsCopy, like: owner, journal: &journal, underVolatile: true)
         try makeOwnedDirectory(paths.diskCopy, like: owner, journal: &journal, underVolatile: false)
         try checkInterrupted("sync of \(paths.target)")
 
@@ -85,8 +84,6 @@ extension Engine {
             try checkInterrupted("sync of \(paths.target)")
         }
 
-        try zram?.wait()
-        try makeOwnedDirectory(paths.tmpfsCopy, like: owner, journal: &journal, underVolatile: true)
         if settings.useOverlay, let snapshotRoot {
             try makeOwnedDirectory(paths.overlayUpper, like: owner, journal: &journal, underVolatile: true)
             try makeOwnedDirectory(paths.overlayWork, like: owner, journal: &journal, underVolatile: true)

@@ -31,21 +31,18 @@ extension Engine {
         return table.filter { $0.source == node || $0.device == dev }
     }
 
-    /// Before the first target: asd's device, made and sized here (the
-    /// targets must fit), then formatted and mounted at the layout's VOLATILE
-    /// on a thread of its own (`formatAndMountZram`) while sync does the
-    /// targets' disk side; sync waits for it before the first write to the
-    /// device. A device of a sync that was killed is reused when mounted (the
-    /// targets on it are kept, as for tmpfs), else removed and made anew.
-    /// Returns nil unless this call made the device (a failed sync then
-    /// removes it again: `abandonZram`).
-    func prepareZram() throws(ASDError) -> ZramSetUp? {
-        guard let zram = settings.zram else { return nil }
+    /// Before the first target: asd's device, formatted and mounted at the
+    /// layout's VOLATILE. A device of a sync that was killed is reused when
+    /// mounted (the targets on it are kept, as for tmpfs), else removed and
+    /// made anew. Returns true when this call made the device (so a failed
+    /// sync removes it again).
+    func prepareZram() throws(ASDError) -> Bool {
+        guard let zram = settings.zram else { return false }
         let mountPoint = settings.volatile
         if let number = ownZramDevice() {
             if zramMounts(number).contains(where: { $0.mountPoint == mountPoint && $0.root == "/" }) {
                 log.info("Using zram device \(Zram.node(number)) left mounted at \(mountPoint) by an earlier sync.")
-                return nil
+                return false
             }
             try removeZram(number)
         } else {
@@ -67,38 +64,22 @@ extension Engine {
             }
             return number
         }
-        let format = ZramFormat.choose(size: size, hasBtrfs: Subprocess.which("mkfs.btrfs") != nil)
-        return ZramSetUp.start { [self] () throws(ASDError) in
-            try formatAndMountZram(number, size: size, zram: zram, format: format)
-        }
-    }
-
-    /// On the set-up's thread: the mount point, mkfs, the mount. A failure
-    /// removes the device again.
-    func formatAndMountZram(_ number: Int, size: UInt64, zram: ZramSettings, format: ZramFormat) throws(ASDError) {
-        let device = Zram.node(number), mountPoint = settings.volatile
         do throws(ASDError) {
             try checkInterrupted("sync (setting up zram)")
             try makeZramMountPoint(zram)
-            try runZramCommand(format.mkfs(device))
+            let format = ZramFormat.choose(size: size, hasBtrfs: Subprocess.which("mkfs.btrfs") != nil)
+            try runZramCommand(format.mkfs(Zram.node(number)))
             try checkInterrupted("sync (setting up zram)")
-            try ASDError.attempt("mount \(device) (\(format.fsType)) on", mountPoint) { () throws(Errno) in
-                try Mount.mountDevice(device, fsType: format.fsType, options: format.options, at: mountPoint)
+            try ASDError.attempt("mount \(Zram.node(number)) (\(format.fsType)) on", mountPoint) { () throws(Errno) in
+                try Mount.mountDevice(Zram.node(number), fsType: format.fsType, options: format.options, at: mountPoint)
             }
-            log.debug("zram device \(device): \(format.fsType), \(formatBytes(size)) uncompressed, mounted on \(mountPoint)")
+            try checkInterrupted("sync (setting up zram)")
+            log.debug("zram device \(Zram.node(number)): \(format.fsType), \(formatBytes(size)) uncompressed, mounted on \(mountPoint)")
         } catch {
             do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
             throw error
         }
-    }
-
-    /// After a failed sync: waits for the set-up of the device this sync
-    /// made (a format or mount still running would keep it busy or mount it
-    /// after the removal), then removes the device.
-    func abandonZram(_ setUp: ZramSetUp) {
-        try? setUp.wait()
-        guard let number = ownZramDevice() else { return }
-        do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
+        return true
     }
 
     /// Algorithm (ZRAM_ALGORITHM, else zstd, else lz4, else the kernel's) and disksize.
