@@ -11,7 +11,8 @@ enum ZramSupport {
     /// `zram_alive FILE` is true while the device a record names still
     /// exists as made; `zram_keep` copies the current record to FILE (also
     /// kept for the cleanup); the EXIT trap unmounts, resets and removes
-    /// every device a kept record names that is still alive.
+    /// every device a kept record names that is still alive (holding asd's
+    /// machine-wide zram lock, as asd does).
     static let library = #"""
         zram_alive() {
             local n s
@@ -27,8 +28,10 @@ enum ZramSupport {
                 zram_alive "$rec" || continue
                 n=$(sed -n 's/^device=//p' "$rec")
                 { findmnt -rn -o TARGET -S "/dev/zram$n" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
-                for _ in $(seq 100); do echo 1 >"/sys/block/zram$n/reset" 2>/dev/null && break; sleep 0.05; done
-                echo "$n" >/sys/class/zram-control/hot_remove || true
+                # Under asd's machine-wide lock, as asd resets and removes: between the two
+                # the device is unsized, and an asd looking for an abandoned one must not see it.
+                flock /run/asd-zram-lock sh -c 'for _ in $(seq 100); do echo 1 >"/sys/block/zram$1/reset" 2>/dev/null && break; sleep 0.05; done
+                    echo "$1" >/sys/class/zram-control/hot_remove' sh "$n" || true
             done
             return 0
         }

@@ -5,13 +5,17 @@
 #   rrd:  RRD files from `rrdtool create` and two days of `rrdtool update`
 # and how much RAM deleting half of the logs returns (discard, fstrim) within 60 s.
 #
-#   sudo Tests/bench/zram.sh [--quick] [--times [--runs=N]]   (needs rrdtool, e2fsprogs; btrfs-progs optional)
+#   sudo Tests/bench/zram.sh [--quick] [--times [--runs=N] [--scale=K] [--backups] [--baseline=ASD]]
+#   (needs rrdtool, e2fsprogs; btrfs-progs optional)
 #
 # --times: instead of the table, asd's sync, resync and unsync of both data sets with
 # USE_ZRAM against plain tmpfs, N runs each (default 5) alternating, their medians
 # and ratios, the load average, and what the device's set-up steps cost by themselves
 # (ASD_BINARY, else .build/release/asd, else .build/debug/asd; its config, daemon
-# file and VOLATILE are in the bench's own directory).
+# file and VOLATILE are in the bench's own directory). --scale=K: each target holds K
+# copies of its data set (fixed costs weigh less); --backups: USE_BACKUPS=yes, the
+# default (a hard-link snapshot of each target at sync) instead of no; --baseline=ASD:
+# another asd binary's USE_ZRAM runs alternate with the others (before/after figures).
 #
 # Only devices this script made through /sys/class/zram-control/hot_add are
 # touched, and each is reset and removed again (also on error or ^C). Mounts are
@@ -23,8 +27,11 @@ command -v rrdtool >/dev/null || { echo "zram.sh: needs rrdtool (apt-get install
 if [[ "${ZRAM_BENCH_INNER:-}" != 1 ]]; then
     ZRAM_BENCH_INNER=1 exec unshare -m --propagation private "$0" "$@"
 fi
-QUICK=0; TIMES=0; RUNS=5
-for arg in "$@"; do case $arg in --quick) QUICK=1 ;; --times) TIMES=1 ;; --runs=*) RUNS=${arg#--runs=} ;; esac; done
+QUICK=0; TIMES=0; RUNS=5; SCALE=1; BACKUPS=no; BASELINE=""
+for arg in "$@"; do case $arg in
+    --quick) QUICK=1 ;; --times) TIMES=1 ;; --runs=*) RUNS=${arg#--runs=} ;; --scale=*) SCALE=${arg#--scale=} ;;
+    --backups) BACKUPS=yes ;; --baseline=*) BASELINE=$(realpath "${arg#--baseline=}") ;;
+esac; done
 WORK=$(mktemp -d /var/tmp/asd-zram-bench.XXXXXX)
 DEV=""
 cleanup() {
@@ -123,6 +130,7 @@ format() { # $1 candidate, $2 device
     ext4-inline-4k)    mkfs.ext4 -q -F -O ^has_journal,inline_data -m 0 -b 4096 -I 1024 "$2" ;;
     ext4-tuned)        mkfs.ext4 -q -F -O ^has_journal,^resize_inode -E lazy_itable_init=0,nodiscard -m 0 -b 4096 -N 8192 "$2" ;;
     ext2-4k)           mkfs.ext2 -q -F -m 0 -b 4096 "$2" ;;
+    btrfs-zstd1)       mkfs.btrfs -q -f -n 4096 -m single -d single "$2" >/dev/null ;;  # asd's choice
     btrfs-zstd*|btrfs-lzo) mkfs.btrfs -q -f -m single -d single "$2" >/dev/null ;;
     f2fs-compress)     mkfs.f2fs -q -f -O extra_attr,compression "$2" >/dev/null ;;
     esac
@@ -190,8 +198,9 @@ for candidate in "$(dirname "$0")/../../.build/release/asd" "$(dirname "$0")/../
     [[ -z $ASD && -x $candidate ]] && ASD=$candidate
 done
 [[ -n $ASD ]] || { echo "zram.sh --times: build asd first (make) or set ASD_BINARY" >&2; exit 1; }
+ASD_NEW=$ASD
 mkdir -p "$WORK/vol" "$WORK/run" "$WORK/targets" "$WORK/mnt"
-mount -t tmpfs -o size=1g,mode=1777 asd-bench "$WORK/vol"
+mount -t tmpfs -o size=$(( SCALE > 2 ? SCALE / 2 : 1 ))g,mode=1777 asd-bench "$WORK/vol"
 # The daemon file, its config snapshot and records on a tmpfs, as /run is: their fsyncs
 # cost nothing there, as on a real system (on the disk they would add to both modes).
 mount -t tmpfs -o size=16m,mode=0755 asd-bench-run "$WORK/run"
@@ -200,18 +209,27 @@ now() { date +%s%N; }
 since() { echo $(( ($(now) - $1) / 1000000 )); }
 seconds() { local t0; t0=$(now); "$@" >/dev/null; since "$t0"; }
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+least() { tr ' ' '\n' <<<"$*" | grep . | sort -n | head -n1; }
 printf "\nload average before: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "data: %s copies of each set, USE_BACKUPS=%s%s\n" "$SCALE" "$BACKUPS" "${BASELINE:+, baseline (base) $BASELINE}"
 printf "%-6s %5s %10s %10s %10s %12s\n" mode run "sync ms" "resync ms" "unsync ms" "RAM (parse)"
+MODES="tmpfs zram${BASELINE:+ base}"
 declare -A T
-# tmpfs and zram runs alternate, so that a busy moment of the machine hits both alike.
+# tmpfs and zram runs alternate, so that a busy moment of the machine hits both alike,
+# and their order turns each run: the run after a tmpfs one was seen 15-50 ms slower.
+read -ra ORDER <<<"$MODES"
 for run in $(seq "$RUNS"); do
-    for mode in tmpfs zram; do
-        rm -rf "$WORK/targets"/*; cp -a "$LOGS" "$RRDS" "$WORK/targets/"
-        printf 'WHATTOSYNC=(%s %s)\nVOLATILE=%s\nUSE_BACKUPS=no\nUSE_ZRAM=%s\n' "$WORK/targets/logs" "$WORK/targets/rrd" \
-            "$WORK/vol" "$([[ $mode == zram ]] && echo yes || echo no)" > "$ASDCONF"
+    for k in "${!ORDER[@]}"; do
+        mode=${ORDER[(k + run - 1) % ${#ORDER[@]}]}
+        rm -rf "$WORK/targets"; mkdir -p "$WORK/targets/logs" "$WORK/targets/rrd"
+        if (( SCALE == 1 )); then cp -a "$LOGS/." "$WORK/targets/logs/"; cp -a "$RRDS/." "$WORK/targets/rrd/"
+        else for k in $(seq "$SCALE"); do cp -a "$LOGS" "$WORK/targets/logs/$k"; cp -a "$RRDS" "$WORK/targets/rrd/$k"; done; fi
+        printf 'WHATTOSYNC=(%s %s)\nVOLATILE=%s\nUSE_BACKUPS=%s\nUSE_ZRAM=%s\n' "$WORK/targets/logs" "$WORK/targets/rrd" \
+            "$WORK/vol" "$BACKUPS" "$([[ $mode != tmpfs ]] && echo yes || echo no)" > "$ASDCONF"
         sync; sleep 1  # the copy just made is flushed, so its writeback does not run during the timed sync
+        ASD=$([[ $mode == base ]] && echo "$BASELINE" || echo "$ASD_NEW")
         s=$(seconds "$ASD" sync)
-        find "$WORK/targets/logs" -type f | head -20 | while read -r f; do head -c 100000 "$f" >> "$f"; done
+        find "$WORK/targets/logs" -type f | sort | awk "NR <= 20" | while read -r f; do head -c 100000 "$f" >> "$f"; done
         r=$(seconds "$ASD" resync)
         sync  # data still in the page cache is not on the device yet
         ram=$("$ASD" parse --json | python3 -c 'import json,sys; r=json.load(sys.stdin); z=r["zram"]; print(z["ramBytes"] if z else sum(t["ramBytes"] or 0 for t in r["targets"]))')
@@ -220,11 +238,19 @@ for run in $(seq "$RUNS"); do
         T[$mode.sync]+=" $s"; T[$mode.resync]+=" $r"; T[$mode.unsync]+=" $u"
     done
 done
-printf "load average after: %s\nmedians of %s runs:\n" "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
+printf "load average after: %s\nmedians of %s runs (and the fastest run of each, least disturbed by the load):\n" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$RUNS"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / (a ? a : 1) }'; }
 for step in sync resync unsync; do
     a=$(median "${T[tmpfs.$step]}"); b=$(median "${T[zram.$step]}")
-    printf "  %-7s tmpfs %5s ms  zram %5s ms  ratio %s\n" "$step" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", b / (a ? a : 1) }')"
+    printf "  %-7s tmpfs %5s ms  zram %5s ms  ratio %s" "$step" "$a" "$b" "$(ratio "$a" "$b")"
+    [[ -n $BASELINE ]] && printf "  (base %5s ms, ratio %s)" "$(median "${T[base.$step]}")" "$(ratio "$a" "$(median "${T[base.$step]}")")"
+    a=$(least "${T[tmpfs.$step]}"); b=$(least "${T[zram.$step]}")
+    printf "; fastest: tmpfs %s zram %s ms, %s" "$a" "$b" "$(ratio "$a" "$b")"
+    [[ -n $BASELINE ]] && printf " (base %s ms, %s)" "$(least "${T[base.$step]}")" "$(ratio "$a" "$(least "${T[base.$step]}")")"
+    printf "\n"
 done
+ASD=$ASD_NEW
 # What the device costs by itself, the steps asd takes, as asd would size it (VOLATILE's free space).
 size=$(( $(df -B1 --output=avail "$WORK/vol" | tail -n1) / 4096 * 4096 ))
 fs=ext4; command -v mkfs.btrfs >/dev/null && (( size >= 256 << 20 )) && fs=btrfs
@@ -232,7 +258,7 @@ declare -A P
 for run in $(seq "$RUNS"); do
     t=$(now); DEV=$(cat /sys/class/zram-control/hot_add); echo "$size" > "/sys/block/zram$DEV/disksize"; P[add]+=" $(since "$t")"
     t=$(now)
-    if [[ $fs == btrfs ]]; then mkfs.btrfs -q -f -K -m single -d single "/dev/zram$DEV" >/dev/null
+    if [[ $fs == btrfs ]]; then mkfs.btrfs -q -f -K -n 4096 -m single -d single "/dev/zram$DEV" >/dev/null
     else mkfs.ext4 -q -F -O ^has_journal -m 0 -E nodiscard,lazy_itable_init=0 "/dev/zram$DEV"; fi
     P[mkfs]+=" $(since "$t")"
     opts=discard; [[ $fs == btrfs ]] && opts=discard=sync,compress-force=zstd:1,max_inline=2048

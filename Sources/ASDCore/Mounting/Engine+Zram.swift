@@ -59,7 +59,7 @@ extension Engine {
             // Sized under the lock: another asd must never see it unconfigured, where
             // it would look like a second device a killed asd left (removeAbandonedZram).
             do throws(ASDError) { try configureZram(number, size: size, zram: zram) } catch {
-                do throws(ASDError) { try removeZram(number) } catch { log.warning(error.message) }
+                do throws(ASDError) { try removeZram(number, lockHeld: true) } catch { log.warning(error.message) }
                 throw error
             }
             return number
@@ -114,8 +114,10 @@ extension Engine {
     /// Unmounts (only our mount point, never lazily), resets and removes
     /// device `number`, then the record and the mount point. A device still
     /// mounted elsewhere or busy is left as it is (the kernel refuses the
-    /// reset), with an error: its data may be the only copy.
-    func removeZram(_ number: Int) throws(ASDError) {
+    /// reset), with an error: its data may be the only copy. The reset and
+    /// hot_remove hold the machine-wide zram lock (`lockHeld`: the caller
+    /// holds it already), so no asd takes the reset device for an abandoned one.
+    func removeZram(_ number: Int, lockHeld: Bool = false) throws(ASDError) {
         let mountPoint = settings.volatile
         for entry in zramMounts(number).reversed() where entry.mountPoint == mountPoint {
             try ASDError.attempt("unmount the zram file system on", mountPoint) { () throws(Errno) in
@@ -125,10 +127,13 @@ extension Engine {
         if let other = zramMounts(number).first {
             throw .unexpectedState(path: Zram.node(number), detail: "asd's zram device is still mounted on \(other.mountPoint); unmount it, then run asd again")
         }
-        try ASDError.attempt("reset the zram device", Zram.sysfs(number)) { () throws(Errno) in try Zram.reset(number) }
-        try ASDError.attempt("remove the zram device \(number) through", Zram.control.appending("hot_remove")) { () throws(Errno) in
-            try Zram.hotRemove(number)
+        let resetAndRemove = { () throws(ASDError) in
+            try ASDError.attempt("reset the zram device", Zram.sysfs(number)) { () throws(Errno) in try Zram.reset(number) }
+            try ASDError.attempt("remove the zram device \(number) through", Zram.control.appending("hot_remove")) { () throws(Errno) in
+                try Zram.hotRemove(number)
+            }
         }
+        if lockHeld { try resetAndRemove() } else { try holdingZramLock(resetAndRemove) }
         try? FileOps.unlink(zramRecordPath)
         try? FileOps.removeDirectory(mountPoint)
         log.debug("Removed zram device \(Zram.node(number)).")

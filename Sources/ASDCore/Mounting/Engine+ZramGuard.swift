@@ -45,8 +45,11 @@ extension Engine {
 /// The file system asd puts on its zram device, as argv and mount options.
 /// btrfs with compress-force=zstd compresses before zram sees the data
 /// (zstd on 128 KiB extents beats lzo/lz4 on 4 KiB pages) and frees
-/// discarded blocks at once; it needs mkfs.btrfs and 256 MiB. Otherwise ext4
-/// without a journal (nothing is written twice) and without reserved blocks.
+/// discarded blocks at once; it needs mkfs.btrfs and 256 MiB. Its nodes are
+/// 4 KiB, not 16: the metadata reserved for the data a fill writes is a
+/// quarter, so btrfs does not start flushing (compressing) that data while
+/// sync still writes it (doc/DESIGN.md §11). Otherwise ext4 without a
+/// journal (nothing is written twice) and without reserved blocks.
 public struct ZramFormat: Equatable, Sendable {
     public var fsType: String
     public var options: String
@@ -63,7 +66,7 @@ public struct ZramFormat: Equatable, Sendable {
     /// The mkfs command line for `device`.
     public func mkfs(_ device: FilePath) -> [FilePath] {
         if fsType == "btrfs" {
-            return ["mkfs.btrfs", "-q", "-f", "-K", "-m", "single", "-d", "single", device]
+            return ["mkfs.btrfs", "-q", "-f", "-K", "-n", "4096", "-m", "single", "-d", "single", device]
         }
         return ["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-m", "0", "-E", "nodiscard,lazy_itable_init=0", device]
     }

@@ -14,16 +14,25 @@ extension Engine {
     /// Runs `body` holding the machine-wide zram lock, after the device of an
     /// asd killed in the window (if any) is removed.
     func withZramLock<T>(_ body: () throws(ASDError) -> T) throws(ASDError) -> T {
+        try holdingZramLock { () throws(ASDError) -> T in
+            removeAbandonedZram()
+            return try body()
+        }
+    }
+
+    /// Runs `body` holding the machine-wide zram lock. Also taken to reset and
+    /// remove a device: between the two it is unsized like a new one, and the
+    /// search for an abandoned device must never see it so.
+    func holdingZramLock<T>(_ body: () throws(ASDError) -> T) throws(ASDError) -> T {
         let lock: FileLock
         do throws(FileLock.Failure) {
             lock = try FileLock.acquire(path: Self.zramLockPath) {
-                log.info("Waiting for another asd to make its zram device...")
+                log.info("Waiting for another asd to make or remove its zram device...")
             }
         } catch {
             throw ASDError(error, lock: Self.zramLockPath)
         }
         defer { lock.release() }
-        removeAbandonedZram()
         return try body()
     }
 
