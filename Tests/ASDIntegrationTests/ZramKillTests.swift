@@ -9,6 +9,7 @@ import ASDTestSupport
 /// kill is strace's fault injection at a chosen system call: deterministic,
 /// no timing involved. A step failing or a SIGTERM after the device is
 /// mounted: sync rolls back and removes the device.
+extension ZramSuites {
 @Suite(.zram) struct ZramKillTests {
     struct KillPoint: Sendable, CustomStringConvertible {
         let name: String
@@ -105,4 +106,5 @@ import ASDTestSupport
         try result.expectExitedZero(["sync", "unsync"])
         try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after unsync")
     }
+}
 }

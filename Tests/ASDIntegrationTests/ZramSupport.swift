@@ -44,6 +44,11 @@ enum ZramSupport {
     }
 }
 
+/// The zram suites, one test at a time: zram devices, the machine-wide lock and
+/// the intent file are shared by every asd on the machine, so a test's asd may
+/// clean up what another test's killed asd left before that test looks.
+@Suite(.serialized) enum ZramSuites {}
+
 extension Trait where Self == ConditionTrait {
     /// Root, unshare and the zram module; with ASD_REQUIRE_PRIVILEGED=1 the test runs and fails without them.
     static var zram: Self {

@@ -6,6 +6,7 @@ import Testing
 /// USE_ZRAM: the RAM copies on asd's own zram device (doc/DESIGN.md §11):
 /// the lifecycle in full and overlay mode, many cycles,
 /// the memory guard and a full device.
+extension ZramSuites {
 @Suite(.zram) struct ZramTests {
     /// `$VOLATILE/.zram-<instance>`, where asd mounts its device.
     static func mountPoint(_ sandbox: Sandbox) -> String { "$VOLATILE/.zram-\(sandbox.instance)" }
@@ -158,4 +159,5 @@ import Testing
         #expect(try result.command("archives").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         try expectSameTree(result.tree("initial"), result.tree("final"), .lifecycle, "target after the power cut")
     }
+}
 }
