@@ -187,7 +187,8 @@ final class DeltaWriteBack: Sendable {
             reflinks.store(1, ordering: .relaxed)
             if BlockRecord.Identity(try old.status()) != BlockRecord.Identity(oldStatus) { recording = nil }
             written = try fill(copy)
-            try copy.truncate(to: newStatus.size)
+            // Not to the same size: xfs would copy the shared last block to zero its tail.
+            if try copy.status().size != newStatus.size { try copy.truncate(to: newStatus.size) }
             // As FileOps.copyFile: owner, then xattrs (and ACLs), then mode, then times.
             try copy.setOwner(uid: newStatus.uid, gid: newStatus.gid)
             try copy.copyXattrs(from: new)
