@@ -94,8 +94,10 @@ final class DeltaWriteBack: Sendable {
     private let counter = Atomic<Int>(0)
     private let pending = Mutex(Pending())
 
-    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false, records: BlockRecordStore? = nil) {
+    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false, records: BlockRecordStore? = nil,
+         clones: Bool? = nil) {
         self.temp = temp
+        if clones == false { reflinks.store(2, ordering: .relaxed) }
         self.rootInode = rootInode
         self.mapsDataOnFiemap = mapsDataOnFiemap
         self.records = records
@@ -235,6 +237,7 @@ final class DeltaWriteBack: Sendable {
         }
         guard batch.count > 0 else { return }
         let temp = batch.inPlace.isEmpty ? nil : try self.temp?.open()
+        var journalName: FilePath? = nil, applied: [OpenFile] = []
         var path: FilePath = batch.inPlace.first.map { $0.shown.appending($0.name) }
             ?? batch.clones.first.map { $0.shown.appending($0.name) } ?? ""
         do throws(Errno) {
@@ -245,6 +248,7 @@ final class DeltaWriteBack: Sendable {
                 try file.write(journal[...], at: 0)
                 try file.dataSync()
                 try temp.sync()
+                journalName = name
             }
             // Every clone's new blocks are mapped (or, one flush, durable) before it replaces a file.
             var mapped = mapsDataOnFiemap
@@ -264,6 +268,7 @@ final class DeltaWriteBack: Sendable {
                 let before = try file.status()
                 guard before.inode == item.record.inode else { continue }
                 try RedoReplay.apply(item.record, to: file)
+                applied.append(file)
                 try fixMetadata(item.name, in: item.directory, of: file, like: item.source,
                                 from: item.sourceDirectory, shown: item.shown)
                 if let recording = item.recording, BlockRecord.Identity(before) == BlockRecord.Identity(item.scanned) {
@@ -279,6 +284,7 @@ final class DeltaWriteBack: Sendable {
                                  hashes: recording.hashes, replacing: clone.replaces)
                 }
             }
+            if let temp, let journalName { try retireJournal(journalName, in: temp, after: applied) }
         } catch {
             // A written journal stays: the next start replays it (StagingMount keeps it).
             for clone in batch.clones { try? clone.tempDirectory.remove(clone.tempName) }
