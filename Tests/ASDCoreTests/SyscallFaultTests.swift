@@ -201,4 +201,20 @@ struct SyscallFaultTests {
         #expect(outcome.replayed == 1 && outcome.files == 1)
         #expect(try DeltaWriteBackTests.read(dir["dst/db.rrd"]) == changed)
     }
+
+    @Test("EIO flushing a file changed in place: its journal stays, and replaying it completes the file")
+    func failedDataFlushKeepsTheJournal() throws {
+        let dir = try RecoveryScratch()
+        defer { dir.cleanup() }
+        let changed = try Self.changedDatabase(dir)
+        let faults = SyscallFaults()
+        faults.fail(.fdatasync, with: .ioError, after: 1)  // the journal's own flush succeeds
+        let error = try Self.failure(faults) { _ = try TreeMirrorTests.mirror(dir, .update(tempDirectory: dir["tmp"])) }
+        #expect(faults.injectedCount(.fdatasync) == 1)
+        #expect(Self.errno(of: error) == .ioError)
+        #expect(try FileOps.listDirectory(dir["tmp"]).filter { $0.hasSuffix(RedoReplay.suffix) }.count == 1)
+        let outcome = try RedoReplay.replayAll(in: DirectoryHandle(path: dir["tmp"]), root: DirectoryHandle(path: dir["dst"]))
+        #expect(outcome.replayed == 1 && outcome.files == 1)
+        #expect(try DeltaWriteBackTests.read(dir["dst/db.rrd"]) == changed)
+    }
 }
