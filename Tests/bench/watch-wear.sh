@@ -86,7 +86,7 @@ one_fs() { # one_fs FS: prints the figures of FS
     awk -v fs="$fs" -v warm="$((s1 - s0))" -v s="$((s2 - s1))" -v t="$((end - start))" -v w="$((w1 - w0))" \
         -v r="$((round - 2))" 'BEGIN {
         printf "%-6s warm-up %6.0f KiB | steady %7.0f KiB/hour (%.0f KiB in %d s, %d rounds, %d write-backs, %.0f KiB per write-back)\n",
-            fs, warm / 2, s / 2 * 3600 / t, s / 2, t, r, w, w > 0 ? s / 2 / w : 0 }'
+            fs, warm / 2, s / 2 * 3600 / t, s / 2, t, r, w, (w > 0 ? s / 2 / w : 0) }'
 }
 
 sectors() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
@@ -109,4 +109,4 @@ printf 'asd watch, RESYNC_DELAY=%s, RRD workload (40 x 2 MB, 2 bytes per file pe
 for fs in $FILESYSTEMS; do one_fs "$fs" >"$WORK/$fs.result" 2>"$WORK/$fs.err" & done
 wait
 for fs in $FILESYSTEMS; do cat "$WORK/$fs.result" "$WORK/$fs.err"; done
-rm -rf "$WORK"
+[[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
