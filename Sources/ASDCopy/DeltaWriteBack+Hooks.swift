@@ -52,7 +52,6 @@ extension DeltaWriteBack {
     /// times are too; before, the journal is replayed. Bigger batches keep
     /// their journal until the final syncfs (a flush per file would cost more).
     func retireJournal(_ name: FilePath, in temp: DirectoryHandle, after files: [OpenFile]) throws(Errno) {
-        guard files.count <= Self.syncEachFiles else { return }
         for file in files { file.startWriteback() }  // their allocations in one transaction
         for file in files { try file.dataSync() }
         try temp.remove(name)
