@@ -39,6 +39,24 @@ extension DeltaWriteBack {
                      hashes: copy.recording.hashes, replacing: copy.replaces)
     }
 
+    /// In-place batches of up to this many files retire their journal early.
+    static let syncEachFiles = 64
+
+    /// After a batch was applied in place: the data of its files made durable
+    /// (fdatasync, file by file; for blocks overwritten in place that is a
+    /// device flush and no journal commit), then its journal removed. The new
+    /// times and the journal's removal then reach the disk in the write-back's
+    /// final syncfs, and the temp directory goes in that same commit: one
+    /// journal commit per write-back fewer (doc/DESIGN.md §6.3). The file
+    /// system commits metadata in order, so once the removal is durable, the
+    /// times are too; before, the journal is replayed. Bigger batches keep
+    /// their journal until the final syncfs (a flush per file would cost more).
+    func retireJournal(_ name: FilePath, in temp: DirectoryHandle, after files: [OpenFile]) throws(Errno) {
+        for file in files { file.startWriteback() }  // their allocations in one transaction
+        for file in files { try file.dataSync() }
+        try temp.remove(name)
+    }
+
     /// Writes `ranges` of `new` into `copy`, a megabyte at a time; returns the bytes written.
     static func copyRanges(_ ranges: [ByteRange], from new: OpenFile, to copy: OpenFile) throws(Errno) -> Int64 {
         var written: Int64 = 0
@@ -77,8 +95,10 @@ extension TreeMirror {
     func deltaWriter(temp: LazyTempDirectory?, root: DirectoryHandle) throws(CopyError) -> DeltaWriteBack? {
         guard case .update = mode else { return nil }
         let inode = try CopyError.attempt("read", destination) { () throws(Errno) in try root.status().inode }
-        let fiemap = (try? root.fileSystemMagic()).map { FileSystemInfo.mapsDataOnFiemapSync(magic: $0) } ?? false
-        return DeltaWriteBack(temp: temp, rootInode: inode, mapsDataOnFiemap: fiemap, records: blockRecords)
+        let magic = try? root.fileSystemMagic()
+        let fiemap = magic.map { FileSystemInfo.mapsDataOnFiemapSync(magic: $0) } ?? false
+        return DeltaWriteBack(temp: temp, rootInode: inode, mapsDataOnFiemap: fiemap, records: blockRecords,
+                              clones: magic.map { FileSystemInfo.neverClones(magic: $0) ? false : nil } ?? nil)
     }
 
     /// `mirrorEntry`'s hook: true when the delta write-back took care of the

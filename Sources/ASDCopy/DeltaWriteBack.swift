@@ -8,9 +8,9 @@ import Synchronization
 ///   the changed blocks are written into the clone, which gets the owner,
 ///   xattrs, mode and times of the RAM copy and is renamed over the old name.
 ///   The old inode, and the snapshot sharing it, stay untouched. (Also for
-///   files with one link: on btrfs the clones cost one transaction commit, the
-///   journal a log flush, a commit and one more to remove it; measured with
-///   the workloads of Tests/bench/wear.sh, about 700 against 1,100 KiB.)
+///   files with one link: on btrfs the journal's fdatasyncs each write the
+///   log tree, 3.8 MB against 0.7 for the clones of the RRD write-back of
+///   Tests/bench/watch-wear.sh; on xfs both cost about the same: doc/DESIGN.md §6.7.)
 /// - No reflinks, one link (not shared with the snapshot): changed in place,
 ///   through a redo journal in the temp directory (`RedoJournal`).
 /// - No reflinks and shared with the snapshot, or most of the file changed:
@@ -19,7 +19,8 @@ import Synchronization
 /// Work is batched: one journal and one flush for up to `batchFiles` files
 /// or `batchBytes` of changes. `flush()` then: journal written and flushed
 /// (fdatasync, fsync of its directory), clones' new blocks mapped (below),
-/// changes applied in place, clones renamed.
+/// changes applied in place, clones renamed, the journal retired
+/// (`retireJournal`: up to 64 files, their data flushed, then it goes).
 /// A clone is renamed only once its new blocks are mapped into it, so that
 /// the rename cannot reach the disk before them. Where FIEMAP_FLAG_SYNC
 /// waits for that (`FileSystemInfo.mapsDataOnFiemapSync`: btrfs from Linux
@@ -27,8 +28,8 @@ import Synchronization
 /// syncfs commits the blocks and the renames at once: on btrfs one
 /// transaction commit per write-back instead of two. Elsewhere one syncfs
 /// per batch flushes the clones first.
-/// The write-back's own final syncfs makes the changes durable, and only then
-/// does the temp directory go, journals included (`StagingMount.close`). A
+/// The write-back's own final syncfs makes the changes durable; a journal not
+/// retired goes only then, with the temp directory (`StagingMount.close`). A
 /// crash before the journal is flushed leaves the old files (a torn journal is
 /// discarded at the next start); after it, the next start replays the
 /// journal (`RedoReplay`; replaying an applied journal changes nothing).
@@ -94,8 +95,10 @@ final class DeltaWriteBack: Sendable {
     private let counter = Atomic<Int>(0)
     private let pending = Mutex(Pending())
 
-    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false, records: BlockRecordStore? = nil) {
+    init(temp: LazyTempDirectory?, rootInode: UInt64, mapsDataOnFiemap: Bool = false, records: BlockRecordStore? = nil,
+         clones: Bool? = nil) {
         self.temp = temp
+        if clones == false { reflinks.store(2, ordering: .relaxed) }
         self.rootInode = rootInode
         self.mapsDataOnFiemap = mapsDataOnFiemap
         self.records = records
@@ -187,7 +190,8 @@ final class DeltaWriteBack: Sendable {
             reflinks.store(1, ordering: .relaxed)
             if BlockRecord.Identity(try old.status()) != BlockRecord.Identity(oldStatus) { recording = nil }
             written = try fill(copy)
-            try copy.truncate(to: newStatus.size)
+            // Not to the same size: xfs would copy the shared last block to zero its tail.
+            if try copy.status().size != newStatus.size { try copy.truncate(to: newStatus.size) }
             // As FileOps.copyFile: owner, then xattrs (and ACLs), then mode, then times.
             try copy.setOwner(uid: newStatus.uid, gid: newStatus.gid)
             try copy.copyXattrs(from: new)
@@ -234,6 +238,8 @@ final class DeltaWriteBack: Sendable {
         }
         guard batch.count > 0 else { return }
         let temp = batch.inPlace.isEmpty ? nil : try self.temp?.open()
+        var journalName: FilePath? = nil, applied: [OpenFile] = []  // kept open only when retiring
+        let retires = batch.inPlace.count <= Self.syncEachFiles
         var path: FilePath = batch.inPlace.first.map { $0.shown.appending($0.name) }
             ?? batch.clones.first.map { $0.shown.appending($0.name) } ?? ""
         do throws(Errno) {
@@ -244,6 +250,7 @@ final class DeltaWriteBack: Sendable {
                 try file.write(journal[...], at: 0)
                 try file.dataSync()
                 try temp.sync()
+                journalName = name
             }
             // Every clone's new blocks are mapped (or, one flush, durable) before it replaces a file.
             var mapped = mapsDataOnFiemap
@@ -263,6 +270,7 @@ final class DeltaWriteBack: Sendable {
                 let before = try file.status()
                 guard before.inode == item.record.inode else { continue }
                 try RedoReplay.apply(item.record, to: file)
+                if retires { applied.append(file) }
                 try fixMetadata(item.name, in: item.directory, of: file, like: item.source,
                                 from: item.sourceDirectory, shown: item.shown)
                 if let recording = item.recording, BlockRecord.Identity(before) == BlockRecord.Identity(item.scanned) {
@@ -278,6 +286,7 @@ final class DeltaWriteBack: Sendable {
                                  hashes: recording.hashes, replacing: clone.replaces)
                 }
             }
+            if retires, let temp, let journalName { try retireJournal(journalName, in: temp, after: applied) }
         } catch {
             // A written journal stays: the next start replays it (StagingMount keeps it).
             for clone in batch.clones { try? clone.tempDirectory.remove(clone.tempName) }

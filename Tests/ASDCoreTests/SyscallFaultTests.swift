@@ -186,16 +186,21 @@ struct SyscallFaultTests {
         #expect(try DeltaWriteBackTests.read(dir["dst/db.rrd"]) == Self.rrd)
     }
 
-    @Test("EIO writing a change in place after the journal is durable: replaying the journal completes the file")
-    func failedInPlaceWriteIsReplayed() throws {
+    /// The journal's own pwrite and fdatasync succeed; then a change written in
+    /// place, or the flush of the changed file that comes before the journal's
+    /// removal, fails.
+    @Test("EIO after the journal is durable: it stays, and replaying it completes the file",
+          arguments: [Syscall.write, .fdatasync])
+    func failureAfterTheJournalIsReplayed(_ call: Syscall) throws {
         let dir = try RecoveryScratch()
         defer { dir.cleanup() }
         let changed = try Self.changedDatabase(dir)
         let faults = SyscallFaults()
-        faults.fail(.write, with: .ioError, after: 1)
+        faults.fail(call, with: .ioError, after: 1)
         let error = try Self.failure(faults) { _ = try TreeMirrorTests.mirror(dir, .update(tempDirectory: dir["tmp"])) }
-        #expect(faults.injectedCount(.write) == 1)
+        #expect(faults.injectedCount(call) == 1)
         #expect(Self.errno(of: error) == .ioError)
+        #expect(try FileOps.listDirectory(dir["tmp"]).filter { $0.hasSuffix(RedoReplay.suffix) }.count == 1)
         // The next start replays what the journal holds (as after a crash).
         let outcome = try RedoReplay.replayAll(in: DirectoryHandle(path: dir["tmp"]), root: DirectoryHandle(path: dir["dst"]))
         #expect(outcome.replayed == 1 && outcome.files == 1)

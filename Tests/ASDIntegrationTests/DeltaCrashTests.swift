@@ -40,17 +40,22 @@ import Testing
         /// Reboot and `asd sync`, or (false: only asd died) the next `asd resync`.
         var reboot = true
         var description: String { "\(fs)\(overlay ? " overlay" : ""): \(name)\(reboot ? "" : ", no reboot")" }
-        /// The journal path (in place) rather than clones.
-        var journalled: Bool { fs == "ext4" }
+        /// A redo journal in the temp dir at the kill (nil: on ext4, the in-place path).
+        var journal: Bool? = nil
+        var journalled: Bool { journal ?? (fs == "ext4") }
     }
 
     static let files = 40
 
-    // ext4: the journal is pwrite #1, then each file's two ranges are pwrites 2k and 2k+1.
+    // ext4: the journal is pwrite #1, then each file's two ranges are pwrites 2k and 2k+1;
+    // fdatasync #1 flushes the journal, #2 to #41 the files changed in place, then the journal goes.
     static let points: [Point] = [
         Point(name: "journal written, nothing applied", fs: "ext4", syscalls: "pwrite64", when: 2, expected: .oldThenNew),
         Point(name: "mid-apply, a file half written", fs: "ext4", syscalls: "pwrite64", when: 11, expected: .tornThenNew(4)),
-        Point(name: "applied, before the flush and the journal's removal", fs: "ext4", syscalls: "syncfs", when: 1, expected: .new),
+        Point(name: "applied, before the data flush and the journal's removal", fs: "ext4", syscalls: "fdatasync", when: 2,
+              expected: .new),
+        Point(name: "applied, journal removed, before the final flush", fs: "ext4", syscalls: "syncfs", when: 1, expected: .new,
+              journal: false),
         Point(name: "torn journal", fs: "ext4", syscalls: "pwrite64", when: 2, expected: .old, tearJournal: true),
         Point(name: "mid-apply, a file half written", fs: "ext4", syscalls: "pwrite64", when: 11, expected: .tornThenNew(4), overlay: true),
         Point(name: "mid-apply, a file half written", fs: "ext4", syscalls: "pwrite64", when: 11, expected: .tornThenNew(4), reboot: false),

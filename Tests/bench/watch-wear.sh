@@ -7,10 +7,15 @@
 #   sudo Tests/bench/watch-wear.sh [--seconds 3600] [--delay 60] [--fs "ext4 xfs btrfs"]
 #
 # Per file system: a 1 GiB loop image and a tmpfs VOLATILE inside a private mount
-# namespace; asd sync, then `asd watch` (RESYNC_DELAY=--delay); after its first
-# write-back the workload runs for --seconds; the figure is the sectors written
-# to the loop device (7th field of /sys/block/loopN/stat) from then until the
-# last change is written back, scaled to one hour, plus the number of write-backs.
+# namespace; asd sync, then `asd watch` (RESYNC_DELAY=--delay). Measured as the
+# sectors written to the loop device (7th field of /sys/block/loopN/stat), with a
+# `sync` before each reading:
+#   warm-up: the first workload round and its write-back. Every file is still
+#     hard-linked with the sync snapshot then (doc/DESIGN.md §6.3): without
+#     reflinks (ext4) each changed file is written whole, once per sync (boot).
+#   steady: the workload for --seconds after that, until its last change is
+#     written back; scaled to one hour, with the write-backs it took (from the
+#     metrics file) and the KiB per write-back.
 # Environment: ASD_BINARY (else .build/release/asd, built by `make`).
 set -uo pipefail
 
@@ -37,8 +42,8 @@ SECONDS_TOTAL=$2 DELAY=$3 FILESYSTEMS=$4
 WORK=$(mktemp -d /var/tmp/asd-watch-wear-XXXXXX)
 mount -t tmpfs -o size=64m,mode=0755 watch-wear-run /run || die "cannot mount tmpfs on /run"
 
-one_fs() { # one_fs FS: prints "FS KiB-per-hour writebacks seconds"
-    local fs=$1 dir=$WORK/$1 loop i start end s0 s1
+one_fs() { # one_fs FS: prints the figures of FS
+    local fs=$1 dir=$WORK/$1 loop i start end s0 s1 s2 round
     mkdir -p "$dir/mnt" "$dir/vol" "$dir/run"
     truncate -s 1G "$dir/img"
     case $fs in
@@ -55,38 +60,53 @@ one_fs() { # one_fs FS: prints "FS KiB-per-hour writebacks seconds"
     "$ASD" sync >/dev/null || die "sync on $fs failed"
     "$ASD" watch >"$dir/watch.log" 2>&1 &
     local watcher=$!
-    until [[ -e $DAEMON_FILE.last-writeback ]]; do sleep 1; done
+    # The watcher's first write-back (every target is due once at start) writes nothing.
+    until (($(writebacks) > 0)); do sleep 1; done
     sync
-    s0=$(awk '{ print $7 }' "/sys/block/${loop#/dev/}/stat")
+    s0=$(sectors "$loop")
+    local before w0 w1
+    before=$(writebacks)
+    mutate "$dir/mnt/t" 1
+    until (($(writebacks) > before)); do sleep 1; done
+    sync
+    s1=$(sectors "$loop") w0=$(writebacks)
     start=$(date +%s)
-    for ((round = 1; $(date +%s) - start < SECONDS_TOTAL; round++)); do
-        python3 -c '
+    for ((round = 2; $(date +%s) - start < SECONDS_TOTAL; round++)); do
+        mutate "$dir/mnt/t" "$round"
+        sleep 60
+    done
+    # The last round's changes reach the disk within DELAY (plus one write-back).
+    sleep $((DELAY + 10))
+    sync
+    s2=$(sectors "$loop") w1=$(writebacks)
+    end=$(date +%s)
+    kill -TERM $watcher; wait $watcher
+    "$ASD" unsync >/dev/null
+    umount "$dir/vol" "$dir/mnt"; losetup -d "$loop"
+    awk -v fs="$fs" -v warm="$((s1 - s0))" -v s="$((s2 - s1))" -v t="$((end - start))" -v w="$((w1 - w0))" \
+        -v r="$((round - 2))" 'BEGIN {
+        printf "%-6s warm-up %6.0f KiB | steady %7.0f KiB/hour (%.0f KiB in %d s, %d rounds, %d write-backs, %.0f KiB per write-back)\n",
+            fs, warm / 2, s / 2 * 3600 / t, s / 2, t, r, w, (w > 0 ? s / 2 / w : 0) }'
+}
+
+sectors() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
+
+# Successful write-backs so far ($DAEMON_FILE.metrics: v1 <success> <attempt> <duration> <bytes> <successes> ...).
+writebacks() { awk '$1 == "v1" { s += $6 } END { print s + 0 }' "$DAEMON_FILE.metrics" 2>/dev/null || echo 0; }
+
+mutate() { # mutate DIR ROUND: 2 random bytes rewritten in place in every file
+    python3 -c '
 import os, random, sys
 rng = random.Random(int(sys.argv[2]))
 for name in sorted(os.listdir(sys.argv[1])):
     if name.endswith(".rrd"):
         with open(os.path.join(sys.argv[1], name), "r+b") as f:
             f.seek(rng.randrange(0, 2000000 - 2)); f.write(rng.randbytes(2))
-' "$dir/mnt/t" "$round"
-        sleep 60
-    done
-    # The last round's changes reach the disk within DELAY (plus one write-back).
-    sleep $((DELAY + 10))
-    sync
-    s1=$(awk '{ print $7 }' "/sys/block/${loop#/dev/}/stat")
-    end=$(date +%s)
-    kill -TERM $watcher; wait $watcher
-    local writebacks
-    # $DAEMON_FILE.metrics: v1 <success> <attempt> <duration> <bytes> <successes> <failures> ...
-    writebacks=$(awk '$1 == "v1" { s += $6 } END { print s + 0 }' "$DAEMON_FILE.metrics" 2>/dev/null)
-    "$ASD" unsync >/dev/null
-    umount "$dir/vol" "$dir/mnt"; losetup -d "$loop"
-    awk -v fs="$fs" -v s="$((s1 - s0))" -v t="$((end - start))" -v w="$writebacks" -v r="$((round - 1))" \
-        'BEGIN { printf "%-6s %10.0f KiB/hour  (%d KiB in %d s, %d rounds, write-backs counted: %s)\n", fs, s * 512 / 1024 * 3600 / t, s * 512 / 1024, t, r, w }'
+' "$1" "$2"
 }
 
-printf 'asd watch, RESYNC_DELAY=%s, RRD workload (40 x 2 MB, 2 bytes per file per minute), %s s; upstream hourly resync ~78 MB/hour\n' "$DELAY" "$SECONDS_TOTAL"
+printf 'asd watch, RESYNC_DELAY=%s, RRD workload (40 x 2 MB, 2 bytes per file per minute), %s s after the warm-up; upstream hourly resync ~78 MB/hour\n' "$DELAY" "$SECONDS_TOTAL"
 for fs in $FILESYSTEMS; do one_fs "$fs" >"$WORK/$fs.result" 2>"$WORK/$fs.err" & done
 wait
 for fs in $FILESYSTEMS; do cat "$WORK/$fs.result" "$WORK/$fs.err"; done
-rm -rf "$WORK"
+[[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"

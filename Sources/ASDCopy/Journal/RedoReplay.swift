@@ -25,9 +25,11 @@ public enum RedoReplay {
     }
 
     /// Writes the record's blocks into `file`, sets its size, then its times.
+    /// The size only when it differs: a truncate to the same size is not free
+    /// (ext4 zeroes the tail of the last block and writes it, doc/DESIGN.md §6.3).
     public static func apply(_ record: RedoJournal.Record, to file: OpenFile) throws(Errno) {
         for write in record.writes { try file.write(write.bytes[...], at: write.offset) }
-        try file.truncate(to: record.size)
+        if try file.status().size != record.size { try file.truncate(to: record.size) }
         try file.setTimes(access: record.accessTime, modification: record.modificationTime)
     }
 

@@ -56,6 +56,9 @@ extension FileSystemInfo {
         }
     }
 
+    /// ext2, ext3 and ext4 (one magic) have no FICLONE: asd does not try it there.
+    public static func neverClones(magic: UInt32) -> Bool { magic == 0xEF53 }
+
     /// The running kernel's release ("6.1.0-18-amd64"), from /proc.
     public static func kernelRelease() -> String? {
         (try? MountInfo.readProcFile("/proc/sys/kernel/osrelease")).map { $0.trimmingTrailingNewlines() }
