@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/fanotify.h>
@@ -76,6 +77,10 @@ int casd_sync_file_range_write(int fd, int64_t offset, int64_t length) {
 
 long casd_copy_file_range(int fd_in, int fd_out, size_t length) {
     return copy_file_range(fd_in, NULL, fd_out, NULL, length, 0);
+}
+
+int casd_renameat_noreplace(int olddirfd, const char *oldname, int newdirfd, const char *newname) {
+    return renameat2(olddirfd, oldname, newdirfd, newname, RENAME_NOREPLACE);
 }
 
 int casd_ficlone(int dest, int source) { return ioctl(dest, FICLONE, source); }

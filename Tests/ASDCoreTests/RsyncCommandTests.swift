@@ -2,6 +2,7 @@ import Testing
 @testable import ASDCopy
 @testable import ASDCore
 @testable import ASDSystem
+import ASDTestSupport
 
 /// The rsync engine's command lines (pure values) and how its exit statuses are read.
 @Suite("RsyncCommand argv")
@@ -103,7 +104,25 @@ struct RsyncCommandTests {
         #expect(error.message.contains("rsync 3.1.3 or newer") && error.message.contains("3.1.2")
             && error.message.contains("'rsync'") && error.message.contains("USE_RSYNC=no"))
         #expect(throws: ASDError.toolTooOld(name: "rsync", package: "rsync", found: nil, needed: "3.1.3", key: "USE_RSYNC")) {
-            try ASDError.copying { () throws(CopyError) in try Rsync.requireUsable(executable: "/nonexistent/rsync") }
+            try ASDError.copying { () throws(CopyError) in try RsyncCopier(log: NullLog(), executable: "/nonexistent/rsync").checkAvailable() }
+        }
+    }
+
+    @Test("rsync --version runs once per copier, however often the version is asked for")
+    func versionProbedOnce() throws {
+        try TemporaryDirectory.with(prefix: "asd-rsync-probe") { dir in
+            let fake = dir + "/rsync"
+            let made = try Subprocess.run(["bash", "-ec", """
+                printf '#!/bin/sh\necho run >>"$0.log"\necho "rsync  version 3.2.7  protocol version 31"\n' >"$0"
+                chmod 0755 "$0"
+                """, fake])
+            try #require(made.status.isSuccess, "cannot write \(fake)")
+            let copier = RsyncCopier(log: NullLog(), executable: FilePath(fake))
+            try copier.checkAvailable()
+            try copier.checkAvailable()
+            #expect(copier.version == [3, 2, 7])
+            let runs = try Subprocess.run(["cat", fake + ".log"], captureOutput: true).outputText
+            #expect(runs == "run\n")
         }
     }
 

@@ -84,4 +84,34 @@ import Testing
         let sync = try result.command("sync").output
         #expect(sync.contains("binding it now"), "\(sync)")
     }
+
+    /// As above, but an application wrote into the DISK_ONLY place before the bind was
+    /// made again, so those files were only in RAM. sync renames them aside (a new
+    /// directory beside the place, written back with the target), binds the disk
+    /// directory, and says where they are: after unsync both the disk's DISK_ONLY
+    /// files and the RAM-only ones are on disk, none replaced by the other.
+    @Test(arguments: [TestEngine.builtin, .rsync])
+    func writtenWhileUnboundIsKept(engine: TestEngine) async throws {
+        let sandbox = try Sandbox(), target = "$DATA/t"
+        try sandbox.writeConfig(targets: [target], engine: engine, extra: Self.config)
+        let killed = "strace -f -qq -o /dev/null -e trace=mount -e inject=mount:signal=KILL:when=7 \"$ASD_BIN\" sync"
+        let result = try await Scenario(sandbox)
+            .shell(Self.tree)
+            .capture(killed, as: "killed")
+            .expectNotMounted("\(target)/data")
+            .shell("mkdir -p \"$DATA/t/data/sub\"; printf ram >\"$DATA/t/data/sub/base\"; printf only >\"$DATA/t/data/only\"")
+            .asd("sync", as: "sync")
+            .expectMounted("\(target)/data")
+            .expect("[ \"$(cat $DATA/t/data/sub/base)\" = base ] && [ ! -e $DATA/t/data/only ]", "the bound place does not show the disk")
+            .asd("unsync", as: "unsync")
+            .expectNotMounted(target)
+            .expect("[ \"$(cat $DATA/t/data/sub/base)\" = base ]", "the disk's DISK_ONLY file was replaced")
+            .expect("set -- $DATA/t/data.asd-unbound-*; [ $# = 1 ] && [ \"$(cat $1/sub/base)\" = ram ] && [ \"$(cat $1/only)\" = only ]",
+                    "the files written while the place was unbound are not on disk")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+        let sync = try result.command("sync").output
+        #expect(sync.contains("asd-unbound-") && sync.contains("2 entries"), "\(sync)")
+    }
 }

@@ -26,12 +26,13 @@ enum Rsync {
     /// The first rsync with `--stderr=all`.
     static let stderrVersion = [3, 2, 3]
 
-    /// The version of `executable`, from `rsync --version`; nil when it does
-    /// not run or says no version.
+    /// The version of `executable`, from `rsync --version`: nil when it is
+    /// missing or does not run, `[]` when it says no version.
     static func installedVersion(executable: String = "rsync") -> [Int]? {
-        guard let result = try? Subprocess.execute([FilePath(executable), "--version"], captureOutput: true),
+        guard Subprocess.which(executable) != nil,
+              let result = try? Subprocess.execute([FilePath(executable), "--version"], captureOutput: true),
               result.status.isSuccess else { return nil }
-        return version(fromVersionOutput: result.outputText)
+        return version(fromVersionOutput: result.outputText) ?? []
     }
 
     /// True when `version` is at least `minimum`.
@@ -45,17 +46,13 @@ enum Rsync {
         return !padded.lexicographicallyPrecedes(minimumVersion)
     }
 
-    /// Throws `toolTooOld` unless `executable` runs and is at least 3.1.3.
-    static func requireUsable(executable: String = "rsync") throws(CopyError) {
+    /// Throws `toolTooOld` unless `version` (nil: rsync is missing or does not
+    /// run; `[]`: it says no version) is at least 3.1.3.
+    static func requireUsable(_ version: [Int]?) throws(CopyError) {
         let needed = minimumVersion.map(String.init).joined(separator: ".")
         func refuse(_ found: String?) -> CopyError { .toolTooOld(name: "rsync", found: found, needed: needed) }
-        guard Subprocess.which(executable) != nil,
-              let result = try? Subprocess.execute([FilePath(executable), "--version"], captureOutput: true),
-              result.status.isSuccess
-        else { throw refuse(nil) }
-        guard let version = Self.version(fromVersionOutput: result.outputText) else {
-            throw refuse("of unknown version")
-        }
+        guard let version else { throw refuse(nil) }
+        if version.isEmpty { throw refuse("of unknown version") }
         if !isNewEnough(version) { throw refuse(version.map(String.init).joined(separator: ".")) }
     }
 

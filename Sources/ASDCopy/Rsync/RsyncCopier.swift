@@ -1,3 +1,4 @@
+import Synchronization
 import ASDSystem
 /// The rsync engine (USE_RSYNC): every copy is an rsync subprocess.
 ///
@@ -20,6 +21,9 @@ public struct RsyncCopier: TreeCopier {
     /// USE_RSYNC="always": no `untrustedDirectory` check (see RsyncTrust.swift).
     public var onEveryTree = false
     public var name: String { "rsync" }
+    /// `rsync --version`, run once per copier (one asd command, or one
+    /// write-back of the watcher), not once per fill, write-back and check.
+    private let probedVersion = ProbedVersion()
 
     public init(log: any Log, executable: FilePath = "rsync", onEveryTree: Bool = false) {
         self.log = log
@@ -28,7 +32,7 @@ public struct RsyncCopier: TreeCopier {
     }
 
     public func checkAvailable() throws(CopyError) {
-        try Rsync.requireUsable(executable: executable.description)
+        try Rsync.requireUsable(version)
     }
 
     public func fill(from source: FilePath, into destination: FilePath, excludedTopNames: [FilePath], filter: ExclusionFilter) throws(CopyError) -> CopyReport {
@@ -38,7 +42,7 @@ public struct RsyncCopier: TreeCopier {
         }
         var command = RsyncCommand(.fill, from: source, to: destination, executable: executable, excludedTopNames: excludedTopNames)
         command.filter = filter
-        command.directErrors = Rsync.installedVersion(executable: executable.description).map { Rsync.isAtLeast($0, Rsync.stderrVersion) } ?? false
+        command.directErrors = version.map { Rsync.isAtLeast($0, Rsync.stderrVersion) } ?? false
         let vanished = try run(command)
         return CopyReport(vanished: vanished)
     }
@@ -52,8 +56,7 @@ public struct RsyncCopier: TreeCopier {
         let temp = job.tempDirectory
         if temp != nil { try job.prepareTempDirectory() }
         let excluded = job.excludedTopNames
-        // One version probe per write-back, not one per rsync run.
-        let version = Rsync.installedVersion(executable: executable.description)
+        let version = self.version
         let fsync = version.map { Rsync.isAtLeast($0, Rsync.fsyncVersion) } ?? false
         let directErrors = version.map { Rsync.isAtLeast($0, Rsync.stderrVersion) } ?? false
         func command(_ mode: RsyncCommand.Mode) -> RsyncCommand {
@@ -138,4 +141,21 @@ public struct RsyncCopier: TreeCopier {
         }
         return deleted
     }
+}
+
+extension RsyncCopier {
+    /// The installed rsync's version (see `Rsync.installedVersion`), probed once.
+    var version: [Int]? {
+        probedVersion.value.withLock { cached in
+            if let cached { return cached }
+            let probed = Rsync.installedVersion(executable: executable.description)
+            cached = .some(probed)
+            return probed
+        }
+    }
+}
+
+/// A version probe's result, shared by the copies of one `RsyncCopier`.
+final class ProbedVersion: Sendable {
+    let value = Mutex<[Int]??>(nil)
 }

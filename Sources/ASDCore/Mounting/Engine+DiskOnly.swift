@@ -52,9 +52,12 @@ extension Engine {
 
     /// A running target whose DISK_ONLY binds are not all in place (asd was killed
     /// between the target's bind and theirs): without them a write there would go
-    /// to RAM and never be written back. Each missing bind is made now, when its
-    /// place in the RAM view is empty; otherwise the files there are only in RAM
-    /// and asd says so, leaving them alone. Called by sync and resync.
+    /// to RAM and never be written back. Each missing bind is made now. What was
+    /// written in its place meanwhile is only in RAM: it is first renamed aside,
+    /// beside the place (`<name>.asd-unbound-YYYYmmdd_HHMMSS`, never replacing
+    /// anything), where it is part of the target like any other directory and
+    /// goes to disk with the next write-back; asd says where, for the
+    /// administrator to merge. Called by sync and resync.
     func restoreDiskOnlyBinds(_ paths: TargetPaths) throws(ASDError) {
         let table = try mountTable()
         let missing = diskOnlyEntries(paths).filter { !MountInfo.isMountPoint($0.path, in: table) }
@@ -63,13 +66,39 @@ extension Engine {
             let view: DirectoryHandle
             do throws(SafePath.Failure) { view = try DirectoryHandle.safelyOpening(entry.path) } catch { throw ASDError(error) }
             let shown = try ASDError.attempt("list", entry.path) { () throws(Errno) in try view.entries() }
-            guard shown.isEmpty else {
-                log.warning("The DISK_ONLY directory \(entry.path) is not bound to its disk copy \(paths.diskCopy.appending(entry.relative)), and \(shown.count) entries were written there in RAM; they are not written back. Move them to the disk copy, then run asd resync to bind it.")
-                continue
+            var message = "The DISK_ONLY directory \(entry.path) was not bound to disk (an earlier asd stopped half-way); binding it now."
+            if !shown.isEmpty {
+                let asideName = try setAside(entry)
+                let aside = entry.path.parent.appending(asideName)
+                message += " The \(shown.count) entries written there meanwhile were only in RAM: they are now in \(aside),"
+                let relative = entry.relative.components.dropLast().reduce(FilePath(), { $0.appending($1) }).appending(asideName)
+                message += settings.exclusions.filter(for: paths.target).excludesTree(relative, isDirectory: true)
+                    ? " which RAM_ONLY keeps off the disk: move them to the disk copy \(paths.diskCopy.appending(entry.relative)) by hand."
+                    : " which is written back to disk with the rest of the target; merge them into \(entry.path) by hand."
             }
-            log.warning("The DISK_ONLY directory \(entry.path) was not bound to disk (an earlier asd stopped half-way); binding it now.")
+            log.warning(message)
             try makeDiskOnlyMountPoints(paths, [(entry, status)])
             try Mount.bindPrivateNoatimeByDescriptor(source: paths.diskCopy.appending(entry.relative), target: entry.path)
+        }
+    }
+
+    /// Renames the unbound DISK_ONLY place in the RAM view to a free name beside
+    /// it; returns that name.
+    private func setAside(_ entry: Exclusions.DiskOnly) throws(ASDError) -> FilePath {
+        let name = entry.path.lastComponent
+        let parent: DirectoryHandle
+        do throws(SafePath.Failure) { parent = try DirectoryHandle.safelyOpening(entry.path.parent) } catch { throw ASDError(error) }
+        var time = LocalTime.now()
+        while true {
+            let aside = FilePath("\(name).asd-unbound-\(CrashArchive.stamp(for: time))")
+            do throws(Errno) {
+                try parent.renameExclusively(name, to: parent, as: aside)
+                return aside
+            } catch where error == .exists {
+                time += 1
+            } catch {
+                throw ASDError.system(operation: "rename aside", path: entry.path, errno: error)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import CASDShims
 
 /// An open directory descriptor. Operations take a name relative to it
 /// (the *at(2) calls): a walk goes from descriptor to descriptor, one
@@ -143,6 +144,16 @@ public final class DirectoryHandle: Sendable {
     public func rename(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
         _ = try name.withCString { (from) throws(Errno) in
             try newName.withCString { (to) throws(Errno) in try retryingEINTR(.rename) { renameat(fd, from, directory.fd, to) } }
+        }
+    }
+
+    /// renameat2(2) with RENAME_NOREPLACE: like `rename`, but EEXIST when
+    /// `newName` exists in `directory`, which is never replaced.
+    public func renameExclusively(_ name: FilePath, to directory: DirectoryHandle, as newName: FilePath) throws(Errno) {
+        _ = try name.withCString { (from) throws(Errno) in
+            try newName.withCString { (to) throws(Errno) in
+                try retryingEINTR(.rename) { casd_renameat_noreplace(fd, from, directory.fd, to) }
+            }
         }
     }
 

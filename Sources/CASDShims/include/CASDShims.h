@@ -42,6 +42,9 @@ int casd_syncfs(int fd);
 int casd_sync_file_range_write(int fd, int64_t offset, int64_t length);
 long casd_copy_file_range(int fd_in, int fd_out, size_t length);
 
+// renameat2(2) with RENAME_NOREPLACE: fails with EEXIST rather than replace.
+int casd_renameat_noreplace(int olddirfd, const char *oldname, int newdirfd, const char *newname);
+
 // ioctl(FICLONE): `dest` shares the extents of `source`.
 int casd_ficlone(int dest, int source);
 // ioctl(FS_IOC_FIEMAP) of the first byte with FIEMAP_FLAG_SYNC and no extents
