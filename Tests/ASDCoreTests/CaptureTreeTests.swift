@@ -166,3 +166,26 @@ struct CaptureTreeTests {
 extension String {
     fileprivate var trimmingPrefixSlash: String { hasPrefix("/") ? String(dropFirst()) : self }
 }
+
+/// The write-back's xattr check (`DirectoryHandle.xattrListLength`, doc/DESIGN.md
+/// §12) gives the same answer through listxattrat(2) as through /proc/self/fd,
+/// never following a symlink.
+@Suite("XattrListLength")
+struct XattrListLengthTests {
+    @Test func sameThroughEitherCall() throws {
+        let sandbox = try TemporaryDirectory(prefix: "asd-xattr")
+        try Data("a".utf8).write(to: URL(fileURLWithPath: sandbox["a"]))
+        try Data("b".utf8).write(to: URL(fileURLWithPath: sandbox["b"]))
+        try FileManager.default.createSymbolicLink(atPath: sandbox["l"], withDestinationPath: "a")
+        try FileOps.setXattr(FilePath(sandbox["a"]), name: "user.asd-test", value: Array("value".utf8))
+        let directory = try DirectoryHandle(path: FilePath(sandbox.path))
+        let names: [FilePath] = ["a", "b", "l"]
+        let direct = try names.map { (name) throws(Errno) in try directory.xattrListLength(name) }
+        DirectoryHandle.noListxattrat.store(true, ordering: .relaxed)
+        defer { DirectoryHandle.noListxattrat.store(false, ordering: .relaxed) }
+        let throughProc = try names.map { (name) throws(Errno) in try directory.xattrListLength(name) }
+        #expect(direct == throughProc)
+        #expect(direct[0] >= "user.asd-test".utf8.count + 1)
+        #expect(direct[2] < direct[0], "the symlink's own list, not its target's")
+    }
+}
