@@ -101,7 +101,11 @@ final class Watcher {
         // In a child: see ForkedWork. Its result: one line per failed target,
         // "<index>\t<message>"; nil when it died without finishing.
         let selected = indices.map { targets[$0] }
-        let result = ForkedWork.run { [settings, invocation, console] in
+        // Read while the child runs: the capture's 200,000 link events for 100,000
+        // files would otherwise queue in the kernel, each new one checked against
+        // the queued ones for merging (doc/DESIGN.md §12).
+        let drain = source.descriptor.map { descriptor in (descriptor: descriptor, read: { self.noteChanges(self.source.read()) }) }
+        let result = ForkedWork.run(meanwhile: drain) { [settings, invocation, console] in
             let engine = Engine(settings: settings, invocation: invocation, log: console)
             var lines: [String] = []
             do throws(ASDError) {
@@ -115,8 +119,9 @@ final class Watcher {
             }
             engine.publishMetrics()
             return Array(lines.joined(separator: "\n").utf8)
+        } started: { [source] child in
+            source.ignore(child: child)
         }
-        source.ignore(child: ForkedWork.lastChild)
         var failed: [Int: ASDError] = [:]
         guard let result else {
             let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
