@@ -45,6 +45,7 @@ mkdir -p "$WORK/t" "$WORK/vol" "$WORK/run"
 mount -t tmpfs -o size=2g cost-vol "$WORK/vol" && mount -t tmpfs cost-run "$WORK/run" || die "cannot mount tmpfs"
 clock_ticks=$(getconf CLK_TCK)
 cpu() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+own_cpu() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 status_field() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 # Wake-ups of every thread: voluntary and involuntary context switches.
 wakeups() { cat /proc/$1/task/*/status | awk '/ctxt_switches:/ { s += $2 } END { print s + 0 }'; }
@@ -72,7 +73,7 @@ WATCHER=$!
 until [[ -e $DAEMON_FILE.last-writeback ]]; do sleep 1; done
 sleep 30   # the first write-back's worker threads end
 source_used=$(grep -o '(fanotify)\|(inotify)\|(scan)' "$WORK/watch.log" | head -1)
-c0=$(cpu $WATCHER) w0=$(wakeups $WATCHER)
+c0=$(cpu $WATCHER) o0=$(own_cpu $WATCHER) w0=$(wakeups $WATCHER)
 # The write-back children's peak: their VmHWM, sampled every 50 ms while they live
 # (VmHWM only grows, so a sample late in a child's life holds its peak).
 (max=0; while kill -0 $WATCHER 2>/dev/null; do
@@ -101,11 +102,11 @@ PY
         sleep 60
     done
     sleep 20
-    c1=$(cpu $WATCHER) child_hwm=$(cat "$WORK/child-hwm" 2>/dev/null || echo 0)
+    c1=$(cpu $WATCHER) o1=$(own_cpu $WATCHER) child_hwm=$(cat "$WORK/child-hwm" 2>/dev/null || echo 0)
     writebacks=$(awk '$1 == "v1" { s += $6 } END { print s + 0 }' "$DAEMON_FILE.metrics")
     awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v n="$writebacks" -v rss="$(status_field $WATCHER VmHWM)" -v now="$(status_field $WATCHER VmRSS)" \
-        -v files="$FILES" -v src="$source_used" -v child="$child_hwm" -v holder="$HOLDER" \
-        'BEGIN { printf "busy %s, a file held open: %s, %d files, 1%% changed per minute: %.3f s CPU for %d write-backs, %.3f s per write-back, peak RSS %.1f MiB (write-back child %.1f MiB), RSS between write-backs %.1f MiB\n", src, holder, files, c, n - 1, c / (n > 1 ? n - 1 : 1), rss / 1024, child / 1024, now / 1024 }'
+        -v files="$FILES" -v src="$source_used" -v child="$child_hwm" -v holder="$HOLDER" -v own="$(awk -v a="$o0" -v b="$o1" 'BEGIN { print b - a }')" \
+        'BEGIN { printf "busy %s, a file held open: %s, %d files, 1%% changed per minute: %.3f s CPU for %d write-backs, %.3f s per write-back (%.3f s of it in the watcher itself), peak RSS %.1f MiB (write-back child %.1f MiB), RSS between write-backs %.1f MiB\n", src, holder, files, c, n - 1, c / (n > 1 ? n - 1 : 1), own / (n > 1 ? n - 1 : 1), rss / 1024, child / 1024, now / 1024 }'
     # For comparison: asd resync alone, after the same change, and its peak RSS.
     kill -TERM $WATCHER; wait $WATCHER
     python3 - "$WORK/t" "$FILES" 99 <<'PY'

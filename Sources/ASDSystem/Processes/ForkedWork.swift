@@ -48,8 +48,13 @@ public enum ForkedWork {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let meanwhile {
-                let ready = Readiness.wait([fds[0], meanwhile.descriptor], milliseconds: nil)
-                if ready[1] { meanwhile.read() }
+                var ready = Readiness.wait([fds[0], meanwhile.descriptor], milliseconds: nil)
+                if ready[1] {
+                    meanwhile.read()
+                    // Lets the queue gather for 20 ms (thousands of events per read,
+                    // not a few); the child's end still wakes the wait at once.
+                    if !ready[0] { ready[0] = Readiness.wait([fds[0]], milliseconds: 20)[0] }
+                }
                 if !ready[0] { continue }
             }
             let count = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
