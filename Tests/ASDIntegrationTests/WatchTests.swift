@@ -100,6 +100,7 @@ import Testing
                 echo new >"$DATA/t/d/c"   # before the watcher: its first write-back carries it
                 ASD_WATCH_SOURCE=fanotify \(strace) -f -qq -o /dev/null -e trace=exit_group \
                     -e inject=exit_group:delay_enter=8000000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
+                trap 'kill -KILL $tracer $asd_pid 2>/dev/null || true' EXIT   # a failure must not wait for the timeout
                 wait_held_child $tracer \(WatchSupport.exitGroupNumber)
                 mkdir -p "$DATA/t/d/new/deeper" && echo during >"$DATA/t/d/new/deeper/b" && rm "$DATA/t/a"
                 wait_on_disk "$DATA/t" "\(disk)" during
