@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -24,6 +25,12 @@ const int casd_O_PATH = O_PATH;
 const int casd_AT_NO_AUTOMOUNT = AT_NO_AUTOMOUNT;
 
 long casd_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465  // the same number on every architecture (Linux 6.13)
+#endif
+long casd_listxattrat_nofollow(int dirfd, const char *name, char *list, size_t size) {
+    return syscall(SYS_listxattrat, dirfd, name, (unsigned int)AT_SYMLINK_NOFOLLOW, list, size);
+}
 long casd_lgetxattr(const char *path, const char *name, void *value, size_t size) {
     return lgetxattr(path, name, value, size);
 }

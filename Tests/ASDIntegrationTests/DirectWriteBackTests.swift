@@ -7,7 +7,9 @@ import ASDTestSupport
 /// watches its file system for changes (doc/DESIGN.md, "Consistent write-back"). Nothing
 /// changing meanwhile: that write-back was one instant. Here a file is created while strace
 /// holds asd inside the write-back (at the first llistxattr(2), which only the copy makes:
-/// asd's own or, with the rsync engine, rsync's; it is known to be there from
+/// asd's own when it compares one.txt, whose xattr it then reads (a file without any is
+/// settled by listxattrat(2) alone, doc/DESIGN.md §12), or, with the rsync engine,
+/// rsync's; it is known to be there from
 /// /proc/PID/syscall, not from a sleep): asd must see it, and write back from a capture
 /// instead, which holds the new file.
 @Suite(.privileged) struct DirectWriteBackTests {
@@ -22,6 +24,7 @@ import ASDTestSupport
         let disk = sandbox.paths(target).diskCopy
         let result = try await Scenario(sandbox, timeoutSeconds: 240)
             .shell(Fixture.small(at: target))
+            .shell("setfattr -n user.hold -v 1 \"\(target)/one.txt\"")
             .asd("sync", as: "sync")
             .shell("printf 'changed\\n' >\"\(target)/one.txt\"")
             .asd("resync", as: "quiet", environment: ["DEBUG": "1"])

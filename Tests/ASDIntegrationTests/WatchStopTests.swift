@@ -74,13 +74,7 @@ import ASDTestSupport
                     -e inject=syncfs:delay_enter=8000000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
                 # The write-back runs in the watcher's child: held once that is inside syncfs(2),
                 # 8 s each time (a loaded machine's polls of pgrep must not miss it).
-                asd_pid="" child=""
-                until [ -n "$child" ] && [ "$(cut -d' ' -f1 /proc/$child/syscall 2>/dev/null)" = \(WatchSupport.syncfsNumber) ]; do
-                    asd_pid=$(pgrep -P $tracer -x asd || true)
-                    child=$([ -n "$asd_pid" ] && pgrep -P $asd_pid -x asd || true)
-                    kill -0 $tracer
-                    sleep 0.01
-                done
+                wait_held_child $tracer
                 kill -TERM $asd_pid
                 # Bounded: a watcher that ignores SIGTERM fails here instead of hanging.
                 for i in $(seq 1200); do kill -0 $tracer 2>/dev/null || break; sleep 0.1; done

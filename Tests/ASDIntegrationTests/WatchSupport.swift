@@ -61,6 +61,20 @@ enum WatchSupport {
             echo "timed out after $limit s waiting for: $*" >&2
             return 1
         }
+        # wait_held_child TRACER [NUMBER...]: polls until the watcher under strace (pid
+        # TRACER) has a write-back child inside one of the system calls NUMBER (default
+        # syncfs(2)), held there by strace's delay; sets $asd_pid (the watcher) and $child.
+        wait_held_child() {
+            local tracer=$1 numbers=" ${*:2} "
+            [ "$numbers" != "  " ] || numbers=" \#(syncfsNumber) "
+            asd_pid="" child=""
+            until [ -n "$child" ] && [[ $numbers == *" $(cut -d' ' -f1 /proc/$child/syscall 2>/dev/null) "* ]]; do
+                asd_pid=$(pgrep -P $tracer -x asd || true)
+                child=$([ -n "$asd_pid" ] && pgrep -P $asd_pid -x asd || true)
+                kill -0 $tracer
+                sleep 0.01
+            done
+        }
         # no_leftovers TARGET_PARENT BASE: no staging mount, temp directory or capture.
         no_leftovers() {
             ! mountpoint -q "$DAEMON_FILE.stage" || { echo "staging mount left" >&2; return 1; }
@@ -75,6 +89,17 @@ enum WatchSupport {
             throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
         }
         return path
+    }
+
+    /// exit_group(2)'s number, as /proc/PID/syscall shows it.
+    static var exitGroupNumber: Int {
+        #if arch(x86_64)
+        return 231
+        #elseif arch(arm64)
+        return 94
+        #else
+        return -1
+        #endif
     }
 
     /// syncfs(2)'s number, as /proc/PID/syscall shows it.

@@ -1,4 +1,5 @@
 import Foundation
+import ASDTestSupport
 import Testing
 import ASDTestSupport
 
@@ -109,6 +110,40 @@ import ASDTestSupport
                 wait_on_disk "$DATA/a" "\(diskA)" flood
                 grep -q 'overflowed' "$OUT/watch.log"
                 watch_stop
+                """)
+            .asd("unsync", as: "unsync")
+            .run()
+        result.expectNoFailures()
+        try result.expectExitedZero(["sync", "unsync"])
+    }
+
+    /// Changes made while the watcher's write-back child ends (held by strace in
+    /// exit_group(2), after its last look at the tree and its report),
+    /// a new nested directory and a deletion, are read while it runs (doc/DESIGN.md
+    /// §12) and written back by the next round, with no event after them.
+    @Test func changesDuringAWriteBackAreWrittenBackNext() async throws {
+        guard let strace = Executable.find("strace") else {
+            throw HarnessError("strace is needed to hold the write-back; install it (apt-get install strace).")
+        }
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(targets: ["$DATA/t"], extra: "RESYNC_DELAY=1")
+        let disk = sandbox.paths("$DATA/t").diskCopy
+        let result = try await Scenario(sandbox, timeoutSeconds: 300)
+            .shell(WatchSupport.functions)
+            .shell("mkdir -p \"$DATA/t/d\" && echo old >\"$DATA/t/a\"")
+            .asd("sync", as: "sync")
+            .shell("""
+                echo new >"$DATA/t/d/c"   # before the watcher: its first write-back carries it
+                ASD_WATCH_SOURCE=fanotify \(strace) -f -qq -o /dev/null -e trace=exit_group \
+                    -e inject=exit_group:delay_enter=8000000 "$ASD_BIN" watch >"$OUT/watch.log" 2>&1 & tracer=$!
+                trap 'kill -KILL $tracer $asd_pid 2>/dev/null || true' EXIT   # a failure must not wait for the timeout
+                wait_held_child $tracer \(WatchSupport.exitGroupNumber)
+                mkdir -p "$DATA/t/d/new/deeper" && echo during >"$DATA/t/d/new/deeper/b" && rm "$DATA/t/a"
+                wait_on_disk "$DATA/t" "\(disk)" during
+                kill -TERM $asd_pid
+                poll_until 120 eval '! kill -0 $tracer 2>/dev/null'
+                wait $tracer
+                no_leftovers "$DATA" t
                 """)
             .asd("unsync", as: "unsync")
             .run()

@@ -7,28 +7,7 @@ import ASDSystem
 /// (`linksChanged`): a link whose file changed meanwhile may have been read
 /// in its new state. Directories are real, with the live ones' metadata.
 public struct CaptureTree {
-    /// What decides whether an entry is the same as when captured: content
-    /// (size, mtime in ns, inode), type and metadata. ctime is left out for
-    /// files, since a hard link of ours changes it; directories keep it.
-    struct Identity: Equatable {
-        var type: FileType, inode: UInt64, size: Int64, modification: FileTime
-        var change: FileTime?, permissions: UInt32, uid: UInt32, gid: UInt32
-
-        init(_ status: FileStatus) {
-            type = status.type
-            inode = status.inode
-            size = status.size
-            modification = status.modificationTime
-            change = status.isDirectory ? status.changeTime : nil
-            permissions = status.permissions
-            uid = status.uid
-            gid = status.gid
-        }
-    }
-
-    struct Entry { var status: FileStatus; var copied: Bool }
-
-    public typealias Scan = [FilePath: FileStatus]
+    public typealias Scan = TreeListing
 
     public let source: FilePath
     public let root: FilePath
@@ -39,7 +18,10 @@ public struct CaptureTree {
     /// RAM_ONLY and DISK_ONLY: left out of the capture as out of the write-back
     /// (a DISK_ONLY bind is the disk's own directory, not RAM to capture).
     let filter: ExclusionFilter
-    private(set) var entries: [FilePath: Entry] = [:]
+    /// What the capture holds: the scan it was last brought to.
+    private(set) var entries = TreeListing()
+    /// The entries held as private copies (the others are hard links or directories).
+    private var copied = Set<FilePath>()
     /// Bytes the private copies hold.
     public private(set) var copiedBytes: Int64 = 0
 
@@ -52,27 +34,26 @@ public struct CaptureTree {
         self.excludedTopNames = excludedTopNames
     }
 
-    /// Every entry below `source` (root included, as ""), by descriptor.
+    /// Every entry below `source` (the root's own status included), by descriptor.
     public func scan() throws(Errno) -> Scan {
-        var result: Scan = ["": try FileOps.status(source)]
-        var pending: [(DirectoryHandle, FilePath)] = [(try DirectoryHandle(path: source), "")]
-        while let (directory, relative) = pending.popLast() {
-            for name in try directory.entries() where !(relative.isEmpty && excludedTopNames.contains(name)) {
-                guard let status = try directory.statusIfExists(name) else { continue }
-                let path = relative.appending(name)
-                if filter.excludes(path, isDirectory: status.isDirectory) { continue }
-                result[path] = status
-                if status.isDirectory, let child = try? directory.openDirectory(name) { pending.append((child, path)) }
-            }
+        try TreeListing.scan(source, excludedTopNames: excludedTopNames, filter: filter)
+    }
+
+    /// Whether an entry below `source` (the root included) was modified at or
+    /// after `recent`, or is a directory whose ctime is; stops at the first
+    /// such entry and keeps no listing.
+    public func modified(since recent: FileTime) throws(Errno) -> Bool {
+        var found = false
+        try TreeListing.walk(source, excludedTopNames: excludedTopNames, filter: filter) { directory in
+            found = directory.modified(since: recent)
+            return !found
         }
-        return result
+        return found
     }
 
     /// Paths whose entry differs between two scans (added, removed or changed).
     public static func differences(_ old: Scan, _ new: Scan) -> [FilePath] {
-        var result = old.keys.filter { key in new[key].map { Identity($0) != Identity(old[key]!) } ?? true }
-        result += new.keys.filter { old[$0] == nil }
-        return result.sorted()
+        TreeListing.differences(old, new)
     }
 
     /// Brings the capture to `scan`: removes what is gone, links or copies what
@@ -88,73 +69,93 @@ public struct CaptureTree {
         }
     }
 
+    /// One directory at a time, each opened once on both sides (parents come
+    /// before their subdirectories in a scan, so a new one is made first).
+    /// What could not be captured (gone from the live tree before it was
+    /// linked, a directory that could not be opened) is left out of `entries`,
+    /// so the next update makes it afresh; a name found in its way is replaced.
     private mutating func apply(_ scan: Scan, recent: FileTime, hot: Set<FilePath>, budget: inout Int64) throws(Errno) {
         let rootHandle = try DirectoryHandle(path: root)
-        var touched = Set<FilePath>()
-        // The root's own metadata, also when no entry below it changed (an empty tree).
-        if entries[""].map({ Identity($0.status) != Identity(scan[""]!) }) ?? true { touched.insert("") }
-        for (path, entry) in entries where scan[path].map({ Identity($0) != Identity(entry.status) }) ?? true {
-            guard scan[path]?.isDirectory != true || !entry.status.isDirectory else { continue }
-            let (parent, name) = Self.split(path)
-            try? (parent.isEmpty ? rootHandle : rootHandle.openDirectory(relative: parent)).removeTree(name)
-            if entry.copied { copiedBytes -= entry.status.size }
-            entries[path] = nil
-            touched.insert(parent)
-        }
-        entries = entries.filter { (path, _) in !path.isEmpty && scan[path] != nil || path.isEmpty }
         let sourceHandle = try DirectoryHandle(path: source)
-        for path in scan.keys.sorted() where !path.isEmpty {
-            let status = scan[path]!
-            if let old = entries[path], Identity(old.status) == Identity(status) { continue }
-            let (parent, name) = Self.split(path)
-            guard let from = try? (parent.isEmpty ? sourceHandle : sourceHandle.openDirectory(relative: parent)),
-                  let into = try? (parent.isEmpty ? rootHandle : rootHandle.openDirectory(relative: parent))
-            else { continue }
-            touched.insert(parent)
-            if status.isDirectory {
-                if entries[path] == nil { try into.makeDirectory(name) }
-                entries[path] = Entry(status: status, copied: false)
-                touched.insert(path)
+        var touched = Set<FilePath>(), missed = Set<FilePath>()
+        // The root's own metadata, also when no entry below it changed (an empty tree).
+        if entries.directories.first.map({ !TreeListing.Record($0.status).same(TreeListing.Record(scan.directories[0].status)) }) ?? true {
+            touched.insert("")
+        }
+        for directory in scan.directories {
+            let path = directory.path
+            guard let from = try? sourceHandle.openDirectory(relative: path),
+                  let into = try? rootHandle.openDirectory(relative: path) else {
+                missed.insert(path)
                 continue
             }
-            try? into.removeTree(name)
-            let copy = status.isRegular && (hot.contains(path) || !(status.modificationTime < recent)) && status.size <= budget
-            do throws(Errno) {
-                if copy {
-                    try from.copyFile(name, to: into, as: name)
-                    budget -= status.size
-                    copiedBytes += status.size
-                } else {
-                    try from.hardLink(name, to: into, as: name)
+            try TreeListing.merge(entries.directory(path), directory) { (bytes, old, new) throws(Errno) in
+                if let old, let new, old.same(new) { return }
+                let name = FilePath(bytes: Array(bytes)), entry = path.appending(name)
+                touched.insert(path)
+                if let old, !(old.isDirectory && new?.isDirectory == true) {
+                    try? into.removeTree(name)
+                    if copied.remove(entry) != nil { copiedBytes -= old.size }
                 }
-                entries[path] = Entry(status: status, copied: copy)
-            } catch {
-                if error != .noEntry { throw error }
+                guard let new else { return }
+                if new.isDirectory {
+                    if old?.isDirectory != true { try Self.replacing(name, in: into) { () throws(Errno) in try into.makeDirectory(name) } }
+                    touched.insert(entry)
+                    return
+                }
+                let copy = new.isRegular && (hot.contains(entry) || !(new.modificationTime < recent)) && new.size <= budget
+                do throws(Errno) {
+                    try Self.replacing(name, in: into) { () throws(Errno) in
+                        if copy { try from.copyFile(name, to: into, as: name) } else { try from.hardLink(name, to: into, as: name) }
+                    }
+                    if copy {
+                        budget -= new.size
+                        copiedBytes += new.size
+                        copied.insert(entry)
+                    }
+                } catch {
+                    if error != .noEntry { throw error }
+                    missed.insert(entry)
+                }
             }
         }
-        entries[""] = Entry(status: scan[""]!, copied: false)
+        entries = scan
+        entries.remove(missed)
         for path in touched.sorted().reversed() {
-            guard let status = scan[path], status.isDirectory else { continue }
+            guard let status = scan.directory(path)?.status, !missed.contains(path) else { continue }
             let from = path.isEmpty ? sourceHandle : try sourceHandle.openDirectory(relative: path)
             let into = path.isEmpty ? rootHandle : try rootHandle.openDirectory(relative: path)
             try EntryBuilder.copyDirectoryMetadata(from: from, to: into, status, overlayAttributes: overlay)
         }
     }
 
-    /// Parent ("" at the top) and name of a relative path.
-    static func split(_ path: FilePath) -> (parent: FilePath, name: FilePath) {
-        path.bytes.contains(FilePath.slash) ? path.split : ("", path)
+    /// Runs `make`; when `name` is in its way (left by an update that could
+    /// not finish it), removes that and runs `make` again.
+    private static func replacing(_ name: FilePath, in directory: DirectoryHandle, _ make: () throws(Errno) -> Void) throws(Errno) {
+        do throws(Errno) {
+            try make()
+        } catch {
+            guard error == .exists else { throw error }
+            try directory.removeTree(name)
+            try make()
+        }
     }
 
     /// Linked (not copied) entries whose live file is no longer what the
     /// capture saw: the write-back may have read them in a later state.
     public func linksChanged() -> [FilePath] {
         guard let handle = try? DirectoryHandle(path: root) else { return [] }
-        return entries.compactMap { (path, entry) in
-            guard !entry.copied, !entry.status.isDirectory else { return nil }
-            let now = try? handle.status(path)
-            return now.map { Identity($0) == Identity(entry.status) } == true ? nil : path
-        }.sorted()
+        var changed: [FilePath] = []
+        for directory in entries.directories {
+            let opened = try? handle.openDirectory(relative: directory.path)
+            for record in directory.records where !record.isDirectory {
+                let path = directory.path(of: record)
+                if copied.contains(path) { continue }
+                let now = try? opened?.status(FilePath(bytes: Array(directory.name(record))))
+                if now.map({ TreeListing.Record($0).same(record) }) != true { changed.append(path) }
+            }
+        }
+        return changed.sorted()
     }
 }
 

@@ -106,13 +106,14 @@ extension Engine {
                                 filter: settings.exclusions.filter(for: paths.target))
         let watch = try? ChangeWatch(fileSystemOf: source)
         var before: CaptureTree.Scan?
-        if !stoppableWriters(paths, source: source).isEmpty {
-            guard let scan = try? probe.scan(), !scan.values.contains(where: { !($0.modificationTime < recent)
-                || ($0.isDirectory && !($0.changeTime < recent)) }) else { return false }
-            before = scan
-        } else if watch == nil {
+        if watch == nil {
             guard let scan = try? probe.scan() else { return false }
             before = scan
+        }
+        if !stoppableWriters(paths, source: source).isEmpty {
+            // Written to while it may be open: only if nothing in it is recent (no listing kept).
+            guard let modified = before.map({ $0.modified(since: recent) }) ?? (try? probe.modified(since: recent)),
+                  !modified else { return false }
         }
         try write()
         let unchanged: Bool

@@ -59,8 +59,9 @@ final class Watcher {
         console.notice("Stopped watching \(why).")
     }
 
-    func noteChanges(_ changed: Set<Int>) {
-        let now = Clock.monotonicMicroseconds()
+    /// `at`: when they were seen (for changes read during a write-back, the
+    /// time it began).
+    func noteChanges(_ changed: Set<Int>, at now: Int64 = Clock.monotonicMicroseconds()) {
         for index in changed where dirtySince[index] == nil { dirtySince[index] = now }
         // A timed scan: every target is due once per RESYNC_DELAY.
         if source.scans { for index in targets.indices where dirtySince[index] == nil { dirtySince[index] = now } }
@@ -102,7 +103,18 @@ final class Watcher {
         // In a child: see ForkedWork. Its result: one line per failed target,
         // "<index>\t<message>"; nil when it died without finishing.
         let selected = indices.map { targets[$0] }
-        let result = ForkedWork.run { [settings, invocation, console] in
+        // Read while the child runs: the capture's 200,000 link events for 100,000
+        // files would otherwise queue in the kernel, each new one checked against
+        // the queued ones for merging (doc/DESIGN.md §12).
+        var changedDuring = false
+        let drain = source.descriptor.map { descriptor in
+            (descriptor: descriptor, read: {
+                let changed = self.source.read()
+                changedDuring = changedDuring || !changed.isEmpty
+                self.noteChanges(changed, at: began)
+            })
+        }
+        let result = ForkedWork.run(meanwhile: drain) { [settings, invocation, console] in
             let engine = Engine(settings: settings, invocation: invocation, log: console)
             var lines: [String] = []
             do throws(ASDError) {
@@ -116,14 +128,15 @@ final class Watcher {
             }
             engine.publishMetrics()
             return Array(lines.joined(separator: "\n").utf8)
+        } started: { [source] child in
+            source.ignore(child: child)
         }
-        source.ignore(child: ForkedWork.lastChild)
         // A change seen while it ran may have missed its capture: it is due RESYNC_DELAY
         // after the write-back began, not after it ended, or its window would grow by
         // the write-back's length (doc/DESIGN.md §12).
         let late = source.read()
-        for index in late where dirtySince[index] == nil { dirtySince[index] = began }
-        if !late.isEmpty, let next = nextDue() {
+        noteChanges(late, at: began)
+        if !late.isEmpty || changedDuring, let next = nextDue() {
             console.debug("Changed during the write-back: due again in \(max(0, next - Clock.monotonicMicroseconds()) / 1000) ms.")
         }
         var failed: [Int: ASDError] = [:]

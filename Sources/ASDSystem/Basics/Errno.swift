@@ -28,6 +28,7 @@ public struct Errno: Error, Equatable, Hashable, CustomStringConvertible, Sendab
     public static let crossDevice = Errno(rawValue: EXDEV)
     static let noData = Errno(rawValue: ENODATA)
     static let notSupported = Errno(rawValue: EOPNOTSUPP)
+    static let noSystemCall = Errno(rawValue: ENOSYS)
     static let wouldBlock = Errno(rawValue: EWOULDBLOCK)
     public static let brokenPipe = Errno(rawValue: EPIPE)
     public static let ioError = Errno(rawValue: EIO)

@@ -16,7 +16,12 @@ public enum ForkedWork {
     /// The pid of the latest child.
     nonisolated(unsafe) public private(set) static var lastChild: Int32 = 0
 
-    public static func run(_ body: () -> [UInt8]) -> [UInt8]? {
+    /// `started` gets the child's pid at once. `meanwhile`: a descriptor the
+    /// parent serves while it waits (`read` runs whenever it is readable), so a
+    /// change queue the child fills is drained as it goes, not left to grow.
+    public static func run(
+        meanwhile: (descriptor: Int32, read: () -> Void)? = nil, _ body: () -> [UInt8], started: (Int32) -> Void = { _ in }
+    ) -> [UInt8]? {
         var fds: [Int32] = [-1, -1]
         guard casd_pipe_cloexec(&fds) == 0 else { return nil }
         let pid = fork()
@@ -37,10 +42,21 @@ public enum ForkedWork {
             _exit(0)
         }
         lastChild = pid
+        started(pid)
         close(fds[1])
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
+            if let meanwhile {
+                var ready = Readiness.wait([fds[0], meanwhile.descriptor], milliseconds: nil)
+                if ready[1] {
+                    meanwhile.read()
+                    // Lets the queue gather for 20 ms (thousands of events per read,
+                    // not a few); the child's end still wakes the wait at once.
+                    if !ready[0] { ready[0] = Readiness.wait([fds[0]], milliseconds: 20)[0] }
+                }
+                if !ready[0] { continue }
+            }
             let count = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }

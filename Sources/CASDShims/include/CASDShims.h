@@ -17,6 +17,9 @@
 // <sys/xattr.h>: llistxattr(2), lgetxattr(2), lsetxattr(2), lremovexattr(2)
 // and the descriptor forms.
 long casd_llistxattr(const char *path, char *list, size_t size);
+// listxattrat(2) (Linux 6.13) with AT_SYMLINK_NOFOLLOW: `name` relative to `dirfd`;
+// -1 with ENOSYS on older kernels.
+long casd_listxattrat_nofollow(int dirfd, const char *name, char *list, size_t size);
 long casd_lgetxattr(const char *path, const char *name, void *value, size_t size);
 int casd_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
 int casd_lremovexattr(const char *path, const char *name);
