@@ -268,7 +268,7 @@ struct TreeMirror: Sendable {
             for name in names {
                 guard (try? parent.statusIfExists(name)) != nil else { continue }
                 try CopyError.attempt("remove", path.appending(name)) { () throws(Errno) in
-                    try filter.removeTree(name, in: parent, relative: relative.appending(name))
+                    _ = try filter.removeTree(name, in: parent, relative: relative.appending(name))
                 }
                 state.deleted.add(1, ordering: .relaxed)
             }

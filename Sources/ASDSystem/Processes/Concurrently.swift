@@ -9,7 +9,7 @@ public enum Concurrently {
     ) throws(Failure) {
         let failures = Mutex<[Int: Failure]>([:])
         // Neither step's failure may keep the other from running: caught here, not by the stack.
-        try? WorkStack<Int, Never>().run([1, 0], workers: 2) { index in
+        WorkStack<Int, Never>().run([1, 0], workers: 2) { index in
             do throws(Failure) {
                 try index == 0 ? first() : second()
             } catch {
