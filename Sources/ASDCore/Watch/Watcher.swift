@@ -87,7 +87,7 @@ final class Watcher {
         switch acquireLock(stopDescriptor: stopDescriptor) {
         case .stopping: return
         case .failed(let error):
-            for index in indices { settle(index, error: error) }
+            for index in indices { settle(index, failure: error.message) }
             return
         case .held(let held): lock = held
         }
@@ -139,33 +139,34 @@ final class Watcher {
         if !late.isEmpty || changedDuring, let next = nextDue() {
             console.debug("Changed during the write-back: due again in \(max(0, next - Clock.monotonicMicroseconds()) / 1000) ms.")
         }
-        var failed: [Int: ASDError] = [:]
+        // The child's failures arrive as the messages it would have shown.
+        var failed: [Int: String] = [:]
         guard let result else {
-            let error = ASDError.usage("The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs.")
-            for index in indices { settle(index, error: error) }
+            let message = "The write-back process ended before it finished (killed or crashed); the targets stay in tmpfs."
+            for index in indices { settle(index, failure: message) }
             return
         }
         for line in String(decoding: result, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: "\t", maxSplits: 1)
             guard parts.count == 2, let index = Int(parts[0]), targets.indices.contains(index) else { continue }
-            failed[index] = .usage(String(parts[1]))
+            failed[index] = String(parts[1])
         }
         console.debug("Wrote back \(indices.map { targets[$0].target.description }.joined(separator: ", ")); \(failed.count) failed.")
-        for index in indices { settle(index, error: failed[index]) }
+        for index in indices { settle(index, failure: failed[index]) }
     }
 
-    /// Logs a change of state once, schedules the retry of a failure.
-    private func settle(_ index: Int, error: ASDError?) {
+    /// Logs a change of state once, schedules the retry of a failure
+    /// (`failure`: its message; nil: the write-back succeeded).
+    private func settle(_ index: Int, failure message: String?) {
         let target = targets[index].target
         let now = Clock.monotonicMicroseconds()
-        guard let error else {
+        guard let message else {
             if failures.removeValue(forKey: index) != nil {
                 console.notice("Write-back of \(target) succeeded again; it is on disk.")
                 publishStatus()
             }
             return
         }
-        let message = error.message
         let previous = failures[index]
         let wait = previous.map { min($0.wait * 2, Self.longestRetry) } ?? max(delay, 5_000_000)
         let wallNow = Int(Clock.realtimeMicroseconds() / 1_000_000)
