@@ -54,22 +54,26 @@ import ASDTestSupport
     /// overdue when the write-back ends: counted from the end, the loss window
     /// would grow by the write-back's length (doc/DESIGN.md §12). The watcher's
     /// debug line says when it is due, by its own clock; then it reaches the disk.
-    @Test func aChangeDuringAWriteBackIsDueFromItsStart() async throws {
+    /// In overlay mode the change is an append to a file of the lower layer in a
+    /// directory of the lower layer: both are copied up by the kernel first.
+    @Test(arguments: [("fanotify", false), ("fanotify", true), ("inotify", true)])
+    func aChangeDuringAWriteBackIsDueFromItsStart(source: String, overlay: Bool) async throws {
         let strace = try WatchSupport.strace(), sandbox = try Sandbox()
-        try sandbox.writeConfig(targets: ["$DATA/late"], extra: "RESYNC_DELAY=2")
+        try sandbox.writeConfig(targets: ["$DATA/late"], overlay: overlay, extra: "RESYNC_DELAY=2")
+        let change = overlay ? "echo c >>\"$DATA/late/sub/old\"" : "echo c >\"$DATA/late/c\""
         let result = try await Scenario(sandbox, timeoutSeconds: 300)
-            .shell(WatchSupport.functions + "\nmkdir -p \"$DATA/late\" && echo a >\"$DATA/late/a\"")
+            .shell(WatchSupport.functions + "\nmkdir -p \"$DATA/late/sub\" && echo a >\"$DATA/late/a\" && echo o >\"$DATA/late/sub/old\"")
             .asd("sync", as: "sync")
             .shell("""
                 export DEBUG=1
-                watch_start fanotify \(strace) -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=5000000
+                watch_start \(source) \(strace) -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=5000000
                 tracer=$(cat "$OUT/watch.pid")
                 watcher=$(pgrep -P $tracer -x asd)
                 echo b >"$DATA/late/b"
                 # The next write-back (b's) is in its child, inside syncfs(2): c comes after its start.
                 in_syncfs() { local c; c=$(pgrep -P $watcher -x asd) && [ "$(cut -d' ' -f1 /proc/$c/syscall)" = \(WatchSupport.syncfsNumber) ]; }
                 poll_until 60 in_syncfs
-                echo c >"$DATA/late/c"
+                \(change)
                 poll_until 120 grep -q 'Changed during the write-back' "$OUT/watch.log"
                 wait_on_disk "$DATA/late" "\(sandbox.paths("$DATA/late").diskCopy)" late-change
                 kill -TERM $watcher
