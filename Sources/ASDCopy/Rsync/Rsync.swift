@@ -41,10 +41,7 @@ enum Rsync {
         return !padded.lexicographicallyPrecedes(minimum)
     }
 
-    static func isNewEnough(_ version: [Int]) -> Bool {
-        let padded = version + Array(repeating: 0, count: max(0, minimumVersion.count - version.count))
-        return !padded.lexicographicallyPrecedes(minimumVersion)
-    }
+    static func isNewEnough(_ version: [Int]) -> Bool { isAtLeast(version, minimumVersion) }
 
     /// Throws `toolTooOld` unless `version` (nil: rsync is missing or does not
     /// run; `[]`: it says no version) is at least 3.1.3.

@@ -106,13 +106,8 @@ final class Watcher {
         // Read while the child runs: the capture's 200,000 link events for 100,000
         // files would otherwise queue in the kernel, each new one checked against
         // the queued ones for merging (doc/DESIGN.md §12).
-        var changedDuring = false
         let drain = source.descriptor.map { descriptor in
-            (descriptor: descriptor, read: {
-                let changed = self.source.read()
-                changedDuring = changedDuring || !changed.isEmpty
-                self.noteChanges(changed, at: began)
-            })
+            (descriptor: descriptor, read: { self.noteChanges(self.source.read(), at: began) })
         }
         let result = ForkedWork.run(meanwhile: drain) { [settings, invocation, console] in
             let engine = Engine(settings: settings, invocation: invocation, log: console)
@@ -134,9 +129,8 @@ final class Watcher {
         // A change seen while it ran may have missed its capture: it is due RESYNC_DELAY
         // after the write-back began, not after it ended, or its window would grow by
         // the write-back's length (doc/DESIGN.md §12).
-        let late = source.read()
-        noteChanges(late, at: began)
-        if !late.isEmpty || changedDuring, let next = nextDue() {
+        noteChanges(source.read(), at: began)
+        if dirtySince.values.contains(began), let next = nextDue() {
             console.debug("Changed during the write-back: due again in \(max(0, next - Clock.monotonicMicroseconds()) / 1000) ms.")
         }
         // The child's failures arrive as the messages it would have shown.
